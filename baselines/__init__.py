@@ -1,0 +1,1 @@
+"""Baseline editors (installed as ``faceedit_bench.baselines``)."""

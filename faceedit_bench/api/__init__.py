@@ -1,0 +1,1 @@
+"""Contracts every plugin implements: editors, datasets, detectors, metrics, protocols."""

@@ -1,0 +1,72 @@
+"""Contracts for the judges: AU detectors, identity models, feature extractors, LPIPS.
+
+Each backend has a ``label`` that names it in every result (``au_mae@<label>``) and a
+classmethod ``availability()`` saying whether it can run on this machine and, if
+not, which file to place where.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import ClassVar
+
+import torch
+
+
+@dataclass(frozen=True)
+class Availability:
+    usable: bool
+    reason: str = ""  # why not, or where its weights come from
+
+
+class Backend(ABC):
+    """Common metadata of every judge backend."""
+
+    label: ClassVar[str] = "backend"  # goes into metric keys: keep it short and stable
+    approximate: ClassVar[bool] = False  # e.g. blendshape-mapped AUs
+    input_size: ClassVar[int | None] = None  # the square size it resizes to (None: any)
+
+    @classmethod
+    def availability(cls) -> Availability:
+        return Availability(True, "built in")
+
+    def to(self, device: torch.device | str) -> Backend:
+        return self
+
+    def provenance(self) -> dict[str, object]:
+        """Recorded in results: weights file, hash, package versions."""
+        return {"label": self.label, "approximate": self.approximate}
+
+
+class AUDetector(Backend):
+    """``detect(images) -> (N, 17)`` intensities 0-5; NaN for AUs it cannot see.
+
+    A row that is all NaN means no face was found in that image.
+    """
+
+    @abstractmethod
+    def detect(self, images: torch.Tensor) -> torch.Tensor: ...
+
+
+class IdentityModel(Backend):
+    """``embed(images) -> (N, D)`` L2-normalised; a NaN row means no face found."""
+
+    threshold: ClassVar[float] = 0.5  # cosine similarity above which two faces match
+
+    @abstractmethod
+    def embed(self, images: torch.Tensor) -> torch.Tensor: ...
+
+
+class FeatureExtractor(Backend):
+    """``features(images) -> (N, D)`` float64 features for distribution metrics."""
+
+    @abstractmethod
+    def features(self, images: torch.Tensor) -> torch.Tensor: ...
+
+
+class PerceptualDistance(Backend):
+    """``distance(a, b) -> (N,)`` perceptual distance between image batches."""
+
+    @abstractmethod
+    def distance(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor: ...

@@ -1,0 +1,67 @@
+"""Dataset contracts: annotated face images for training, and pair sets for evaluation."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+
+from faceedit_bench.api.batch import ImageBatch, PairBatch
+
+
+@dataclass
+class FaceSample:
+    image: torch.Tensor  # (3, H, W) float32 in [0, 1]
+    aus: torch.Tensor  # (17,) 0-5, NaN where not annotated
+    identity_id: str
+    sample_id: str
+
+
+class FaceDataset(ABC):
+    """Annotated face images of one split at one resolution."""
+
+    resolution: int
+
+    @abstractmethod
+    def __len__(self) -> int: ...
+
+    @abstractmethod
+    def get(self, index: int) -> FaceSample: ...
+
+    def get_batch(self, indices: Sequence[int]) -> ImageBatch:
+        samples = [self.get(int(i)) for i in indices]
+        return ImageBatch(
+            images=torch.stack([s.image for s in samples]),
+            aus=torch.stack([s.aus for s in samples]),
+            identity_ids=[s.identity_id for s in samples],
+        )
+
+    @abstractmethod
+    def cache_key(self) -> str:
+        """Stable description of exactly these images (for on-disk caches)."""
+
+    @abstractmethod
+    def make_pairs(self, n_pairs: int, seed: int, recipe: str = "ganimation") -> PairSet:
+        """The edit requests of an evaluation protocol on this split."""
+
+
+class PairSet(ABC):
+    """A fixed, indexable list of edit requests (with ground truth when the data has it)."""
+
+    has_ground_truth: bool = False
+
+    @abstractmethod
+    def __len__(self) -> int: ...
+
+    @abstractmethod
+    def batch(self, indices: Sequence[int]) -> PairBatch: ...
+
+    @abstractmethod
+    def cache_key(self) -> str: ...
+
+    def reference_images(self, indices: Sequence[int]) -> torch.Tensor:
+        """Real images that FID/KID compare edits against (default: the true targets)."""
+        b = self.batch(indices)
+        return b.target_image if b.target_image is not None else b.source

@@ -1,0 +1,1 @@
+"""The evaluation harness: one pass over pairs, all editors, all metrics."""
