@@ -1,0 +1,50 @@
+"""``faceedit-bench`` entry point: dispatches to one module per subcommand.
+
+Each subcommand module defines ``add_parser(subparsers)`` and ``run(args) -> int``
+and imports heavy libraries only inside ``run``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from faceedit_bench import __version__
+from faceedit_bench.config import ConfigError
+from faceedit_bench.registry import RegistryError
+
+SUBCOMMANDS = ("compare", "evaluate", "train", "ls", "annotate", "figures", "report")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="faceedit-bench",
+        description="Train, compare and report AU-conditioned facial-expression editors.",
+    )
+    parser.add_argument("--version", action="version", version=f"faceedit-bench {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in SUBCOMMANDS:
+        module = importlib.import_module(f"faceedit_bench.cli.{name}")
+        module.add_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    try:
+        return int(args.run(args) or 0)
+    except (ConfigError, RegistryError, FileNotFoundError, ValueError) as err:
+        print(f"faceedit-bench {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"faceedit-bench {args.command}: interrupted; completed results are on disk", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
