@@ -7,7 +7,7 @@ not, which file to place where.
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -20,7 +20,7 @@ class Availability:
     reason: str = ""  # why not, or where its weights come from
 
 
-class Backend(ABC):
+class Backend:
     """Common metadata of every judge backend."""
 
     label: ClassVar[str] = "backend"  # goes into metric keys: keep it short and stable

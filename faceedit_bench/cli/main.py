@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.util
 import sys
 
 from faceedit_bench import __version__
@@ -25,6 +26,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"faceedit-bench {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in SUBCOMMANDS:
+        if importlib.util.find_spec(f"faceedit_bench.cli.{name}") is None:
+            continue  # a subcommand module not installed in this build
         module = importlib.import_module(f"faceedit_bench.cli.{name}")
         module.add_parser(sub)
     return parser

@@ -79,25 +79,33 @@ class EvalStep:
     def resized(self, which: Which, size: int | None) -> torch.Tensor:
         """``images(which)`` resized (bilinear, antialiased) to ``size`` once per batch."""
         img = self.images(which)
-        if size is None or img.shape[-1] == size and img.shape[-2] == size:
+        if size is None or (img.shape[-1] == size and img.shape[-2] == size):
             return img
         return self._cached(
             which,
             ("resize", size),
-            lambda: F.interpolate(img, size=(size, size), mode="bilinear", antialias=True, align_corners=False).clamp(0, 1),
+            lambda: F.interpolate(
+                img, size=(size, size), mode="bilinear", antialias=True, align_corners=False
+            ).clamp(0, 1),
         )
 
     def aus(self, which: Which) -> torch.Tensor:
         det = self._need(self.backends.au_detector, "au_detector")
-        return self._cached(which, ("aus", det.label), lambda: det.detect(self.resized(which, det.input_size)))
+        return self._cached(
+            which, ("aus", det.label), lambda: det.detect(self.resized(which, det.input_size))
+        )
 
     def embedding(self, which: Which) -> torch.Tensor:
         ident = self._need(self.backends.identity, "identity")
-        return self._cached(which, ("id", ident.label), lambda: ident.embed(self.resized(which, ident.input_size)))
+        return self._cached(
+            which, ("id", ident.label), lambda: ident.embed(self.resized(which, ident.input_size))
+        )
 
     def fid_features(self, which: Which) -> torch.Tensor:
         ext = self._need(self.backends.fid_features, "fid_features")
-        return self._cached(which, ("fid", ext.label), lambda: ext.features(self.resized(which, ext.input_size)))
+        return self._cached(
+            which, ("fid", ext.label), lambda: ext.features(self.resized(which, ext.input_size))
+        )
 
     def lpips(self, a: Which, b: Which) -> torch.Tensor:
         dist = self._need(self.backends.lpips, "lpips")

@@ -1,0 +1,42 @@
+"""``faceedit-bench compare``: several editors on one protocol; results, tables and figures."""
+
+from __future__ import annotations
+
+import argparse
+
+from faceedit_bench.config import add_config_arguments, build_config
+
+EPILOG = """\
+writes OUT/results.json (metrics with 95% bootstrap CIs, every value named by its
+backend), OUT/samples.jsonl (per pair), OUT/tables/ (CSV, Markdown, LaTeX),
+OUT/figures/ (PNG + PDF) and OUT/artifacts/. A killed run resumes when re-run with
+the same options. Multi-GPU / multi-process: torchrun --nproc_per_node N -m
+faceedit_bench.cli.main compare ...
+examples:
+  faceedit-bench compare                                  # aurig-demo, all editors
+  faceedit-bench compare --protocol aurig-smoke --out /tmp/smoke
+  faceedit-bench compare --editors identity two-stage --checkpoint two-stage=run/last.pt
+"""
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    from faceedit_bench.harness.config import CompareConfig
+
+    parser = subparsers.add_parser(
+        "compare",
+        help="compare editors on a protocol (the main job)",
+        description="Compare several editors on one protocol and write results, tables and figures.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_config_arguments(parser, CompareConfig)
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from faceedit_bench.harness.compare import run_compare
+    from faceedit_bench.harness.config import CompareConfig
+
+    config = build_config(CompareConfig, args)
+    run_compare(config)
+    return 0

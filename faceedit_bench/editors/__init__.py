@@ -1,0 +1,1 @@
+"""Editors: reference bounds, the two-stage model and its ablation variants."""

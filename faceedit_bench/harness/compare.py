@@ -1,0 +1,213 @@
+"""``compare``: several editors on one protocol -> results, tables, figures.
+
+The library function behind ``faceedit-bench compare`` (and ``evaluate``, which is a
+compare of one editor). Everything a user reads afterwards is built from the files
+written here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from faceedit_bench import plugins
+from faceedit_bench.api.dataset import PairSet
+from faceedit_bench.api.editor import Editor
+from faceedit_bench.api.protocol import Protocol
+from faceedit_bench.config import ConfigError, config_to_json
+from faceedit_bench.harness import distributed
+from faceedit_bench.harness.backends import choose_backends
+from faceedit_bench.harness.config import CompareConfig, parse_checkpoints
+from faceedit_bench.harness.editors import editor_group, load_editors
+from faceedit_bench.harness.provenance import git_hash, package_versions
+from faceedit_bench.harness.results import build_results, write_npz_atomic, write_results
+from faceedit_bench.harness.run import EvaluationOutput, clear_partial, evaluate
+from faceedit_bench.harness.summary import print_summary
+from faceedit_bench.harness.sweeps import run_sweeps
+
+
+def resolve_device(device: str) -> str:
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError(f"--device {device}: CUDA is not available on this machine")
+    return device
+
+
+def build_pairs(protocol: Protocol, n_pairs: int | None = None) -> PairSet:
+    dataset_cls = plugins.datasets.get(protocol.dataset)
+    dataset = dataset_cls(split=protocol.split, **protocol.dataset_args)
+    pairs = dataset.make_pairs(protocol.n_pairs, protocol.seed, protocol.pair_recipe)
+    if n_pairs is not None and n_pairs < len(pairs):
+        pairs = PrefixPairSet(pairs, n_pairs)
+    return pairs
+
+
+class PrefixPairSet(PairSet):
+    """The first ``n`` pairs of a pair set."""
+
+    def __init__(self, inner: PairSet, n: int) -> None:
+        self.inner, self.n = inner, n
+        self.has_ground_truth = inner.has_ground_truth
+
+    def __len__(self) -> int:
+        return self.n
+
+    def batch(self, indices):
+        return self.inner.batch(indices)
+
+    def reference_images(self, indices):
+        return self.inner.reference_images(indices)
+
+    def cache_key(self) -> str:
+        return f"{self.inner.cache_key()}[:{self.n}]"
+
+
+def run_compare(config: CompareConfig) -> Path | None:
+    """Run the comparison; returns the output folder (None on non-zero ranks)."""
+    distributed.init_from_env()
+    rank, _ = distributed.rank_and_world()
+    protocol: Protocol = plugins.protocols.get(config.protocol)
+    device = resolve_device(config.device)
+    out = config.out or Path("runs") / protocol.name
+    started = time.time()
+
+    pairs = build_pairs(protocol, config.n_pairs)
+    names = config.editors or list(protocol.default_editors)
+    editors, unavailable = load_editors(
+        names, parse_checkpoints(config.checkpoint), protocol.resolution, device, pairs.has_ground_truth
+    )
+    for name, why in unavailable.items():
+        print(f"note: editor {name!r} skipped: {why}")
+    return _evaluate_and_write(config, protocol, pairs, editors, unavailable, device, out, rank, started)
+
+
+def _evaluate_and_write(
+    config: Any,
+    protocol: Protocol,
+    pairs: PairSet,
+    editors: dict[str, Editor],
+    unavailable: dict[str, str],
+    device: str,
+    out: Path,
+    rank: int,
+    started: float,
+) -> Path | None:
+    if not editors:
+        raise ConfigError(
+            "no editor could be loaded: " + "; ".join(f"{k}: {v}" for k, v in unavailable.items())
+        )
+    backends, choices = choose_backends(protocol, config.backend_overrides(), device)
+    for kind, choice in choices.items():
+        if choice.name is None:
+            print(f"note: no usable {kind} backend; its metrics are skipped ({choice.rejected})")
+    evaluation = evaluate(
+        protocol, pairs, editors, backends, choices, out,
+        batch_size=config.batch_size, device=device, progress=config.progress,
+    )  # fmt: skip
+    if rank != 0 or evaluation is None:
+        return None
+
+    artifacts = out / "artifacts"
+    write_npz_atomic(artifacts / "qualitative.npz", {**evaluation.qualitative, "editors": _ordered(editors)})
+    trained = {k: e for k, e in editors.items() if not getattr(e, "is_reference", False)}
+    if trained:
+        write_npz_atomic(artifacts / "sweeps.npz", run_sweeps(pairs, trained, device))
+    _copy_training_curves(editors, artifacts / "training")
+
+    data = build_results(
+        protocol={
+            **protocol.to_json(),
+            "n_pairs_evaluated": len(pairs),
+            "has_ground_truth": pairs.has_ground_truth,
+        },
+        config={**config_to_json(config), "device": device, "wall_s": round(time.time() - started, 1)},
+        versions=package_versions(),
+        git=git_hash(),
+        seed=protocol.seed,
+        backends={
+            kind: {
+                "name": c.name,
+                "label": c.label,
+                "reason": c.reason,
+                "rejected": c.rejected,
+                "provenance": backends.get(kind).provenance() if backends.get(kind) is not None else None,
+            }
+            for kind, c in choices.items()
+        },
+        metrics_meta=evaluation.metrics_meta,
+        editors=_editor_entries(editors, unavailable, evaluation),
+    )
+    write_results(out, data, evaluation.samples)
+    clear_partial(out)
+    _write_reports(out, config)
+    print_summary(data)
+    print(f"wrote {out}/results.json, samples.jsonl, tables/ and figures/ in {time.time() - started:.0f} s")
+    return out
+
+
+def _ordered(editors: dict[str, Editor]):
+    import numpy as np
+
+    return np.array(list(editors))
+
+
+def _editor_entries(
+    editors: dict[str, Editor], unavailable: dict[str, str], evaluation: EvaluationOutput
+) -> dict[str, Any]:
+    entries: dict[str, Any] = {}
+    for name, editor in editors.items():
+        if name in evaluation.failed:
+            entries[name] = {
+                "group": editor_group(name),
+                "status": "failed",
+                "reason": evaluation.failed[name],
+                "metrics": {},
+            }
+            continue
+        entries[name] = {
+            "group": editor_group(name),
+            "status": "ok",
+            "describe": editor.describe(),
+            "no_face": evaluation.no_face.get(name, {}),
+            "metrics": evaluation.metrics.get(name, {}),
+        }
+    for name, why in unavailable.items():
+        entries[name] = {"group": editor_group(name), "status": "unavailable", "reason": why, "metrics": {}}
+    return entries
+
+
+def _copy_training_curves(editors: dict[str, Editor], dest: Path) -> None:
+    for name, editor in editors.items():
+        path = editor.describe().get("training_metrics")
+        if path and Path(str(path)).exists():
+            dest.mkdir(parents=True, exist_ok=True)
+            tmp = dest / f".{name}.jsonl.tmp"
+            shutil.copyfile(str(path), tmp)
+            tmp.replace(dest / f"{name}.jsonl")
+
+
+def _write_reports(out: Path, config: Any) -> None:
+    """Tables always; figures unless disabled. Both read only the files just written."""
+    try:
+        from faceedit_bench.reports.tables import write_tables
+    except ImportError as err:
+        print(f"note: tables not written ({err})")
+        return
+    write_tables(out, out / "tables")
+    if getattr(config, "figures", False):
+        try:
+            from faceedit_bench.reports.figures import make_figures
+        except ImportError as err:
+            print(f"note: figures not written ({err})")
+            return
+        make_figures(out, out / "figures")
+
+
+def replace_config(config: CompareConfig, **changes: Any) -> CompareConfig:
+    return dataclasses.replace(config, **changes)

@@ -1,0 +1,57 @@
+"""Typed configs of the harness commands (light: no torch import), validated in one place."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from faceedit_bench import plugins
+from faceedit_bench.config import ConfigError, option
+from faceedit_bench.protocols import DEFAULT_PROTOCOL
+
+
+def parse_checkpoints(entries: list[str] | tuple[str, ...]) -> dict[str, str]:
+    """``["two-stage=path.pt", ...]`` -> ``{"two-stage": "path.pt"}``."""
+    out: dict[str, str] = {}
+    for entry in entries:
+        name, sep, path = entry.partition("=")
+        if not sep or not name or not path:
+            raise ValueError(f"--checkpoint {entry!r}: expected EDITOR=PATH")
+        plugins.editors.canonical(name)
+        out[name] = path
+    return out
+
+
+@dataclass
+class CompareConfig:
+    protocol: str = option(DEFAULT_PROTOCOL, help="registered protocol name (see `faceedit-bench ls`)")
+    editors: list[str] = option([], help="editors to compare (default: the protocol's editor list)")
+    checkpoint: list[str] = option([], help="EDITOR=PATH checkpoint overrides")
+    out: Path | None = option(None, help="output folder (default: runs/<protocol>)")
+    n_pairs: int | None = option(
+        None, help="evaluate only the first N pairs (recorded; not comparable to the full protocol)"
+    )
+    batch_size: int | None = option(None, help="evaluation batch size (default: the protocol's)")
+    device: str = option("auto", help="cpu, cuda, cuda:N or auto")
+    au_detector: str | None = option(None, help="force an AU detector backend")
+    identity: str | None = option(None, help="force an identity backend")
+    fid_features: str | None = option(None, help="force a feature extractor for FID/KID")
+    lpips: str | None = option(None, help="force an LPIPS backend")
+    figures: bool = option(True, help="write figures (matplotlib) after the tables")
+    progress: bool = option(True, help="show progress bars")
+
+    def validate(self) -> None:
+        plugins.protocols.canonical(self.protocol)
+        for name in self.editors:
+            plugins.editors.canonical(name)
+        parse_checkpoints(self.checkpoint)
+        if self.n_pairs is not None and self.n_pairs < 1:
+            raise ConfigError(f"--n-pairs must be >= 1, got {self.n_pairs}")
+        if self.batch_size is not None and self.batch_size < 1:
+            raise ConfigError(f"--batch-size must be >= 1, got {self.batch_size}")
+        if self.device not in ("auto", "cpu") and not self.device.startswith("cuda"):
+            raise ConfigError(f"--device must be cpu, cuda[:N] or auto, got {self.device!r}")
+
+    def backend_overrides(self) -> dict[str, str]:
+        kinds = ("au_detector", "identity", "fid_features", "lpips")
+        return {k: getattr(self, k) for k in kinds if getattr(self, k)}

@@ -1,0 +1,33 @@
+"""Build the editors a run asks for; ones that cannot run are reported, not fatal."""
+
+from __future__ import annotations
+
+from faceedit_bench import plugins
+from faceedit_bench.api.editor import Editor, EditorLoadError, create_editor
+
+
+def load_editors(
+    names: list[str], checkpoints: dict[str, str], resolution: int, device: str, has_ground_truth: bool
+) -> tuple[dict[str, Editor], dict[str, str]]:
+    """(editors that loaded, {name: why not} for those that could not)."""
+    loaded: dict[str, Editor] = {}
+    unavailable: dict[str, str] = {}
+    for name in names:
+        cls = plugins.editors.get(name)
+        if getattr(cls, "needs_ground_truth", False) and not has_ground_truth:
+            unavailable[name] = "needs ground-truth targets, which this protocol does not have"
+            continue
+        try:
+            editor = create_editor(
+                cls, checkpoint=checkpoints.get(name), resolution=resolution, device=device
+            )
+        except (EditorLoadError, FileNotFoundError) as err:
+            unavailable[name] = str(err)
+            continue
+        editor.name = name
+        loaded[name] = editor.to(device)
+    return loaded, unavailable
+
+
+def editor_group(name: str) -> str:
+    return str(plugins.editors.meta(name).get("group", "other")) if name in plugins.editors else "external"

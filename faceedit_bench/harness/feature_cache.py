@@ -1,0 +1,61 @@
+"""On-disk cache of real-side distribution features (e.g. Inception pool3 of true targets).
+
+Keyed by a hash of the pair set (dataset, split, renderer/preprocessing), the backend
+label and provenance, and the exact pair indices; written atomically.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+
+import torch
+from tqdm.auto import tqdm
+
+from faceedit_bench.api.backends import FeatureExtractor
+from faceedit_bench.api.dataset import PairSet
+from faceedit_bench.io import torch_save_atomic
+from faceedit_bench.paths import cache_dir
+
+
+def feature_cache_key(pairs: PairSet, indices: Sequence[int], extractor: FeatureExtractor) -> str:
+    payload = {
+        "pairs": pairs.cache_key(),
+        "side": "target" if pairs.has_ground_truth else "source",
+        "extractor": extractor.label,
+        "provenance": extractor.provenance(),
+        "input_size": extractor.input_size,
+        "indices": hashlib.sha256(json.dumps(list(indices)).encode()).hexdigest(),
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:24]
+
+
+def reference_features(
+    pairs: PairSet, indices: Sequence[int], extractor: FeatureExtractor, batch_size: int, progress: bool
+) -> torch.Tensor:
+    """Features of the real side of ``pairs[indices]``, from cache or computed and cached."""
+    path = cache_dir("features") / f"{feature_cache_key(pairs, indices, extractor)}.pt"
+    if path.exists():
+        try:
+            cached = torch.load(path, weights_only=True)
+            if cached.shape[0] == len(indices):
+                return cached
+        except Exception as err:
+            print(f"warning: rebuilding unreadable feature cache {path}: {err}")
+    chunks = []
+    starts = range(0, len(indices), batch_size)
+    for start in tqdm(
+        starts, desc=f"real-side {extractor.label} features", unit="batch", disable=not progress
+    ):
+        idx = list(indices[start : start + batch_size])
+        images = pairs.reference_images(idx)
+        size = extractor.input_size
+        if size is not None and images.shape[-1] != size:
+            images = torch.nn.functional.interpolate(
+                images, size=(size, size), mode="bilinear", antialias=True
+            ).clamp(0, 1)
+        chunks.append(extractor.features(images).double().cpu())
+    feats = torch.cat(chunks) if chunks else torch.zeros(0)
+    torch_save_atomic(feats, path)
+    return feats

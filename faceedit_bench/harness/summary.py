@@ -1,0 +1,39 @@
+"""The short table printed at the end of ``compare`` (primary metrics, one row per editor)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def summary_rows(data: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
+    """(header, rows) of primary metric values; arrows give each metric's direction."""
+    meta = data.get("metrics_meta", {})
+    keys = [k for k, m in meta.items() if m.get("primary")]
+    present = [k for k in keys if any(k in e.get("metrics", {}) for e in data["editors"].values())]
+    header = ["editor"] + [f"{k} {'↑' if meta[k]['higher_is_better'] else '↓'}" for k in present]
+    rows = []
+    for name, entry in data["editors"].items():
+        if entry.get("status") != "ok":
+            rows.append([name] + [entry.get("status", "?")] + [""] * (len(present) - 1))
+            continue
+        metrics = entry["metrics"]
+        rows.append([name] + [f"{metrics[k]['value']:.4g}" if k in metrics else "-" for k in present])
+    return header, rows
+
+
+def print_summary(data: dict[str, Any]) -> None:
+    header, rows = summary_rows(data)
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    print()
+    print(
+        f"{data['protocol']['name']} v{data['protocol']['version']} ({data['protocol'].get('n_pairs_evaluated', '?')} pairs)"
+    )
+    print("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)))
+    for r in rows:
+        print("  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)))
+    for name, entry in data["editors"].items():
+        nf = entry.get("no_face") or {}
+        if nf.get("edited") or nf.get("source"):
+            print(
+                f"  {name}: no face: {nf.get('edited', 0)}/{nf.get('n', 0)} edited, {nf.get('source', 0)}/{nf.get('n', 0)} sources"
+            )
