@@ -28,7 +28,9 @@ def option(default: Any = dataclasses.MISSING, *, help: str, **kwargs: Any) -> A
     """A dataclass field with help text (list/dict defaults become factories)."""
     if isinstance(default, list | dict | tuple) and not isinstance(default, str):
         value = default
-        return dataclasses.field(default_factory=lambda: type(value)(value), metadata={"help": help}, **kwargs)
+        return dataclasses.field(
+            default_factory=lambda: type(value)(value), metadata={"help": help}, **kwargs
+        )
     return dataclasses.field(default=default, metadata={"help": help}, **kwargs)
 
 
@@ -103,7 +105,9 @@ def _convert(name: str, value: Any, tp: Any, source: str) -> Any:
             return inner(value)
         return value
     except (TypeError, ValueError):
-        raise ConfigError(f"{source}: option '{name}' = {value!r} is not a valid {getattr(inner, '__name__', inner)}") from None
+        raise ConfigError(
+            f"{source}: option '{name}' = {value!r} is not a valid {getattr(inner, '__name__', inner)}"
+        ) from None
 
 
 def load_yaml(path: Path) -> dict[str, Any]:
@@ -121,7 +125,9 @@ def load_yaml(path: Path) -> dict[str, Any]:
     return {str(k).replace("-", "_"): v for k, v in data.items()}
 
 
-def build_config(cls: type[C], args: argparse.Namespace | None = None, yaml_path: Path | None = None, **overrides: Any) -> C:
+def build_config(
+    cls: type[C], args: argparse.Namespace | None = None, yaml_path: Path | None = None, **overrides: Any
+) -> C:
     """defaults < YAML < CLI flags < ``overrides``; then ``validate()``."""
     hints = _field_types(cls)  # type: ignore[arg-type]
     names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
@@ -131,7 +137,9 @@ def build_config(cls: type[C], args: argparse.Namespace | None = None, yaml_path
         data = load_yaml(yaml_path)
         unknown = sorted(set(data) - names)
         if unknown:
-            raise ConfigError(f"{yaml_path}: unknown option(s) {', '.join(unknown)}; known: {', '.join(sorted(names))}")
+            raise ConfigError(
+                f"{yaml_path}: unknown option(s) {', '.join(unknown)}; known: {', '.join(sorted(names))}"
+            )
         values.update({k: _convert(k, v, hints[k], str(yaml_path)) for k, v in data.items()})
     if args is not None:
         for name in names:
@@ -145,10 +153,14 @@ def build_config(cls: type[C], args: argparse.Namespace | None = None, yaml_path
     missing = [
         f.name
         for f in dataclasses.fields(cls)  # type: ignore[arg-type]
-        if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING and f.name not in values  # type: ignore[misc]
+        if f.default is dataclasses.MISSING
+        and f.default_factory is dataclasses.MISSING
+        and f.name not in values  # type: ignore[misc]
     ]
     if missing:
-        raise ConfigError(f"missing required option(s): {', '.join('--' + m.replace('_', '-') for m in missing)}")
+        raise ConfigError(
+            f"missing required option(s): {', '.join('--' + m.replace('_', '-') for m in missing)}"
+        )
     config = cls(**values)
     validate = getattr(config, "validate", None)
     if validate is not None:
@@ -159,4 +171,6 @@ def build_config(cls: type[C], args: argparse.Namespace | None = None, yaml_path
 def config_to_json(config: Any) -> dict[str, Any]:
     """A JSON-ready dict of a config (paths as strings)."""
     out = dataclasses.asdict(config)
-    return {k: (str(v) if isinstance(v, Path) else list(v) if isinstance(v, tuple) else v) for k, v in out.items()}
+    return {
+        k: (str(v) if isinstance(v, Path) else list(v) if isinstance(v, tuple) else v) for k, v in out.items()
+    }

@@ -45,7 +45,9 @@ def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:
 
 
 def write_json_atomic(path: str | os.PathLike[str], obj: Any) -> None:
-    write_text_atomic(path, json.dumps(obj, indent=2, sort_keys=False, allow_nan=False, default=_json_default) + "\n")
+    write_text_atomic(
+        path, json.dumps(obj, indent=2, sort_keys=False, allow_nan=False, default=_json_default) + "\n"
+    )
 
 
 def torch_save_atomic(obj: Any, path: str | os.PathLike[str]) -> None:

@@ -38,31 +38,121 @@ ALL: dict[str, Registry] = {
 
 # --- editors -------------------------------------------------------------------------
 _E = "faceedit_bench.editors"
-editors.register("identity", f"{_E}.reference:IdentityEditor", group="reference", help="returns the input (lower bound)")
-editors.register("oracle", f"{_E}.reference:OracleEditor", group="reference", help="returns the true target (upper bound; needs ground truth)")
-editors.register("two-stage", f"{_E}.variants:TwoStageEditor", group="two-stage", help="motion (flow + warp) then texture (Athar et al. 2020)")
-editors.register("warp-only", f"{_E}.variants:WarpOnlyEditor", group="two-stage", help="ablation: motion step only, no texture step")
-editors.register("texture-only", f"{_E}.variants:TextureOnlyEditor", group="two-stage", help="ablation: texture step only (the baseline's structure)")
-editors.register("two-stage-no-tv", f"{_E}.variants:TwoStageNoTVEditor", group="two-stage", help="ablation: no flow total-variation loss")
-editors.register("two-stage-no-cycle", f"{_E}.variants:TwoStageNoCycleEditor", group="two-stage", help="ablation: no cycle loss")
-editors.register("two-stage-no-mask", f"{_E}.variants:TwoStageNoMaskEditor", group="two-stage", help="ablation: no attention-mask losses")
-editors.register("ganimation", "faceedit_bench.baselines.ganimation.editor:GANimationEditor", group="baseline", help="GANimation-style texture-only baseline (Pumarola et al. 2018)")
+editors.register(
+    "identity", f"{_E}.reference:IdentityEditor", group="reference", help="returns the input (lower bound)"
+)
+editors.register(
+    "oracle",
+    f"{_E}.reference:OracleEditor",
+    group="reference",
+    help="returns the true target (upper bound; needs ground truth)",
+)
+editors.register(
+    "two-stage",
+    f"{_E}.variants:TwoStageEditor",
+    group="two-stage",
+    help="motion (flow + warp) then texture (Athar et al. 2020)",
+)
+editors.register(
+    "warp-only",
+    f"{_E}.variants:WarpOnlyEditor",
+    group="two-stage",
+    help="ablation: motion step only, no texture step",
+)
+editors.register(
+    "texture-only",
+    f"{_E}.variants:TextureOnlyEditor",
+    group="two-stage",
+    help="ablation: texture step only (the baseline's structure)",
+)
+editors.register(
+    "two-stage-no-tv",
+    f"{_E}.variants:TwoStageNoTVEditor",
+    group="two-stage",
+    help="ablation: no flow total-variation loss",
+)
+editors.register(
+    "two-stage-no-cycle",
+    f"{_E}.variants:TwoStageNoCycleEditor",
+    group="two-stage",
+    help="ablation: no cycle loss",
+)
+editors.register(
+    "two-stage-no-mask",
+    f"{_E}.variants:TwoStageNoMaskEditor",
+    group="two-stage",
+    help="ablation: no attention-mask losses",
+)
+editors.register(
+    "ganimation",
+    "faceedit_bench.baselines.ganimation.editor:GANimationEditor",
+    group="baseline",
+    help="GANimation-style texture-only baseline (Pumarola et al. 2018)",
+)
 
 # --- datasets ------------------------------------------------------------------------
-datasets.register("aurig", "faceedit_bench.aurig.dataset:AuRigDataset", help="AU-rig procedural faces with ground truth (embedded)")
-datasets.register("image-folder", "faceedit_bench.data.folder:ImageFolderDataset", help="a folder of face images with an AU CSV / pkl")
-datasets.register("video", "faceedit_bench.data.video:VideoDataset", help="frames of face videos; self-reenactment pairs with real ground truth")
+datasets.register(
+    "aurig",
+    "faceedit_bench.aurig.dataset:AuRigDataset",
+    help="AU-rig procedural faces with ground truth (embedded)",
+)
+datasets.register(
+    "image-folder",
+    "faceedit_bench.data.folder:ImageFolderDataset",
+    help="a folder of face images with an AU CSV / pkl",
+)
+datasets.register(
+    "video",
+    "faceedit_bench.data.video:VideoDataset",
+    help="frames of face videos; self-reenactment pairs with real ground truth",
+)
 
 # --- judges --------------------------------------------------------------------------
-au_detectors.register("aurig-ref", "faceedit_bench.aurig.reference.backends:AuRigAUDetector", help="AU-rig reference AU regressor (synthetic faces only)")
-au_detectors.register("pyfeat-xgb", "faceedit_bench.backends.au_pyfeat:PyFeatAUDetector", help="py-feat Detector, xgb AU model (needs cached HF weights)")
-au_detectors.register("mediapipe", "faceedit_bench.backends.au_mediapipe:MediaPipeAUDetector", help="MediaPipe blendshapes mapped to AUs (approximate, offline)")
-identity_models.register("aurig-ref", "faceedit_bench.aurig.reference.backends:AuRigIdentityModel", help="AU-rig reference identity encoder (synthetic faces only)")
-identity_models.register("arcface", "faceedit_bench.backends.identity_arcface:ArcFaceIdentity", help="ArcFace r50 from a user-given ONNX/pt path")
-identity_models.register("dlib", "faceedit_bench.backends.identity_dlib:DlibIdentity", help="dlib ResNet 128-d face descriptor (offline)")
-feature_extractors.register("inception-v3-compat", "faceedit_bench.backends.fid_inception:InceptionV3Compat", help="torch-fidelity TF-Inception pool3 (2048-d)")
-lpips_models.register("lpips-alex", "faceedit_bench.backends.lpips_alex:LpipsAlex", help="LPIPS alex (needs torchvision alexnet weights in TORCH_HOME)")
-lpips_models.register("stlpips-alex", "faceedit_bench.backends.lpips_shift_tolerant:ShiftTolerantLpipsAlex", help="shift-tolerant LPIPS alex (offline; a different number)")
+au_detectors.register(
+    "aurig-ref",
+    "faceedit_bench.aurig.reference.backends:AuRigAUDetector",
+    help="AU-rig reference AU regressor (synthetic faces only)",
+)
+au_detectors.register(
+    "pyfeat-xgb",
+    "faceedit_bench.backends.au_pyfeat:PyFeatAUDetector",
+    help="py-feat Detector, xgb AU model (needs cached HF weights)",
+)
+au_detectors.register(
+    "mediapipe",
+    "faceedit_bench.backends.au_mediapipe:MediaPipeAUDetector",
+    help="MediaPipe blendshapes mapped to AUs (approximate, offline)",
+)
+identity_models.register(
+    "aurig-ref",
+    "faceedit_bench.aurig.reference.backends:AuRigIdentityModel",
+    help="AU-rig reference identity encoder (synthetic faces only)",
+)
+identity_models.register(
+    "arcface",
+    "faceedit_bench.backends.identity_arcface:ArcFaceIdentity",
+    help="ArcFace r50 from a user-given ONNX/pt path",
+)
+identity_models.register(
+    "dlib",
+    "faceedit_bench.backends.identity_dlib:DlibIdentity",
+    help="dlib ResNet 128-d face descriptor (offline)",
+)
+feature_extractors.register(
+    "inception-v3-compat",
+    "faceedit_bench.backends.fid_inception:InceptionV3Compat",
+    help="torch-fidelity TF-Inception pool3 (2048-d)",
+)
+lpips_models.register(
+    "lpips-alex",
+    "faceedit_bench.backends.lpips_alex:LpipsAlex",
+    help="LPIPS alex (needs torchvision alexnet weights in TORCH_HOME)",
+)
+lpips_models.register(
+    "stlpips-alex",
+    "faceedit_bench.backends.lpips_shift_tolerant:ShiftTolerantLpipsAlex",
+    help="shift-tolerant LPIPS alex (offline; a different number)",
+)
 
 # --- metrics -------------------------------------------------------------------------
 _M = "faceedit_bench.metrics"

@@ -46,7 +46,9 @@ def _aurig(name: str, resolution: int, n_pairs: int, batch_size: int, descriptio
     )
 
 
-AURIG_SMOKE = _aurig("aurig-smoke", 32, 48, 16, "AU-rig, 32 px, 48 test pairs: CI-sized, minutes on 2 CPU cores")
+AURIG_SMOKE = _aurig(
+    "aurig-smoke", 32, 48, 16, "AU-rig, 32 px, 48 test pairs: CI-sized, minutes on 2 CPU cores"
+)
 AURIG_DEMO = _aurig("aurig-demo", 64, 200, 25, "AU-rig, 64 px, 200 test pairs: the embedded default")
 AURIG_PAPER = _aurig("aurig-paper", 128, 2000, 25, "AU-rig, 128 px, 2000 test pairs: paper scale")
 
