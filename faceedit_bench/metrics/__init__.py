@@ -1,0 +1,1 @@
+"""Metrics: one module per registered metric, pure maths in :mod:`faceedit_bench.metrics.functional`."""

@@ -1,0 +1,1 @@
+"""Pure tensor/array functions behind the metric classes (no state, no backends)."""

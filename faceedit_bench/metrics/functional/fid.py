@@ -1,0 +1,90 @@
+"""Fréchet distance between Gaussians fitted to feature sets (Heusel et al., NeurIPS 2017).
+
+States are mergeable float64 moments (count, sum, sum of outer products), as in
+torchmetrics' FID. The distance follows the reference TTUR / pytorch-fid code:
+``|mu1 - mu2|^2 + tr(S1) + tr(S2) - 2 tr sqrtm(S1 S2)`` with ``scipy.linalg.sqrtm``;
+when the product is near-singular and sqrtm is not finite, retry with ``eps * I``
+added to both covariances; discard an imaginary part that is numerical noise and
+refuse one that is not. ``method="eigh"`` is an equivalent, ~5x faster route:
+``tr sqrtm(S1 S2) = sum sqrt(eig(S1^1/2 S2 S1^1/2))`` with symmetric solvers.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Literal
+
+import numpy as np
+import scipy.linalg
+import torch
+
+SqrtMethod = Literal["sqrtm", "eigh"]
+
+
+def moments(features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``(count, sum (D,), sum of outer products (D, D))`` of ``(N, D)`` features, float64."""
+    if features.dim() != 2:
+        raise ValueError(f"fid: expected (N, D) features, got {tuple(features.shape)}")
+    f = features.detach().to(device="cpu", dtype=torch.float64)
+    return torch.tensor(float(f.shape[0]), dtype=torch.float64), f.sum(dim=0), f.T @ f
+
+
+def mean_cov(count: torch.Tensor, total: torch.Tensor, outer: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and unbiased covariance (as ``np.cov``) from moments; needs at least 2 samples."""
+    n = float(count)
+    if n < 2:
+        raise ValueError(f"fid: needs at least 2 samples per side, got {int(n)}")
+    mu = total.numpy() / n
+    sigma = (outer.numpy() - n * np.outer(mu, mu)) / (n - 1)
+    return mu, (sigma + sigma.T) / 2
+
+
+def _trace_sqrt_product_sqrtm(s1: np.ndarray, s2: np.ndarray, eps: float) -> float:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", scipy.linalg.LinAlgWarning)
+        covmean = scipy.linalg.sqrtm(s1 @ s2)
+        if not np.isfinite(covmean).all():
+            offset = np.eye(s1.shape[0]) * eps
+            covmean = scipy.linalg.sqrtm((s1 + offset) @ (s2 + offset))
+    if np.iscomplexobj(covmean):
+        imag = np.abs(np.diagonal(covmean).imag).max()
+        if imag > 1e-3:
+            raise ValueError(f"fid: sqrtm(S1 S2) has a significant imaginary part ({imag:.3g})")
+        covmean = covmean.real
+    return float(np.trace(covmean))
+
+
+def _trace_sqrt_product_eigh(s1: np.ndarray, s2: np.ndarray) -> float:
+    w, v = scipy.linalg.eigh(s1)
+    root = (v * np.sqrt(np.clip(w, 0.0, None))) @ v.T
+    inner = root @ s2 @ root
+    ev = scipy.linalg.eigvalsh((inner + inner.T) / 2)
+    return float(np.sqrt(np.clip(ev, 0.0, None)).sum())
+
+
+def frechet_distance(
+    mu1: np.ndarray,
+    sigma1: np.ndarray,
+    mu2: np.ndarray,
+    sigma2: np.ndarray,
+    method: SqrtMethod = "sqrtm",
+    eps: float = 1e-6,
+) -> float:
+    """Fréchet distance between ``N(mu1, sigma1)`` and ``N(mu2, sigma2)``."""
+    if mu1.shape != mu2.shape or sigma1.shape != sigma2.shape or sigma1.shape != (mu1.size, mu1.size):
+        raise ValueError(
+            f"fid: mismatched statistics {mu1.shape}/{sigma1.shape} vs {mu2.shape}/{sigma2.shape}"
+        )
+    if method == "sqrtm":
+        tr_covmean = _trace_sqrt_product_sqrtm(sigma1, sigma2, eps)
+    elif method == "eigh":
+        tr_covmean = _trace_sqrt_product_eigh(sigma1, sigma2)
+    else:
+        raise ValueError(f"fid: unknown sqrt method {method!r}; use 'sqrtm' or 'eigh'")
+    diff = mu1 - mu2
+    return float(diff @ diff + np.trace(sigma1) + np.trace(sigma2) - 2.0 * tr_covmean)
+
+
+def fid_from_features(f1: torch.Tensor, f2: torch.Tensor, method: SqrtMethod = "sqrtm") -> float:
+    """FID of two ``(N, D)`` feature sets in one call."""
+    return frechet_distance(*mean_cov(*moments(f1)), *mean_cov(*moments(f2)), method=method)
