@@ -1,0 +1,66 @@
+import math
+
+import numpy as np
+import pytest
+import torch
+from torch_fidelity.metric_kid import kid_features_to_metric
+
+from faceedit_bench.api.editor import EditOutput
+from faceedit_bench.harness.step import BackendSet
+from faceedit_bench.metrics.functional.kid import KIDConfig, canonical_order, kid
+from faceedit_bench.metrics.metric_kid import KID
+
+TF_KWARGS = dict(  # torch-fidelity defaults, spelled out
+    kid_subsets=100,
+    kid_kernel="poly",
+    kid_kernel_poly_degree=3,
+    kid_kernel_poly_gamma=None,
+    kid_kernel_poly_coef0=1,
+    rng_seed=2020,
+    verbose=False,
+)
+
+
+def test_functional_kid_matches_torch_fidelity():
+    rng = np.random.default_rng(0)
+    x, y = rng.random((30, 16)), rng.random((25, 16)) * 1.2
+    for size in (10, 25):
+        ref = kid_features_to_metric(
+            torch.from_numpy(x), torch.from_numpy(y), kid_subset_size=size, **TF_KWARGS
+        )
+        mean, std = kid(x, y, KIDConfig(subset_size=size))
+        assert math.isclose(mean, ref["kernel_inception_distance_mean"], rel_tol=1e-10)
+        assert math.isclose(std, ref["kernel_inception_distance_std"], rel_tol=1e-8)
+    with pytest.raises(ValueError, match="subset size"):
+        kid(x, y, KIDConfig(subset_size=26))
+
+
+def test_kid_small_for_one_distribution_and_grows_with_shift():
+    rng = np.random.default_rng(1)
+    x, x2 = rng.random((200, 8)), rng.random((200, 8))
+    cfg = KIDConfig(subsets=10, subset_size=100)
+    near, shifted, far = (kid(x, y, cfg)[0] for y in (x2, x2 + 0.2, x2 + 0.5))
+    assert abs(near) < 0.01 * far and near < shifted < far
+
+
+def test_kid_metric_shard_invariant_and_equal_to_functional(make_step, pair_batch, fakes):
+    backends = BackendSet(fid_features=fakes.features())
+    steps = []
+    for b in range(4):
+        batch = pair_batch(n=4, size=12, seed=b)
+        steps.append(make_step(batch, EditOutput((batch.source + 0.2).clamp(0, 1)), backends))
+    one = KID(backend_label="pooled")
+    for s in steps:
+        assert one.update(s) == {}
+    shards = [KID(), KID()]
+    for i, s in enumerate(steps):
+        shards[(i + 1) % 2].update(s)  # interleaved: a different row order than `one`
+    merged = KID()
+    merged.merge([sh.state() for sh in shards])
+    got = one.compute()
+    assert merged.compute() == got  # exactly: rows are put in a canonical order first
+    x = torch.cat([s.fid_features("edited") for s in steps]).numpy()
+    y = torch.cat([s.fid_features("target") for s in steps]).numpy()
+    mean, std = kid(canonical_order(x), canonical_order(y), KIDConfig(subset_size=16))
+    assert got == {"kid": mean, "kid_std": std}
+    assert math.isnan(KID().compute()["kid"])
