@@ -149,7 +149,7 @@ def build_config(
     for name, value in overrides.items():
         if name not in names:
             raise ConfigError(f"unknown option {name!r}")
-        values[name] = value
+        values[name] = _convert(name, value, hints[name], f"option {name!r}")
     missing = [
         f.name
         for f in dataclasses.fields(cls)  # type: ignore[arg-type]

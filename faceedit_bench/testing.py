@@ -1,0 +1,111 @@
+"""Test support: a tiny dataset + protocol with exact ground truth, registered on import.
+
+The tiny pairs are smooth random images; the target is the source shifted by one
+pixel, so the true flow is exact and the identity/oracle bounds are known in closed
+form. Importing this module (tests, or a ``torchrun`` child in the sharding test)
+registers dataset and protocol ``tiny``; nothing registers it otherwise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+
+from faceedit_bench import plugins
+from faceedit_bench.api.batch import PairBatch
+from faceedit_bench.api.dataset import FaceDataset, FaceSample, PairSet
+from faceedit_bench.api.protocol import Protocol
+
+TINY_SIZE = 16
+
+
+def _smooth_image(seed: int, size: int) -> torch.Tensor:
+    g = torch.Generator().manual_seed(seed)
+    low = torch.rand(1, 3, 4, 4, generator=g)
+    return F.interpolate(low, size=(size, size), mode="bicubic", align_corners=False).clamp(0, 1)[0]
+
+
+class TinyPairs(PairSet):
+    has_ground_truth = True
+
+    def __init__(self, n: int, size: int, seed: int) -> None:
+        self.n, self.size, self.seed = n, size, seed
+
+    def __len__(self) -> int:
+        return self.n
+
+    def cache_key(self) -> str:
+        return f"tiny-{self.n}-{self.size}-{self.seed}"
+
+    def batch(self, indices: Sequence[int]) -> PairBatch:
+        src = torch.stack([_smooth_image(self.seed * 1000 + i, self.size) for i in indices])
+        shift = 1  # target(x) = source(x - 1 px) horizontally
+        tgt = torch.roll(src, shifts=shift, dims=-1)
+        h = w = self.size
+        ys = torch.linspace(-1 + 1 / h, 1 - 1 / h, h)
+        xs = torch.linspace(-1 + 1 / w, 1 - 1 / w, w) - 2 * shift / w
+        gy, gx = torch.meshgrid(ys, xs, indexing="ij")
+        flow = torch.stack([gx, gy], -1).expand(len(indices), h, w, 2).clone()
+        mask = torch.zeros(len(indices), 1, h, w)
+        mask[..., :shift] = 1  # wrapped-around column: no warp explains it
+        g = torch.Generator().manual_seed(self.seed)
+        aus = torch.rand(self.n, 17, generator=g) * 5
+        idx = torch.as_tensor(list(indices))
+        return PairBatch(
+            source=src,
+            target_aus=aus[idx],
+            source_aus=aus[(idx + 1) % self.n],
+            target_image=tgt,
+            flow=flow,
+            texture_mask=mask,
+            sample_ids=[f"tiny{i:03d}" for i in indices],
+            identity_ids=[f"id{i % 3}" for i in indices],
+        )
+
+
+class TinyDataset(FaceDataset):
+    """Registered as ``tiny`` for the duration of the test session."""
+
+    def __init__(self, split: str = "test", resolution: int = TINY_SIZE) -> None:
+        self.resolution, self.split = resolution, split
+
+    def __len__(self) -> int:
+        return 8
+
+    def get(self, index: int) -> FaceSample:
+        return FaceSample(_smooth_image(index, self.resolution), torch.zeros(17), "id0", f"s{index}")
+
+    def cache_key(self) -> str:
+        return f"tiny-{self.split}-{self.resolution}"
+
+    def make_pairs(self, n_pairs: int, seed: int, recipe: str = "ganimation") -> PairSet:
+        return TinyPairs(n_pairs, self.resolution, seed)
+
+
+TINY_PROTOCOL = Protocol(
+    name="tiny",
+    version=1,
+    dataset="tiny",
+    dataset_args={"resolution": TINY_SIZE},
+    split="test",
+    resolution=TINY_SIZE,
+    n_pairs=10,
+    seed=3,
+    metrics=("psnr", "ssim", "flow_epe"),
+    backends={},
+    batch_size=4,
+    default_editors=("identity", "oracle"),
+    description="tests only",
+)
+
+
+def register() -> None:
+    """Register the ``tiny`` dataset and protocol (idempotent)."""
+    if "tiny" not in plugins.datasets:
+        plugins.datasets.register("tiny", TinyDataset, help="tests only: shifted smooth noise")
+        plugins.protocols.register("tiny", TINY_PROTOCOL)
+
+
+register()

@@ -1,0 +1,115 @@
+"""The whole compare pipeline on the tiny protocol (exact ground truth, closed-form bounds)."""
+
+import json
+import math
+
+import pytest
+import torch
+
+from faceedit_bench.api.editor import Editor, EditOutput
+from faceedit_bench.config import build_config
+from faceedit_bench.harness.compare import run_compare
+from faceedit_bench.harness.config import CompareConfig
+from faceedit_bench.harness.results import SCHEMA, ResultsError, load_results, validate_results
+
+
+def _run(tmp_path, **kw):
+    cfg = build_config(
+        CompareConfig, protocol="tiny", out=tmp_path / "run", progress=False, figures=False, **kw
+    )
+    return run_compare(cfg)
+
+
+def test_compare_writes_schema_and_closed_form_bounds(tmp_path):
+    out = _run(tmp_path)
+    data = load_results(out / "results.json")
+    assert data["schema"] == SCHEMA
+    assert data["protocol"]["name"] == "tiny" and data["protocol"]["version"] == 1
+    assert {"config", "versions", "git", "seed"} <= set(data)
+    ident, oracle = data["editors"]["identity"]["metrics"], data["editors"]["oracle"]["metrics"]
+    # identity shows zero motion where the truth is a 1-pixel shift: EPE is exactly 1 px
+    assert ident["flow_epe@exact"]["value"] == pytest.approx(1.0, abs=1e-4)
+    assert oracle["flow_epe@exact"]["value"] == pytest.approx(0.0, abs=1e-6)
+    assert oracle["ssim@exact"]["value"] == pytest.approx(1.0, abs=1e-6)
+    assert ident["ssim@exact"]["value"] < 0.999
+    for metrics in (ident, oracle):
+        for key, m in metrics.items():
+            assert key.endswith("@" + m["backend"])
+            assert m["n"] + m["skipped"] == 10
+            if m["ci95"] is not None:
+                lo, hi = m["ci95"]
+                assert lo <= m["value"] + 1e-9 and m["value"] <= hi + 1e-9
+    lines = (out / "samples.jsonl").read_text().splitlines()
+    assert len(lines) == 20
+    first = json.loads(lines[0])
+    assert {"editor", "sample_id", "identity_id", "values"} <= set(first)
+    assert not (out / ".partial").exists()
+    assert (out / "artifacts" / "qualitative.npz").exists()
+
+
+class _CrashingEditor(Editor):
+    """Edits like identity but dies (like a killed process) on its n-th batch."""
+
+    calls = 0
+
+    def __init__(self, crash_at: int) -> None:
+        self.crash_at = crash_at
+
+    def edit(self, images, target_aus):
+        type(self).calls += 1
+        if type(self).calls == self.crash_at:
+            raise KeyboardInterrupt
+        return EditOutput(images=images.flip(-1))
+
+    def describe(self):
+        return {"class": "crashing-test-editor"}
+
+
+def test_killed_run_resumes_to_identical_results(tmp_path, monkeypatch):
+    from faceedit_bench.harness import compare as compare_mod
+
+    def fake_loader(editor_names, checkpoints, resolution, device, has_gt):
+        return {"flip": _CrashingEditor(crash_at=crash_at)}, {}
+
+    monkeypatch.setattr(compare_mod, "load_editors", fake_loader)
+    crash_at = 10**9
+    full = _run(tmp_path / "full")
+    expected = load_results(full / "results.json")["editors"]["flip"]["metrics"]
+
+    _CrashingEditor.calls = 0
+    crash_at = 2
+    with pytest.raises(KeyboardInterrupt):
+        _run(tmp_path / "resumed")
+    partial = tmp_path / "resumed" / "run" / ".partial"
+    assert partial.exists() and not (tmp_path / "resumed" / "run" / "results.json").exists()
+    crash_at = 10**9
+    resumed = _run(tmp_path / "resumed")
+    got = load_results(resumed / "results.json")["editors"]["flip"]["metrics"]
+    assert got.keys() == expected.keys()
+    for key in got:
+        assert got[key]["value"] == pytest.approx(expected[key]["value"], rel=1e-12)
+        assert got[key]["ci95"] == pytest.approx(expected[key]["ci95"], rel=1e-12)
+
+
+def test_validate_results_names_the_problem():
+    with pytest.raises(ResultsError, match="missing top-level"):
+        validate_results({"schema": SCHEMA}, "x.json")
+    good = {
+        "schema": SCHEMA, "protocol": {"name": "p", "version": 1}, "config": {}, "versions": {},
+        "git": "g", "seed": 0,
+        "editors": {"e": {"metrics": {"psnr@exact": {"value": 1.0, "ci95": None, "n": 1, "backend": "exact", "higher_is_better": True}}}},
+    }  # fmt: skip
+    validate_results(good)
+    bad = json.loads(json.dumps(good))
+    bad["editors"]["e"]["metrics"]["psnr@other"] = bad["editors"]["e"]["metrics"].pop("psnr@exact")
+    with pytest.raises(ResultsError, match="must end with '@exact'"):
+        validate_results(bad, "x.json")
+
+
+def test_unknown_editor_and_missing_ground_truth_are_reported(tmp_path):
+    from faceedit_bench.harness.editors import load_editors
+
+    editors, unavailable = load_editors(["identity", "oracle"], {}, 16, "cpu", has_ground_truth=False)
+    assert list(editors) == ["identity"]
+    assert "ground-truth" in unavailable["oracle"]
+    assert math.isfinite(torch.tensor(1.0).item())
