@@ -1,0 +1,79 @@
+"""``faceedit-bench report``: CI regression report of CURRENT results against a baseline.
+
+Exit status: 0 no regression beyond tolerance, 1 at least one, 2 when the files
+cannot be compared (different protocol, or one key from different backends).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+from pathlib import Path
+
+from faceedit_bench.config import add_config_arguments, build_config, option
+
+
+@dataclasses.dataclass
+class ReportConfig:
+    """Options of ``faceedit-bench report``."""
+
+    current: Path = dataclasses.field(
+        metadata={"help": "current results.json (or its run directory)", "cli": False}
+    )
+    baseline: Path = option(
+        help="baseline results JSON kept under version control (e.g. reports/ci/baseline.json)"
+    )
+    tolerances: Path | None = option(
+        None, help="YAML of per-metric tolerances (default: the packaged tolerances.yaml)"
+    )
+    out: Path | None = option(None, help="also write the Markdown report to this file")
+    update_baseline: bool = option(
+        False, help="after reporting, copy CURRENT over BASELINE (accept the new numbers)"
+    )
+
+    def validate(self) -> None:
+        if not self.update_baseline and not self.baseline.exists():
+            raise FileNotFoundError(f"{self.baseline}: no baseline file (create one with --update-baseline)")
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "report",
+        help="regression report of a results file against a baseline (exit 1 on a regression)",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("current", type=Path, metavar="CURRENT", help="current results.json or run directory")
+    add_config_arguments(parser, ReportConfig)
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from faceedit_bench.io import write_text_atomic
+    from faceedit_bench.reports.regression import IncomparableResults, regression_report, update_baseline
+
+    config = build_config(ReportConfig, args, current=args.current)
+    if config.update_baseline and not config.baseline.exists():
+        update_baseline(config.current, config.baseline)
+        print(f"no baseline yet: wrote {config.baseline} from {config.current}")
+        return 0
+    try:
+        report = regression_report(config.baseline, config.current, config.tolerances)
+    except IncomparableResults as err:
+        if not config.update_baseline:
+            print(f"faceedit-bench report: refusing to compare: {err}", file=sys.stderr)
+            return 2
+        print(f"not comparable ({err}); replacing the baseline as asked")
+        update_baseline(config.current, config.baseline)
+        print(f"baseline updated: {config.baseline}")
+        return 0
+    text = report.to_markdown()
+    print(text, end="")
+    if config.out is not None:
+        write_text_atomic(config.out, text)
+    if config.update_baseline:
+        update_baseline(config.current, config.baseline)
+        print(f"baseline updated: {config.baseline} (from {config.current})")
+        return 0
+    return report.exit_code

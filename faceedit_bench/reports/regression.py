@@ -1,0 +1,344 @@
+"""CI regression report: compare a current ``results.json`` with a kept baseline.
+
+For every editor and metric id in both files the change is judged against a
+per-metric tolerance (``tolerances.yaml``: first matching fnmatch rule, the larger
+of an absolute and a relative allowance) in the metric's bad direction
+(``higher_is_better``). Editors or metrics in only one file are listed as added or
+removed, not failures. Files from different protocols, or one key measured by
+different backends, are refused: such numbers are not comparable.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import math
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from faceedit_bench.config import load_yaml
+from faceedit_bench.io import write_bytes_atomic
+from faceedit_bench.reports.markdown import to_markdown
+from faceedit_bench.reports.results import MetricId, load_results, results_path
+
+FAIL_STATUSES = ("REGRESSION", "no value")
+_CHANGED = ("added", "removed", "editor added", "editor removed")
+
+
+class IncomparableResults(ValueError):
+    """Baseline and current results cannot be compared (protocol or backend differ)."""
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    """Allowed change: ``max(abs, rel * |baseline|)``."""
+
+    abs: float = 0.0
+    rel: float = 0.0
+
+    def allowed(self, baseline: float) -> float:
+        return max(self.abs, self.rel * abs(baseline))
+
+    def describe(self) -> str:
+        parts = ([f"abs {self.abs:g}"] if self.abs else []) + (
+            [f"rel {self.rel * 100:g}%"] if self.rel else []
+        )
+        return ", ".join(parts) or "exact"
+
+
+@dataclass(frozen=True)
+class Tolerances:
+    """Ordered ``(pattern, Tolerance)`` rules and a default; loaded from YAML."""
+
+    rules: tuple[tuple[str, Tolerance], ...]
+    default: Tolerance
+    source: str = "built-in"
+
+    @classmethod
+    def load(cls, path: str | Path | None = None) -> Tolerances:
+        """Read a tolerances YAML file (default: the one shipped with the package)."""
+        if path is None:
+            ref = resources.files("faceedit_bench.reports").joinpath("tolerances.yaml")
+            with resources.as_file(ref) as default_path:
+                return cls.load(default_path)
+        data = load_yaml(Path(path))
+        src = str(path)
+        unknown = set(data) - {"rules", "default"}
+        if unknown:
+            raise ValueError(
+                f"{src}: unknown top-level key(s) {', '.join(sorted(unknown))}; expected 'rules', 'default'"
+            )
+        rules = data.get("rules") or []
+        if not isinstance(rules, list):
+            raise ValueError(f"{src}: 'rules' must be a list of {{match, abs, rel}} mappings")
+        parsed = []
+        for i, rule in enumerate(rules):
+            if not isinstance(rule, dict) or not isinstance(rule.get("match"), str):
+                raise ValueError(f"{src}: rules[{i}] must be a mapping with a string 'match'")
+            parsed.append((rule["match"], _tolerance(rule, f"{src}: rules[{i}]")))
+        default = _tolerance(data.get("default") or {}, f"{src}: default")
+        return cls(tuple(parsed), default, src)
+
+    def for_metric(self, mid: MetricId) -> Tolerance:
+        """The first rule matching ``key@backend`` or ``key``; else the default."""
+        for pattern, tol in self.rules:
+            if fnmatch.fnmatchcase(mid.id, pattern) or fnmatch.fnmatchcase(mid.key, pattern):
+                return tol
+        return self.default
+
+
+def _tolerance(rule: dict[str, Any], where: str) -> Tolerance:
+    extra = set(rule) - {"match", "abs", "rel"}
+    if extra:
+        raise ValueError(f"{where}: unknown field(s) {', '.join(sorted(extra))}; expected match, abs, rel")
+    values = {}
+    for name in ("abs", "rel"):
+        v = rule.get(name, 0.0)
+        if isinstance(v, bool) or not isinstance(v, int | float) or v < 0 or not math.isfinite(v):
+            raise ValueError(f"{where}: '{name}' must be a non-negative number, got {v!r}")
+        values[name] = float(v)
+    return Tolerance(**values)
+
+
+@dataclass
+class Row:
+    """One line of the report."""
+
+    editor: str
+    metric: str
+    backend: str
+    baseline: float | None
+    current: float | None
+    tolerance: float | None
+    tolerance_rule: str
+    status: str
+
+    @property
+    def delta(self) -> float | None:
+        if self.baseline is None or self.current is None:
+            return None
+        return self.current - self.baseline
+
+
+@dataclass
+class RegressionReport:
+    """The comparison of two results files."""
+
+    baseline_path: str
+    current_path: str
+    tolerances: str
+    protocol: str
+    rows: list[Row] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    headers: tuple[str, str] = ("", "")
+
+    @property
+    def regressions(self) -> list[Row]:
+        return [r for r in self.rows if r.status in FAIL_STATUSES]
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.regressions else 0
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for r in self.rows:
+            out[r.status] = out.get(r.status, 0) + 1
+        return out
+
+    def to_frame(self) -> pd.DataFrame:
+        """Rows as a DataFrame with formatted numbers."""
+        return pd.DataFrame(
+            {
+                "metric": [r.metric for r in self.rows],
+                "backend": [r.backend for r in self.rows],
+                "baseline": [_fmt(r.baseline) for r in self.rows],
+                "current": [_fmt(r.current) for r in self.rows],
+                "delta": [_fmt(r.delta, "+.4g") for r in self.rows],
+                "tolerance": [_fmt_tol(r) for r in self.rows],
+                "status": [f"**{r.status}**" if r.status in FAIL_STATUSES else r.status for r in self.rows],
+            },
+            index=pd.Index([r.editor for r in self.rows], name="editor"),
+        )
+
+    def to_markdown(self) -> str:
+        """The full Markdown report: header, verdict, one table per editor, notes."""
+        n_bad = len(self.regressions)
+        verdict = (
+            f"**FAIL: {n_bad} regression(s) beyond tolerance**"
+            if n_bad
+            else "**PASS: no regression beyond tolerance**"
+        )
+        counts = ", ".join(f"{k}: {v}" for k, v in sorted(self.counts().items()))
+        lines = [
+            f"# Regression report: {self.protocol}",
+            "",
+            f"- baseline: `{self.baseline_path}` {self.headers[0]}",
+            f"- current: `{self.current_path}` {self.headers[1]}",
+            f"- tolerances: `{self.tolerances}`",
+            f"- result: {verdict}",
+            f"- rows: {counts or 'none'}",
+        ]
+        frame = self.to_frame()
+        for title, statuses in (("Regressions", FAIL_STATUSES), ("Added or removed", _CHANGED)):
+            picked = [i for i, r in enumerate(self.rows) if r.status in statuses]
+            if picked:
+                lines += ["", f"## {title}", "", to_markdown(frame.iloc[picked])]
+        for editor in dict.fromkeys(r.editor for r in self.rows):
+            lines += [
+                "",
+                f"## {editor}",
+                "",
+                to_markdown(frame.loc[[editor]].reset_index(drop=True), index=False),
+            ]
+        if self.notes:
+            lines += ["", "## Notes", "", *(f"- {n}" for n in self.notes)]
+        return "\n".join(lines) + "\n"
+
+
+def _fmt(x: float | None, spec: str = ".4g") -> str:
+    return "–" if x is None else format(x, spec)
+
+
+def _fmt_tol(row: Row) -> str:
+    return "–" if row.tolerance is None else f"{row.tolerance:.3g} ({row.tolerance_rule})"
+
+
+def _value(entry: dict[str, Any] | None) -> float | None:
+    v = None if entry is None else entry.get("value")
+    return float(v) if isinstance(v, int | float) and math.isfinite(v) else None
+
+
+def check_comparable(baseline: dict[str, Any], current: dict[str, Any], names: tuple[str, str]) -> None:
+    """Raise :class:`IncomparableResults` for different protocols or per-key backends."""
+    pb, pc = baseline["protocol"], current["protocol"]
+    if (pb["name"], pb["version"]) != (pc["name"], pc["version"]):
+        raise IncomparableResults(
+            f"different protocols: {names[0]} is {pb['name']} v{pb['version']}, "
+            f"{names[1]} is {pc['name']} v{pc['version']}; numbers from different protocols are not comparable"
+        )
+    for editor in baseline["editors"].keys() & current["editors"].keys():
+        b = _backends_by_key(baseline["editors"][editor])
+        c = _backends_by_key(current["editors"][editor])
+        for key in sorted(b.keys() & c.keys()):
+            if not b[key] & c[key]:
+                raise IncomparableResults(
+                    f"editor {editor!r}: metric {key!r} comes from backend(s) {', '.join(sorted(b[key]))} in "
+                    f"{names[0]} but {', '.join(sorted(c[key]))} in {names[1]}; values from different backends are "
+                    "not comparable (re-run with the same backend, or --update-baseline to accept the change)"
+                )
+
+
+def _backends_by_key(entry: dict[str, Any]) -> dict[str, set[str]]:
+    out: dict[str, set[str]] = {}
+    for metric_id in entry.get("metrics", {}):
+        mid = MetricId.parse(metric_id)
+        out.setdefault(mid.key, set()).add(mid.backend)
+    return out
+
+
+def compare_results(
+    baseline: dict[str, Any],
+    current: dict[str, Any],
+    tolerances: Tolerances,
+    names: tuple[str, str] = ("baseline", "current"),
+) -> RegressionReport:
+    """Judge every (editor, metric id) of ``current`` against ``baseline``."""
+    check_comparable(baseline, current, names)
+    p = current["protocol"]
+    report = RegressionReport(names[0], names[1], tolerances.source, f"{p['name']} v{p['version']}")
+    report.headers = (_provenance(baseline), _provenance(current))
+    for editor in dict.fromkeys([*baseline["editors"], *current["editors"]]):
+        b, c = baseline["editors"].get(editor), current["editors"].get(editor)
+        if not _usable(b) or not _usable(c):
+            _editor_only_once(report, editor, b, c)
+            continue
+        bm, cm = b.get("metrics", {}), c.get("metrics", {})
+        for metric_id in dict.fromkeys([*bm, *cm]):
+            report.rows.append(
+                _judge(editor, MetricId.parse(metric_id), bm.get(metric_id), cm.get(metric_id), tolerances)
+            )
+    _backend_notes(report, baseline, current)
+    return report
+
+
+def _usable(entry: dict[str, Any] | None) -> bool:
+    return entry is not None and entry.get("status", "ok") == "ok"
+
+
+def _editor_only_once(
+    report: RegressionReport, editor: str, b: dict[str, Any] | None, c: dict[str, Any] | None
+) -> None:
+    if not _usable(b) and not _usable(c):
+        if b is not None or c is not None:
+            report.notes.append(f"editor {editor!r} is unavailable in both files")
+        return
+    status = "added" if _usable(c) else "removed"
+    gone = b if status == "added" else c
+    if gone is not None and gone.get("status", "ok") != "ok":
+        report.notes.append(
+            f"editor {editor!r} is {gone.get('status')} in one file: {gone.get('reason', 'no reason given')}"
+        )
+    report.rows.append(Row(editor, "(all metrics)", "", None, None, None, "", f"editor {status}"))
+
+
+def _judge(
+    editor: str, mid: MetricId, b: dict[str, Any] | None, c: dict[str, Any] | None, tols: Tolerances
+) -> Row:
+    row = Row(editor, mid.key, mid.backend, _value(b), _value(c), None, "", "ok")
+    if b is None or c is None:
+        row.status = "added" if b is None else "removed"
+        return row
+    tol = tols.for_metric(mid)
+    row.tolerance_rule = tol.describe()
+    if row.baseline is None:
+        row.status = "ok" if row.current is None else "new value"
+        return row
+    row.tolerance = tol.allowed(row.baseline)
+    if row.current is None:
+        row.status = "no value"
+        return row
+    worse = row.current - row.baseline
+    if bool(c["higher_is_better"]):
+        worse = -worse
+    slack = 1e-9 * max(1.0, abs(row.baseline))  # float noise is not a regression
+    if worse > row.tolerance + slack:
+        row.status = "REGRESSION"
+    elif -worse > row.tolerance + slack:
+        row.status = "improved"
+    return row
+
+
+def _provenance(results: dict[str, Any]) -> str:
+    return f"(git {results.get('git', 'unknown')}, created {results.get('created', 'unknown')})"
+
+
+def _backend_notes(report: RegressionReport, baseline: dict[str, Any], current: dict[str, Any]) -> None:
+    bb, cb = baseline.get("backends", {}), current.get("backends", {})
+    for kind in sorted(bb.keys() & cb.keys()):
+        b, c = bb[kind] or {}, cb[kind] or {}
+        if b.get("label") == c.get("label") and b.get("provenance") != c.get("provenance"):
+            report.notes.append(
+                f"backend {kind} ({b.get('label')}): same label, different provenance (weights or version changed?)"
+            )
+
+
+def regression_report(
+    baseline_path: str | Path, current_path: str | Path, tolerances_path: str | Path | None = None
+) -> RegressionReport:
+    """Load both files and the tolerances, then :func:`compare_results`."""
+    b_file, c_file = results_path(baseline_path), results_path(current_path)
+    baseline, current = load_results(b_file), load_results(c_file)
+    return compare_results(baseline, current, Tolerances.load(tolerances_path), (str(b_file), str(c_file)))
+
+
+def update_baseline(current_path: str | Path, baseline_path: str | Path) -> Path:
+    """Copy the (validated) current results over the baseline atomically."""
+    source = results_path(current_path)
+    load_results(source)
+    target = Path(baseline_path)
+    write_bytes_atomic(target, source.read_bytes())
+    return target

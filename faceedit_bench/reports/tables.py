@@ -1,0 +1,287 @@
+"""Summary, ablation and per-AU tables built from ``results.json`` with pandas.
+
+One row per editor, one column per metric id ``key@backend`` (a column never mixes
+backends), cells ``value ± half-CI``. The best value of each column is marked using
+the metric's ``higher_is_better``; reference editors (identity, oracle) are shown as
+bounds and never marked best. Written as CSV (raw numbers, long form), Markdown and
+LaTeX (booktabs, best in bold) by :func:`write_tables`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from faceedit_bench.io import write_text_atomic
+from faceedit_bench.reports.labels import decimals_for, format_cell, latex_escape, metric_label
+from faceedit_bench.reports.markdown import to_markdown
+from faceedit_bench.reports.results import (
+    MetricId,
+    editor_names,
+    higher_is_better,
+    is_primary,
+    load_results,
+    metric_cell,
+    metric_ids,
+    results_path,
+)
+
+__all__ = [
+    "Table",
+    "ablation_table",
+    "build_ablation",
+    "build_per_au",
+    "build_summary",
+    "load_results",
+    "per_au_table",
+    "summary_table",
+    "write_tables",
+]
+
+_RAW_COLUMNS = [
+    "editor",
+    "group",
+    "status",
+    "metric",
+    "key",
+    "backend",
+    "value",
+    "ci_lo",
+    "ci_hi",
+    "n",
+    "higher_is_better",
+    "best",
+]
+
+
+@dataclass
+class Table:
+    """Numbers of one table plus what is needed to render it in any format."""
+
+    name: str
+    title: str
+    values: pd.DataFrame  # editor x column id, float (NaN = absent)
+    half_ci: pd.DataFrame  # same shape, NaN where no interval
+    best: pd.DataFrame  # same shape, bool
+    headers: dict[str, tuple[str, str]]  # column id -> (label, backend or '')
+    row_labels: pd.Series  # editor -> role shown in the "group" column
+    raw: pd.DataFrame  # long form: one row per (editor, metric) with raw numbers
+
+    def display(self, bold: str = "**") -> pd.DataFrame:
+        """Formatted strings (``value ± half``), best cells wrapped in ``bold``."""
+        out = pd.DataFrame(index=self.values.index)
+        out.index.name = "editor"
+        out["group"] = self.row_labels
+        for col in self.values.columns:
+            dec = decimals_for(self.values[col], self.half_ci[col])
+            cells = [
+                _mark(format_cell(v, h, dec), b, bold)
+                for v, h, b in zip(self.values[col], self.half_ci[col], self.best[col], strict=True)
+            ]
+            out[self.header(col)] = cells
+        return out
+
+    def header(self, col: str) -> str:
+        """One-line header: ``AU MAE ↓ [aurig-ref]``."""
+        label, backend = self.headers[col]
+        return f"{label} [{backend}]" if backend else label
+
+    def to_latex(self) -> str:
+        """booktabs LaTeX via pandas' Styler; best values in bold."""
+        cells = {("group", ""): [latex_escape(str(g)) for g in self.row_labels]}
+        bold = [np.zeros(len(self.values), bool)]
+        for col in self.values.columns:
+            dec = decimals_for(self.values[col], self.half_ci[col])
+            label, backend = self.headers[col]
+            key = (latex_escape(label), latex_escape(f"[{backend}]") if backend else "")
+            cells[key] = [
+                latex_escape(format_cell(v, h, dec))
+                for v, h in zip(self.values[col], self.half_ci[col], strict=True)
+            ]
+            bold.append(self.best[col].to_numpy())
+        shown = pd.DataFrame(cells, index=[latex_escape(str(i)) for i in self.values.index])
+        shown.columns = pd.MultiIndex.from_tuples(list(cells))
+        if not any(sub for _, sub in cells):
+            shown.columns = [top for top, _ in cells]
+        mask = np.stack(bold, axis=1)
+        styler = shown.style.apply(lambda _: np.where(mask, "font-weight: bold;", ""), axis=None)
+        return styler.to_latex(
+            hrules=True,
+            convert_css=True,
+            multicol_align="c",
+            column_format="ll" + "r" * (shown.shape[1] - 1),
+            caption=latex_escape(self.title),
+            label=f"tab:{self.name}",
+        )
+
+
+def _mark(text: str, best: bool, bold: str) -> str:
+    return f"{bold}{text}{bold}" if best and bold else text
+
+
+def _role(entry: dict[str, Any]) -> str:
+    role = "reference (bound)" if entry["group"] == "reference" else entry["group"]
+    if entry.get("status", "ok") != "ok":
+        role += f" – {entry.get('status')}"
+    return role
+
+
+def _select(results: dict[str, Any], keys: list[str] | None, editors: list[str]) -> list[MetricId]:
+    """Metric columns: ``keys`` given as ids (``psnr@exact``) or bare keys (all backends)."""
+    available = metric_ids(results, editors)
+    if keys is None:
+        return [m for m in available if is_primary(results, m)]
+    chosen: list[MetricId] = []
+    for k in keys:
+        matches = [m for m in available if k in (m.id, m.key)]
+        if not matches:
+            known = ", ".join(m.id for m in available)
+            raise ValueError(f"no metric {k!r} in the results; known: {known}")
+        chosen += [m for m in matches if m not in chosen]
+    return chosen
+
+
+def build_table(
+    results: dict[str, Any],
+    editors: list[str],
+    mids: list[MetricId],
+    name: str,
+    title: str,
+    headers: dict[str, tuple[str, str]] | None = None,
+    column_ids: list[str] | None = None,
+) -> Table:
+    """Collect numbers for ``editors`` x ``mids`` and mark the best non-reference cell."""
+    cols = column_ids or [m.id for m in mids]
+    values = pd.DataFrame(np.nan, index=editors, columns=cols)
+    half = values.copy()
+    raw_rows = []
+    for editor in editors:
+        entry = results["editors"][editor]
+        for col, mid in zip(cols, mids, strict=True):
+            metric = entry.get("metrics", {}).get(mid.id)
+            if metric is None:
+                continue
+            cell = metric_cell(metric)
+            values.loc[editor, col] = cell.value
+            half.loc[editor, col] = cell.half_ci
+            raw_rows.append(
+                (
+                    col,
+                    [
+                        editor,
+                        entry["group"],
+                        entry.get("status", "ok"),
+                        mid.id,
+                        mid.key,
+                        mid.backend,
+                        cell.value,
+                        cell.ci_lo,
+                        cell.ci_hi,
+                        cell.n,
+                        cell.higher_is_better,
+                    ],
+                )
+            )
+    best = pd.DataFrame(False, index=editors, columns=cols)
+    candidates = [e for e in editors if results["editors"][e]["group"] != "reference"]
+    for col, mid in zip(cols, mids, strict=True):
+        column = values.loc[candidates, col].dropna()
+        if column.empty:
+            continue
+        target = column.max() if higher_is_better(results, mid) else column.min()
+        best.loc[column.index[np.isclose(column.to_numpy(), target, rtol=0, atol=1e-12)], col] = True
+    raw = pd.DataFrame([[*row, bool(best.loc[row[0], col])] for col, row in raw_rows], columns=_RAW_COLUMNS)
+    hdrs = headers or {
+        m.id: (metric_label(m, higher_is_better(results, m), backend=False), m.backend) for m in mids
+    }
+    roles = pd.Series({e: _role(results["editors"][e]) for e in editors})
+    return Table(name, title, values, half, best, hdrs, roles, raw)
+
+
+def build_summary(results: dict[str, Any], keys: list[str] | None = None) -> Table:
+    """All editors (reference bounds included) x primary metrics (or ``keys``)."""
+    editors = editor_names(results)
+    title = f"{results['protocol']['name']} v{results['protocol']['version']}: summary"
+    return build_table(results, editors, _select(results, keys, editors), "summary", title)
+
+
+def build_ablation(results: dict[str, Any], keys: list[str] | None = None) -> Table:
+    """Two-stage variants plus the baseline(s), best marked among them."""
+    editors = editor_names(results, ("two-stage", "baseline"))
+    title = f"{results['protocol']['name']} v{results['protocol']['version']}: ablation"
+    return build_table(results, editors, _select(results, keys, editors), "ablation", title)
+
+
+def build_per_au(results: dict[str, Any]) -> list[Table]:
+    """One table per per-AU metric family (e.g. ``au_mae_AUxx@aurig-ref``): editors x AUs."""
+    editors = editor_names(results)
+    families: dict[tuple[str, str], list[MetricId]] = {}
+    for mid in metric_ids(results, editors):
+        if mid.per_au is not None:
+            families.setdefault((mid.per_au[0], mid.backend), []).append(mid)
+    tables = []
+    for (base, backend), mids in families.items():
+        mids = sorted(mids, key=lambda m: m.per_au[1])  # type: ignore[index]
+        aus = [m.per_au[1] for m in mids]  # type: ignore[index]
+        family = MetricId(base, backend)
+        hib = higher_is_better(results, mids[0])
+        title = f"{results['protocol']['name']} v{results['protocol']['version']}: per-AU {metric_label(family, hib)}"
+        headers = {au: (au, "") for au in aus}
+        tables.append(build_table(results, editors, mids, f"per_au__{base}__{backend}", title, headers, aus))
+    return tables
+
+
+def summary_table(results: dict[str, Any], keys: list[str] | None = None) -> pd.DataFrame:
+    """Summary as formatted strings; best per column in ``**bold**`` (see :class:`Table`)."""
+    return build_summary(results, keys).display()
+
+
+def ablation_table(results: dict[str, Any], keys: list[str] | None = None) -> pd.DataFrame:
+    """Ablation (two-stage variants + baseline) as formatted strings, best in bold."""
+    return build_ablation(results, keys).display()
+
+
+def per_au_table(results: dict[str, Any], metric: str | None = None) -> pd.DataFrame:
+    """Per-AU table of one family (``"au_mae@aurig-ref"``; default the first found)."""
+    tables = build_per_au(results)
+    if not tables:
+        raise ValueError("the results have no per-AU metrics (keys like 'au_mae_AU12@backend')")
+    if metric is None:
+        table = tables[0]
+    else:
+        mid = MetricId.parse(metric)
+        wanted = f"per_au__{mid.key}__{mid.backend}"
+        matches = [t for t in tables if t.name == wanted]
+        if not matches:
+            known = ", ".join(t.name.removeprefix("per_au__").replace("__", "@") for t in tables)
+            raise ValueError(f"no per-AU family {metric!r}; known: {known}")
+        table = matches[0]
+    out = table.display()
+    out.columns.name = table.title
+    return out
+
+
+def write_tables(run_dir: str | Path, out_dir: str | Path | None = None) -> list[Path]:
+    """Write summary, ablation and per-AU tables as CSV, Markdown and LaTeX; return the paths."""
+    results = load_results(run_dir)
+    out = Path(out_dir) if out_dir is not None else results_path(run_dir).parent / "tables"
+    tables = [build_summary(results), build_ablation(results), *build_per_au(results)]
+    written: list[Path] = []
+    for table in tables:
+        if table.values.empty or table.values.shape[1] == 0:
+            print(f"table {table.name}: skipped (no editors or metrics)")
+            continue
+        written += _write_one(table, out)
+    return written
+
+
+def _write_one(table: Table, out: Path) -> list[Path]:
+    paths = [out / f"{table.name}.csv", out / f"{table.name}.md", out / f"{table.name}.tex"]
+    write_text_atomic(paths[0], table.raw.to_csv(index=False))
+    write_text_atomic(paths[1], f"**{table.title}**\n\n{to_markdown(table.display())}\n")
+    write_text_atomic(paths[2], table.to_latex())
+    return paths

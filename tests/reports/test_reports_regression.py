@@ -1,0 +1,140 @@
+"""`faceedit-bench report`: exit codes, tolerances, refusals, baseline update."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from faceedit_bench.cli import report as report_cli
+from faceedit_bench.reports.regression import Tolerances, regression_report
+from faceedit_bench.reports.results import MetricId
+
+
+def run_report(*argv: str) -> int:
+    parser = argparse.ArgumentParser()
+    report_cli.add_parser(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["report", *argv])
+    return args.run(args)
+
+
+def write_variant(run_dir: Path, out: Path, edit: Any) -> Path:
+    data = json.loads((run_dir / "results.json").read_text())
+    edit(data)
+    out.write_text(json.dumps(data))
+    return out
+
+
+def test_self_comparison_passes(run_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "report.md"
+    assert run_report(str(run_dir), "--baseline", str(run_dir / "results.json"), "--out", str(out)) == 0
+    text = out.read_text()
+    assert "PASS" in text and "REGRESSION" not in text
+    assert "| psnr " in text and "| stlpips-alex " in text
+    assert capsys.readouterr().out == text  # printed to stdout too
+
+
+def test_worse_beyond_tolerance_fails(
+    run_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def worse(d: dict) -> None:
+        d["editors"]["two-stage"]["metrics"]["psnr@exact"]["value"] = (
+            25.12 - 0.8
+        )  # tol 0.5 dB, higher is better
+
+    cur = write_variant(run_dir, tmp_path / "cur.json", worse)
+    assert run_report(str(cur), "--baseline", str(run_dir / "results.json")) == 1
+    text = capsys.readouterr().out
+    assert "FAIL: 1 regression" in text
+    assert "| two-stage | psnr   | exact   |    25.12 |   24.32 |  -0.8 |" in text
+
+
+def test_direction_and_tolerance(run_dir: Path, tmp_path: Path) -> None:
+    def edit(d: dict) -> None:
+        m = d["editors"]
+        m["two-stage"]["metrics"]["psnr@exact"]["value"] = 25.12 - 0.3  # within 0.5 dB
+        m["ganimation"]["metrics"]["au_mae@aurig-ref"]["value"] = 0.30  # lower AU error: improved
+        m["warp-only"]["metrics"]["fid@inception-v3-compat"]["value"] = 35.4 * 1.04  # within 5 %
+        del m["warp-only"]["metrics"]["flow_epe@exact"]  # removed: listed, not a failure
+        m["oracle"]["metrics"]["new_metric@exact"] = {
+            "value": 1.0,
+            "backend": "exact",
+            "higher_is_better": True,
+        }
+
+    cur = write_variant(run_dir, tmp_path / "cur.json", edit)
+    report = regression_report(run_dir, cur)
+    status = {(r.editor, r.metric): r.status for r in report.rows}
+    assert status[("two-stage", "psnr")] == "ok"
+    assert status[("ganimation", "au_mae")] == "improved"
+    assert status[("warp-only", "fid")] == "ok"
+    assert status[("warp-only", "flow_epe")] == "removed"
+    assert status[("oracle", "new_metric")] == "added"
+    assert report.exit_code == 0
+    row = next(r for r in report.rows if (r.editor, r.metric) == ("warp-only", "fid"))
+    assert row.tolerance == pytest.approx(35.4 * 0.05)
+
+
+def test_fid_worse_fails(run_dir: Path, tmp_path: Path) -> None:
+    def edit(d: dict) -> None:
+        d["editors"]["two-stage"]["metrics"]["fid@inception-v3-compat"]["value"] = (
+            28.7 * 1.08
+        )  # lower is better
+
+    report = regression_report(run_dir, write_variant(run_dir, tmp_path / "cur.json", edit))
+    assert [(r.editor, r.metric) for r in report.regressions] == [("two-stage", "fid")]
+
+
+def test_mixed_backends_refused(run_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    def edit(d: dict) -> None:
+        metrics = d["editors"]["ganimation"]["metrics"]
+        entry = metrics.pop("fid@inception-v3-compat")
+        metrics["fid@clean-fid"] = entry | {"backend": "clean-fid"}
+
+    cur = write_variant(run_dir, tmp_path / "cur.json", edit)
+    assert run_report(str(cur), "--baseline", str(run_dir / "results.json")) == 2
+    err = capsys.readouterr().err
+    assert "'fid'" in err and "inception-v3-compat" in err and "clean-fid" in err
+
+
+def test_protocol_version_refused(run_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cur = write_variant(run_dir, tmp_path / "cur.json", lambda d: d["protocol"].update(version=2))
+    assert run_report(str(cur), "--baseline", str(run_dir / "results.json")) == 2
+    assert "different protocols" in capsys.readouterr().err
+
+
+def test_update_baseline(run_dir: Path, tmp_path: Path) -> None:
+    baseline = tmp_path / "ci" / "baseline.json"
+    baseline.parent.mkdir()
+    shutil.copy(run_dir / "results.json", baseline)
+
+    def worse(d: dict) -> None:
+        d["editors"]["two-stage"]["metrics"]["au_mae@aurig-ref"]["value"] = 0.9
+
+    cur = write_variant(run_dir, tmp_path / "cur.json", worse)
+    assert run_report(str(cur), "--baseline", str(baseline)) == 1
+    assert run_report(str(cur), "--baseline", str(baseline), "--update-baseline") == 0
+    assert baseline.read_bytes() == cur.read_bytes()
+    assert run_report(str(cur), "--baseline", str(baseline)) == 0
+    fresh = tmp_path / "new" / "baseline.json"
+    assert run_report(str(cur), "--baseline", str(fresh), "--update-baseline") == 0
+    assert fresh.read_bytes() == cur.read_bytes()
+
+
+def test_tolerances_file(tmp_path: Path) -> None:
+    good = tmp_path / "tol.yaml"
+    good.write_text("rules:\n  - {match: 'psnr@exact', abs: 2.0}\ndefault: {rel: 0.5}\n")
+    tols = Tolerances.load(good)
+    assert tols.for_metric(MetricId("psnr", "exact")).allowed(25.0) == 2.0
+    assert tols.for_metric(MetricId("fid", "x")).allowed(30.0) == 15.0
+    shipped = Tolerances.load()
+    assert shipped.for_metric(MetricId("psnr_in_mask", "exact")).abs == 0.5
+    assert shipped.for_metric(MetricId("au_mae_AU12", "aurig-ref")).rel == 0.10
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("rules:\n  - {match: 'psnr*', abs: -1}\n")
+    with pytest.raises(ValueError, match=r"bad\.yaml: rules\[0\]: 'abs' must be a non-negative number"):
+        Tolerances.load(bad)
