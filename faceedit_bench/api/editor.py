@@ -32,6 +32,7 @@ class Editor(ABC):
 
     needs_ground_truth: ClassVar[bool] = False  # True only for the oracle bound
     is_reference: ClassVar[bool] = False  # identity/oracle: bounds, not systems
+    free_edits: ClassVar[bool] = True  # False: can only answer a protocol's own pairs (oracle, replay)
 
     name: str = "editor"
 

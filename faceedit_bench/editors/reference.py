@@ -30,6 +30,7 @@ class OracleEditor(Editor):
 
     is_reference: ClassVar[bool] = True
     needs_ground_truth: ClassVar[bool] = True
+    free_edits: ClassVar[bool] = False
     name = "oracle"
 
     def edit(self, images: torch.Tensor, target_aus: torch.Tensor) -> EditOutput:

@@ -22,7 +22,7 @@ from faceedit_bench.api.protocol import Protocol
 from faceedit_bench.config import ConfigError, config_to_json
 from faceedit_bench.harness import distributed
 from faceedit_bench.harness.backends import choose_backends
-from faceedit_bench.harness.config import CompareConfig, parse_checkpoints
+from faceedit_bench.harness.config import CompareConfig, EvaluateConfig, RunOptions, parse_checkpoints
 from faceedit_bench.harness.editors import editor_group, load_editors
 from faceedit_bench.harness.provenance import git_hash, package_versions
 from faceedit_bench.harness.results import build_results, write_npz_atomic, write_results
@@ -115,7 +115,7 @@ def _evaluate_and_write(
 
     artifacts = out / "artifacts"
     write_npz_atomic(artifacts / "qualitative.npz", {**evaluation.qualitative, "editors": _ordered(editors)})
-    trained = {k: e for k, e in editors.items() if not getattr(e, "is_reference", False)}
+    trained = {k: e for k, e in editors.items() if e.free_edits and not e.is_reference}
     if trained:
         write_npz_atomic(artifacts / "sweeps.npz", run_sweeps(pairs, trained, device))
     _copy_training_curves(editors, artifacts / "training")
@@ -211,3 +211,37 @@ def _write_reports(out: Path, config: Any) -> None:
 
 def replace_config(config: CompareConfig, **changes: Any) -> CompareConfig:
     return dataclasses.replace(config, **changes)
+
+
+def run_evaluate(config: EvaluateConfig) -> Path | None:
+    """One editor (registered, or replayed from a manifest) on one protocol."""
+    if config.editor is not None:
+        checkpoints = [f"{config.editor}={config.checkpoint}"] if config.checkpoint else []
+        fields = {f.name: getattr(config, f.name) for f in dataclasses.fields(RunOptions)}
+        return run_compare(CompareConfig(**fields, editors=[config.editor], checkpoint=checkpoints))
+
+    from faceedit_bench.harness.manifest import ManifestPairs, PrecomputedEditor
+
+    distributed.init_from_env()
+    rank, _ = distributed.rank_and_world()
+    base: Protocol = plugins.protocols.get(config.protocol)
+    pairs = ManifestPairs(config.manifest, base.resolution)
+    protocol = dataclasses.replace(
+        base,
+        name="manifest",
+        dataset="manifest",
+        dataset_args={"path": str(config.manifest), "metrics_and_backends_of": base.name},
+        n_pairs=len(pairs),
+        default_editors=(config.name,),
+    )
+    if config.n_pairs is not None and config.n_pairs < len(pairs):
+        pairs = PrefixPairSet(pairs, config.n_pairs)  # type: ignore[assignment]
+    editors: dict[str, Editor] = {
+        config.name: PrecomputedEditor(
+            pairs.inner if isinstance(pairs, PrefixPairSet) else pairs, config.name
+        )
+    }  # type: ignore[arg-type]
+    out = config.out or Path("runs") / f"manifest-{config.name}"
+    return _evaluate_and_write(
+        config, protocol, pairs, editors, {}, resolve_device(config.device), out, rank, time.time()
+    )

@@ -23,10 +23,10 @@ def parse_checkpoints(entries: list[str] | tuple[str, ...]) -> dict[str, str]:
 
 
 @dataclass
-class CompareConfig:
+class RunOptions:
+    """Options shared by every command that evaluates (compare, evaluate)."""
+
     protocol: str = option(DEFAULT_PROTOCOL, help="registered protocol name (see `faceedit-bench ls`)")
-    editors: list[str] = option([], help="editors to compare (default: the protocol's editor list)")
-    checkpoint: list[str] = option([], help="EDITOR=PATH checkpoint overrides")
     out: Path | None = option(None, help="output folder (default: runs/<protocol>)")
     n_pairs: int | None = option(
         None, help="evaluate only the first N pairs (recorded; not comparable to the full protocol)"
@@ -42,16 +42,48 @@ class CompareConfig:
 
     def validate(self) -> None:
         plugins.protocols.canonical(self.protocol)
-        for name in self.editors:
-            plugins.editors.canonical(name)
-        parse_checkpoints(self.checkpoint)
         if self.n_pairs is not None and self.n_pairs < 1:
             raise ConfigError(f"--n-pairs must be >= 1, got {self.n_pairs}")
         if self.batch_size is not None and self.batch_size < 1:
             raise ConfigError(f"--batch-size must be >= 1, got {self.batch_size}")
         if self.device not in ("auto", "cpu") and not self.device.startswith("cuda"):
             raise ConfigError(f"--device must be cpu, cuda[:N] or auto, got {self.device!r}")
+        for kind, name in self.backend_overrides().items():
+            plugins.BACKEND_REGISTRIES[kind].canonical(name)
 
     def backend_overrides(self) -> dict[str, str]:
         kinds = ("au_detector", "identity", "fid_features", "lpips")
         return {k: getattr(self, k) for k in kinds if getattr(self, k)}
+
+
+@dataclass
+class CompareConfig(RunOptions):
+    editors: list[str] = option([], help="editors to compare (default: the protocol's editor list)")
+    checkpoint: list[str] = option([], help="EDITOR=PATH checkpoint overrides")
+
+    def validate(self) -> None:
+        super().validate()
+        for name in self.editors:
+            plugins.editors.canonical(name)
+        parse_checkpoints(self.checkpoint)
+
+
+@dataclass
+class EvaluateConfig(RunOptions):
+    editor: str | None = option(None, help="a registered editor to evaluate")
+    checkpoint: Path | None = option(None, help="checkpoint of --editor (default: its shipped one)")
+    manifest: Path | None = option(
+        None, help="CSV of edits made by another system: source, edited, AU01..AU45[, target][, id]"
+    )
+    name: str = option("external", help="label of the --manifest system in results")
+
+    def validate(self) -> None:
+        super().validate()
+        if (self.editor is None) == (self.manifest is None):
+            raise ConfigError("give exactly one of --editor or --manifest")
+        if self.editor is not None:
+            plugins.editors.canonical(self.editor)
+        if self.checkpoint is not None and self.editor is None:
+            raise ConfigError("--checkpoint needs --editor")
+        if self.manifest is not None and not Path(self.manifest).is_file():
+            raise ConfigError(f"--manifest {self.manifest}: no such file")

@@ -1,0 +1,39 @@
+"""``faceedit-bench evaluate``: one editor, a checkpoint, or another system's edits (manifest)."""
+
+from __future__ import annotations
+
+import argparse
+
+from faceedit_bench.config import add_config_arguments, build_config
+
+EPILOG = """\
+examples:
+  faceedit-bench evaluate --editor two-stage --protocol aurig-demo
+  faceedit-bench evaluate --editor two-stage --checkpoint runs/train/last.pt --protocol aurig-smoke
+  faceedit-bench evaluate --manifest edits.csv --name mysystem --protocol video-reenact
+manifest CSV columns: source, edited, AU01 ... AU45 (target intensities 0-5; AU01_r also
+accepted), optional target (ground-truth image) and id. Paths are relative to the CSV.
+The protocol chooses the metrics, backends and resolution.
+"""
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    from faceedit_bench.harness.config import EvaluateConfig
+
+    parser = subparsers.add_parser(
+        "evaluate",
+        help="evaluate one editor, checkpoint, or folder of edits made by another system",
+        description="Evaluate one editor on one protocol and write the same files as compare.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_config_arguments(parser, EvaluateConfig)
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from faceedit_bench.harness.compare import run_evaluate
+    from faceedit_bench.harness.config import EvaluateConfig
+
+    run_evaluate(build_config(EvaluateConfig, args))
+    return 0

@@ -1,0 +1,59 @@
+"""`evaluate --manifest`: scoring edits made by a system we cannot run."""
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from faceedit_bench.api.aus import AU_NAMES
+from faceedit_bench.cli.main import main
+from faceedit_bench.harness.manifest import ManifestError, ManifestPairs
+from faceedit_bench.harness.results import load_results
+
+
+def _write_manifest(folder, n=5, bad_row=None, missing=None):
+    rng = np.random.default_rng(0)
+    rows = ["source,edited,target,id," + ",".join(AU_NAMES)]
+    for i in range(n):
+        src = rng.integers(0, 255, (24, 20, 3), dtype=np.uint8)  # not square: centre-cropped
+        Image.fromarray(src).save(folder / f"s{i}.png")
+        Image.fromarray(src).save(folder / f"t{i}.png")
+        Image.fromarray(255 - src).convert("L").save(folder / f"e{i}.png")  # grayscale input
+        aus = ["1.5"] * 17
+        if bad_row == i:
+            aus[3] = "7"
+        edited = "nope.png" if missing == i else f"e{i}.png"
+        rows.append(f"s{i}.png,{edited},t{i}.png,pair{i}," + ",".join(aus))
+    path = folder / "manifest.csv"
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+def test_manifest_run_scores_the_edits(tmp_path):
+    manifest = _write_manifest(tmp_path)
+    out = tmp_path / "run"
+    argv = ["evaluate", "--manifest", str(manifest), "--name", "mysys", "--protocol", "tiny",
+            "--out", str(out), "--no-figures", "--no-progress"]  # fmt: skip
+    assert main(argv) == 0
+    data = load_results(out / "results.json")
+    assert data["protocol"]["name"] == "manifest"
+    metrics = data["editors"]["mysys"]["metrics"]
+    assert metrics["psnr@exact"]["n"] == 5
+    assert metrics["psnr@exact"]["value"] < 15  # inverted images are far from the truth
+
+
+def test_manifest_errors_name_file_row_and_column(tmp_path):
+    (tmp_path / "a").mkdir()
+    with pytest.raises(ManifestError, match=r"manifest\.csv: row 4, column AU05: AU value"):
+        ManifestPairs(_write_manifest(tmp_path / "a", bad_row=2), 16)
+    (tmp_path / "b").mkdir()
+    with pytest.raises(ManifestError, match=r"row 3: edited file .*nope\.png does not exist"):
+        ManifestPairs(_write_manifest(tmp_path / "b", missing=1), 16)
+    cut = tmp_path / "cut.csv"
+    cut.write_text("source,edited,AU01\nx.png,y.png,1\n")
+    with pytest.raises(ManifestError, match=r"cut\.csv: missing AU column AU02"):
+        ManifestPairs(cut, 16)
+
+
+def test_evaluate_needs_exactly_one_source(capsys):
+    assert main(["evaluate", "--protocol", "tiny"]) == 2
+    assert "exactly one of --editor or --manifest" in capsys.readouterr().err
