@@ -1,0 +1,39 @@
+"""``faceedit-bench annotate DIR --detector NAME --out aus.csv``: AU labels for a folder of faces."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "annotate",
+        help="detect AUs on a folder of face images and write an OpenFace-style CSV",
+        description="Detect AU intensities (0-5) on every image of DIR (or DIR/imgs) and write "
+        "name,AU01_r,...,AU45_r rows, readable by the image-folder dataset.",
+    )
+    p.add_argument(
+        "folder", type=Path, metavar="DIR", help="folder of face images (or with an imgs/ subfolder)"
+    )
+    p.add_argument(
+        "--detector",
+        default="auto",
+        help="registered AU detector (see `faceedit-bench ls`); auto = first available of pyfeat-xgb, mediapipe",
+    )
+    p.add_argument("--out", type=Path, default=None, help="output CSV (default: DIR/aus.csv)")
+    p.add_argument(
+        "--no-crop", action="store_true", help="run the detector on whole images, not aligned face crops"
+    )
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from faceedit_bench.annotate import annotate_folder
+
+    out = args.out if args.out is not None else args.folder / "aus.csv"
+    summary = annotate_folder(args.folder, args.detector, out, crop=not args.no_crop)
+    print(summary.line())
+    for message in [*summary.no_face, *summary.unreadable][:10]:
+        print(f"  skipped: {message}")
+    return 0

@@ -1,0 +1,269 @@
+"""A folder of face images with an AU annotation file (registered as dataset ``image-folder``).
+
+Layout, following GANimation's data folder (Pumarola et al., ECCV 2018)::
+
+    root/imgs/*.jpg          (or the images directly in root/)
+    root/aus_openface.pkl    (or any OpenFace / py-feat Fex CSV, see aus_io; or pass aus=)
+    root/train_ids.csv       optional: one image name per line (GANimation's split files)
+    root/test_ids.csv
+
+Split rule: with ``split_file`` (or ``root/<split>_ids.csv``) the names in it; with no
+split file, ``split="all"`` is every image and ``train``/``test`` are a deterministic
+90/10 split by SHA-1 of the image name (ours). Folders carry no identity labels, so
+such a split is by image, not by person: give split files for person-disjoint splits.
+
+Images that cannot be read or show no face are skipped and counted in
+:attr:`ImageFolderDataset.skipped` (the run goes on); an empty folder, a missing AU
+file, a name in the AU file with no image on disk, or no usable face at all are errors.
+
+Pairs (recipe ``ganimation``): source = a random sample, target AUs = the AUs of
+another random sample + U(-0.5, 0.5) per AU, clipped to 0-5 (GANimation's
+U(-0.1, 0.1) on the /5 scale). No ground truth.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+
+from faceedit_bench.api.aus import AU_MAX
+from faceedit_bench.api.batch import PairBatch
+from faceedit_bench.api.dataset import FaceDataset, FaceSample, PairSet
+from faceedit_bench.data.aus_io import read_au_file
+from faceedit_bench.data.crop import CROP_RULE
+from faceedit_bench.data.images import ImageReadError, is_image_file, read_image
+
+AU_FILE_NAMES = ("aus_openface.pkl", "aus.csv", "aus_openface.csv")
+TARGET_JITTER = 0.5  # on the 0-5 scale
+
+
+class ImageFolderDataset(FaceDataset):
+    """Face images of one folder and split, cropped to ``resolution``, with their AUs."""
+
+    def __init__(
+        self,
+        root: str | Path,
+        aus: str | Path | None = None,
+        split: str = "train",
+        resolution: int = 128,
+        split_file: str | Path | None = None,
+        crop: bool = True,
+        detector: str = "mediapipe",
+    ) -> None:
+        self.root = Path(root)
+        self.resolution = int(resolution)
+        self.split = split
+        self.crop = crop
+        if detector != "mediapipe":  # landmarks for cropping come from MediaPipe only
+            raise ValueError(f"image-folder: unknown landmark detector {detector!r}; known: mediapipe")
+        image_dir = _image_dir(self.root)
+        au_path = Path(aus) if aus is not None else _find_au_file(self.root)
+        table = read_au_file(au_path)
+        files = _match_files(image_dir, au_path, list(table))
+        names = _split_names(self.root, split, split_file, list(files))
+        self.skipped: dict[str, list[str]] = {"no_face": [], "unreadable": []}
+        self._names: list[str] = []
+        self._paths: list[Path] = []
+        self._aus: list[torch.Tensor] = []
+        self._hashes: list[str] = []
+        self._load(names, files, table)
+        if not self._names:
+            raise ValueError(
+                f"{self.root}: no usable face images in split {split!r} "
+                f"({len(self.skipped['no_face'])} without a face, {len(self.skipped['unreadable'])} unreadable)"
+            )
+
+    def _load(self, names: list[str], files: dict[str, Path], table: dict[str, torch.Tensor]) -> None:
+        """Crop (or check) every image once, caching crops; keep only paths and hashes in memory."""
+        from faceedit_bench.data.faces import FaceCropper
+        from faceedit_bench.io import sha256_file
+
+        self._cropper = FaceCropper() if self.crop else None
+        for name in names:
+            path = files[name]
+            if self._cropper is not None:
+                res = self._cropper.crop_file(path, self.resolution)
+                if res.image is None:
+                    self.skipped[res.reason].append(res.message)
+                    continue
+                digest = res.file_hash
+            else:
+                try:
+                    read_image(path)
+                except ImageReadError as err:
+                    self.skipped["unreadable"].append(str(err))
+                    continue
+                digest = sha256_file(path)
+            self._names.append(name)
+            self._paths.append(path)
+            self._aus.append(table[name])
+            self._hashes.append(digest)
+
+    def image(self, index: int) -> torch.Tensor:
+        """The ``(3, res, res)`` image of sample ``index`` (from the crop cache when cropping)."""
+        path = self._paths[index]
+        if self._cropper is None:
+            return _square_resize(read_image(path), self.resolution)
+        res = self._cropper.crop_file(path, self.resolution)
+        if res.image is None:
+            raise ValueError(res.message)
+        return res.image
+
+    @property
+    def n_skipped(self) -> int:
+        return sum(len(v) for v in self.skipped.values())
+
+    @property
+    def names(self) -> list[str]:
+        return list(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def get(self, index: int) -> FaceSample:
+        return FaceSample(
+            image=self.image(index),
+            aus=self._aus[index],
+            identity_id=Path(self._names[index]).stem,
+            sample_id=self._names[index],
+        )
+
+    def cache_key(self) -> str:
+        h = hashlib.sha256()
+        h.update(
+            f"image-folder|{self.split}|{self.resolution}|{CROP_RULE if self.crop else 'resize'}".encode()
+        )
+        for name, digest, aus in zip(self._names, self._hashes, self._aus, strict=True):
+            h.update(f"|{name}|{digest}|".encode())
+            h.update(aus.numpy().tobytes())
+        return f"image-folder-{self.split}-{self.resolution}-{h.hexdigest()[:16]}"
+
+    def make_pairs(self, n_pairs: int, seed: int, recipe: str = "ganimation") -> PairSet:
+        if recipe != "ganimation":
+            raise ValueError(f"image-folder: unknown pair recipe {recipe!r}; known: ganimation")
+        if len(self) < 2:
+            raise ValueError(f"{self.root}: need at least 2 images for pairs, have {len(self)}")
+        gen = torch.Generator().manual_seed(int(seed))
+        src = torch.randint(len(self), (n_pairs,), generator=gen)
+        other = (src + torch.randint(1, len(self), (n_pairs,), generator=gen)) % len(self)
+        aus = torch.stack(self._aus)
+        target = aus[other].clone()
+        target = torch.where(
+            torch.isnan(target), aus[src], target
+        )  # an AU unseen in the other: keep the source's
+        target = torch.nan_to_num(target, nan=0.0)  # unseen in both: neutral (ours)
+        target = (target + (torch.rand(target.shape, generator=gen) - 0.5) * 2 * TARGET_JITTER).clamp(
+            0, AU_MAX
+        )
+        return FolderPairSet(self, src.tolist(), target, seed)
+
+
+class FolderPairSet(PairSet):
+    """Edit requests on an image folder: no ground truth."""
+
+    has_ground_truth = False
+
+    def __init__(
+        self, dataset: ImageFolderDataset, sources: list[int], target_aus: torch.Tensor, seed: int
+    ) -> None:
+        self.dataset = dataset
+        self.sources = sources
+        self.target_aus = target_aus
+        self.seed = seed
+
+    def __len__(self) -> int:
+        return len(self.sources)
+
+    def batch(self, indices: Sequence[int]) -> PairBatch:
+        samples = [self.dataset.get(self.sources[int(i)]) for i in indices]
+        return PairBatch(
+            source=torch.stack([s.image for s in samples]),
+            target_aus=self.target_aus[list(map(int, indices))],
+            sample_ids=[f"{s.sample_id}#{int(i)}" for s, i in zip(samples, indices, strict=True)],
+            source_aus=torch.stack([s.aus for s in samples]),
+            identity_ids=[s.identity_id for s in samples],
+        )
+
+    def cache_key(self) -> str:
+        return f"{self.dataset.cache_key()}-pairs-ganimation-{len(self)}-{self.seed}"
+
+
+def _image_dir(root: Path) -> Path:
+    if not root.is_dir():
+        raise FileNotFoundError(f"{root}: no such image folder")
+    sub = root / "imgs"
+    folder = sub if sub.is_dir() else root
+    if not any(is_image_file(p) for p in folder.iterdir()):
+        raise ValueError(f"{folder}: empty folder (no .jpg/.png/... images)")
+    return folder
+
+
+def _find_au_file(root: Path) -> Path:
+    for name in AU_FILE_NAMES:
+        if (root / name).is_file():
+            return root / name
+    raise FileNotFoundError(
+        f"{root}: no AU annotation file ({', '.join(AU_FILE_NAMES)}); create one with "
+        f"`faceedit-bench annotate {root} --out {root / 'aus.csv'}` or pass aus="
+    )
+
+
+def _match_files(image_dir: Path, au_path: Path, names: list[str]) -> dict[str, Path]:
+    """AU-file name -> image path (exact file name, or a stem plus any image extension)."""
+    by_name = {p.name: p for p in image_dir.iterdir() if is_image_file(p)}
+    by_stem: dict[str, Path] = {}
+    for p in by_name.values():
+        by_stem.setdefault(p.stem, p)
+    files: dict[str, Path] = {}
+    missing = []
+    for name in names:
+        path = by_name.get(name) or by_stem.get(name) or by_stem.get(Path(name).stem)
+        if path is None:
+            missing.append(name)
+        else:
+            files[name] = path
+    if missing:
+        more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+        raise FileNotFoundError(
+            f"{au_path}: names images missing from {image_dir}: {', '.join(missing[:5])}{more}"
+        )
+    return files
+
+
+def _split_names(root: Path, split: str, split_file: str | Path | None, names: list[str]) -> list[str]:
+    path = Path(split_file) if split_file is not None else root / f"{split}_ids.csv"
+    if split_file is not None or (split != "all" and path.is_file()):
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: no such split file")
+        wanted = [line.strip().split(",")[0] for line in path.read_text().splitlines() if line.strip()]
+        lookup = {n: n for n in names} | {Path(n).stem: n for n in names}
+        unknown = [w for w in wanted if w not in lookup and Path(w).stem not in lookup]
+        if unknown:
+            raise ValueError(
+                f"{path}: {len(unknown)} names have no AU annotation, e.g. {', '.join(unknown[:3])}"
+            )
+        return [lookup.get(w) or lookup[Path(w).stem] for w in wanted]
+    if split == "all":
+        return sorted(names)
+    if split not in ("train", "test"):
+        raise ValueError(f"image-folder: unknown split {split!r}; known: train, test, all")
+    in_test = {n: int(hashlib.sha1(n.encode()).hexdigest(), 16) % 10 == 0 for n in names}
+    chosen = sorted(n for n in names if in_test[n] == (split == "test"))
+    if not chosen:
+        raise ValueError(
+            f"{root}: split {split!r} is empty under the 90/10 name-hash split of {len(names)} images; "
+            "use split='all' or give a split file"
+        )
+    return chosen
+
+
+def _square_resize(image: torch.Tensor, resolution: int) -> torch.Tensor:
+    """Centre square crop then area resize (used when ``crop=False``)."""
+    _, h, w = image.shape
+    side = min(h, w)
+    top, left = (h - side) // 2, (w - side) // 2
+    square = image[:, top : top + side, left : left + side][None]
+    return torch.nn.functional.interpolate(square, size=resolution, mode="area")[0].clamp(0, 1)
