@@ -50,7 +50,7 @@ def au_strip(ax: Axes, target: np.ndarray, source: np.ndarray | None, labels: bo
     ax.set_ylim(0, 5)
     ax.set_xlim(-0.7, len(x) - 0.3)
     ax.set_yticks([0, 5])
-    ax.tick_params(axis="both", labelsize=4.5, length=1.5, pad=1)
+    ax.tick_params(axis="both", labelsize=5, length=1.5, pad=1)
     ax.set_xticks(x)
     ax.set_xticklabels([a[2:].lstrip("0") for a in AU_NAMES] if labels else [], rotation=90)
     ax.set_box_aspect(1 / 1.6)
@@ -175,7 +175,7 @@ def inside_figure(inp: RunInputs, out_dir: Path) -> list[Path]:
                 }[col]
                 show(ax, hwc(q[key][r]), title)
     _wheel_legend(fig, gs[0, -1], max_mag)
-    fig.suptitle(f"inside {editor}", fontsize=7, y=1.0)
+    fig.suptitle(f"{editor}: motion step (flow, warp), then texture step (mask, output)", fontsize=7, y=1.0)
     return save(fig, out_dir, "inside")
 
 
