@@ -30,6 +30,7 @@ import math
 import pickle
 from collections.abc import Sequence
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import torch
@@ -209,24 +210,22 @@ def _table(path: Path, names: list[str], values: np.ndarray) -> AUTable:
 class _SafeUnpickler(pickle.Unpickler):
     """Admits only numpy arrays/scalars/dtypes and builtin containers."""
 
-    _ALLOWED = {
-        ("numpy.core.multiarray", "_reconstruct"),
-        ("numpy._core.multiarray", "_reconstruct"),
-        ("numpy.core.multiarray", "scalar"),
-        ("numpy._core.multiarray", "scalar"),
-        ("numpy", "ndarray"),
-        ("numpy.core.numeric", "_frombuffer"),  # protocol-5 arrays
-        ("numpy._core.numeric", "_frombuffer"),
-        ("numpy", "dtype"),
-        ("collections", "OrderedDict"),
-        ("_codecs", "encode"),  # protocol-2 pickles store array bytes through it
-        ("builtins", "dict"),
-        ("builtins", "list"),
-        ("copy_reg", "_reconstructor"),
-        ("copyreg", "_reconstructor"),
-        ("builtins", "object"),
-        ("__builtin__", "object"),
-    }
+    _ALLOWED: ClassVar[frozenset[tuple[str, str]]] = frozenset(
+        {
+            ("numpy.core.multiarray", "_reconstruct"),
+            ("numpy._core.multiarray", "_reconstruct"),
+            ("numpy.core.multiarray", "scalar"),
+            ("numpy._core.multiarray", "scalar"),
+            ("numpy", "ndarray"),
+            ("numpy.core.numeric", "_frombuffer"),  # protocol-5 arrays
+            ("numpy._core.numeric", "_frombuffer"),
+            ("numpy", "dtype"),
+            ("collections", "OrderedDict"),
+            ("_codecs", "encode"),  # protocol-2 pickles store array bytes through it
+            ("builtins", "dict"),
+            ("builtins", "list"),
+        }
+    )
 
     def find_class(self, module: str, name: str):
         if (module, name) not in self._ALLOWED:
