@@ -1,0 +1,1 @@
+"""Judge backends: AU detectors, identity models, FID feature extractors, LPIPS models."""

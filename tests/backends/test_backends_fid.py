@@ -1,0 +1,159 @@
+"""Offline Inception conversion, parity with fid-helper's network and torch-fidelity's FID/KID."""
+
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from faceedit_bench.api.batch import PairBatch
+from faceedit_bench.api.editor import EditOutput
+from faceedit_bench.backends import fid_inception as fi
+from faceedit_bench.harness.step import BackendSet, BatchMemo, EvalStep
+from faceedit_bench.io import sha256_file
+from faceedit_bench.metrics.metric_fid import FID
+from faceedit_bench.metrics.metric_kid import KID
+
+pytestmark = pytest.mark.filterwarnings("ignore::FutureWarning")  # torch.jit.load deprecation
+
+
+@pytest.fixture(scope="module")
+def offline_env(tmp_path_factory):
+    """Empty caches and no user weights: the offline conversion is what runs, built once here."""
+    root = tmp_path_factory.mktemp("fid-env")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("FACEEDIT_BENCH_CACHE", str(root / "cache"))
+        mp.setenv("TORCH_HOME", str(root / "torch"))
+        mp.delenv(fi.WEIGHTS_ENV, raising=False)
+        torch.set_num_threads(1)
+        start = time.perf_counter()
+        path = fi.converted_weights()
+        print(f"offline Inception conversion: {time.perf_counter() - start:.2f} s")
+        yield path
+
+
+@pytest.fixture(scope="module")
+def extractor(offline_env):
+    return fi.InceptionV3Compat()
+
+
+def test_conversion_maps_every_convolution(offline_env):
+    sd = torch.load(offline_env, weights_only=True)
+    template = fi._torch_fidelity_skeleton().state_dict()
+    assert list(sd) == list(template)
+    assert all(sd[k].shape == template[k].shape for k in sd)
+    assert sum(k.endswith(".conv.weight") for k in sd) == fi.N_CONVOLUTIONS == 94
+    assert all(torch.equal(v, torch.ones_like(v)) for k, v in sd.items() if k.endswith(".bn.weight"))
+    assert torch.isnan(sd["fc.weight"]).all() and torch.isnan(sd["fc.bias"]).all()
+    assert sha256_file(offline_env) == fi.CONVERTED_SHA256
+    first = fi.convert_fid_helper_weights(fi.fid_helper_torchscript())
+    assert torch.equal(
+        first["Mixed_7c.branch_pool.bn.running_var"], sd["Mixed_7c.branch_pool.bn.running_var"]
+    )
+
+
+def test_corrupt_file_is_rebuilt_and_wrong_hash_fails(offline_env):
+    offline_env.write_bytes(b"not weights")
+    assert fi.converted_weights() == offline_env
+    assert sha256_file(offline_env) == fi.CONVERTED_SHA256
+    with pytest.raises(RuntimeError, match="sha256"):
+        fi.converted_weights(expected_sha256="0" * 64)
+
+
+def test_features_equal_fid_helper_network(extractor):
+    g = torch.Generator().manual_seed(0)
+    images = torch.nn.functional.interpolate(torch.rand(3, 3, 12, 12, generator=g), size=299, mode="bilinear")
+    u8 = fi.to_uint8(images)
+    ours = extractor.features(images)
+    network = torch.jit.load(str(fi.fid_helper_torchscript()), map_location="cpu").eval()
+    with torch.no_grad():
+        theirs = network((u8.float() - 128) / 128).double()  # fid-helper's TF input range
+    assert ours.shape == (3, 2048) and ours.dtype == torch.float64
+    rel = ((ours - theirs).norm() / theirs.norm()).item()
+    print(f"Inception conversion parity vs fid-helper: {rel:.2e} relative")
+    assert rel < 1e-6
+
+
+def test_offline_weights_refuse_logits_and_say_where_they_come_from(extractor):
+    with pytest.raises(fi.LogitsUnavailableError, match="no logits"):
+        extractor.logits(torch.rand(1, 3, 32, 32))
+    prov = extractor.provenance()
+    assert prov["weights_source"] == "offline-conversion" and prov["has_logits"] is False
+    assert prov["weights_sha256"] == fi.CONVERTED_SHA256
+    assert fi.InceptionV3Compat.availability().usable
+
+
+def test_weight_selection_order(offline_env, tmp_path, monkeypatch):
+    assert fi.choose_weights(build=False).source == "offline-conversion"
+    cache = tmp_path / "hub" / "checkpoints" / fi.TORCH_FIDELITY_WEIGHTS
+    cache.parent.mkdir(parents=True)
+    cache.symlink_to(offline_env)
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    assert fi.choose_weights(build=False) == fi.WeightsChoice(cache, "torch-fidelity-cache")
+    monkeypatch.setenv(fi.WEIGHTS_ENV, str(offline_env))
+    assert fi.choose_weights(build=False) == fi.WeightsChoice(offline_env, "user")
+    monkeypatch.setenv(fi.WEIGHTS_ENV, str(tmp_path / "missing.pth"))
+    availability = fi.InceptionV3Compat.availability()
+    assert not availability.usable and "missing.pth" in availability.reason
+
+
+def _write_folder(folder: Path, n: int, seed: int, shift: float) -> torch.Tensor:
+    """Smooth random 64-px RGB images saved as PNG; returns them as float [0, 1] as read back."""
+    folder.mkdir()
+    g = torch.Generator().manual_seed(seed)
+    low = torch.rand(n, 3, 5, 5, generator=g) * (1 - shift) + shift
+    images = torch.nn.functional.interpolate(low, size=64, mode="bicubic").clamp(0, 1)
+    u8 = fi.to_uint8(images)
+    for i in range(n):
+        Image.fromarray(u8[i].permute(1, 2, 0).numpy()).save(folder / f"{i:03d}.png")
+    return (
+        torch.stack(
+            [
+                torch.from_numpy(np.array(Image.open(folder / f"{i:03d}.png"))).permute(2, 0, 1)
+                for i in range(n)
+            ]
+        ).float()
+        / 255
+    )
+
+
+def test_fid_and_kid_match_torch_fidelity_on_png_folders(extractor, offline_env, tmp_path):
+    import torch_fidelity
+
+    n = 16
+    edited = _write_folder(tmp_path / "edited", n, seed=1, shift=0.0)
+    real = _write_folder(tmp_path / "real", n, seed=2, shift=0.3)
+    ref = torch_fidelity.calculate_metrics(
+        input1=str(tmp_path / "edited"),
+        input2=str(tmp_path / "real"),
+        fid=True,
+        kid=True,
+        kid_subset_size=n,
+        feature_extractor_weights_path=str(offline_env),
+        cuda=False,
+        cache=False,
+        save_cpu_ram=True,
+        verbose=False,
+    )
+    fid, kid = FID(extractor.label), KID(extractor.label)
+    backends = BackendSet(fid_features=extractor)
+    for start in (0, 10):  # two uneven batches
+        sl = slice(start, min(n, start + 10))
+        batch = PairBatch(
+            source=real[sl], target_aus=torch.zeros(len(real[sl]), 17), sample_ids=[], target_image=real[sl]
+        )
+        step = EvalStep(batch, EditOutput(edited[sl]), "folder", backends, BatchMemo())
+        fid.update(step)
+        kid.update(step)
+    ours_fid, ours_kid = fid.compute()["fid"], kid.compute()
+    ref_fid = ref["frechet_inception_distance"]
+    ref_kid = ref["kernel_inception_distance_mean"]
+    print(f"FID ours {ours_fid:.6f} torch-fidelity {ref_fid:.6f} rel {abs(ours_fid / ref_fid - 1):.2e}")
+    print(f"KID ours {ours_kid['kid']:.8f} torch-fidelity {ref_kid:.8f}")
+    assert ref_fid > 1.0 and math.isclose(ours_fid, ref_fid, rel_tol=1e-4)
+    # subsets of size n are permutations of the whole set; torch-fidelity's kernels run in
+    # float32 (ours in float64), which moves this small difference of large sums by ~1e-5
+    assert math.isclose(ours_kid["kid"], ref_kid, rel_tol=1e-4)
