@@ -10,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 from matplotlib.axes import Axes
+from matplotlib.cm import ScalarMappable
+from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 
 from faceedit_bench.api.aus import AU_DESCRIPTIONS, AU_NAMES
@@ -19,6 +21,7 @@ from faceedit_bench.reports.flow_viz import color_wheel, flow_to_rgb, grid_to_di
 
 MAX_ROWS = 6
 CELL_MAX = 0.75  # inches per image cell at most
+STRIP_RATIO = 2.2  # AU bar strip width / image width: room for 17 tick labels
 
 
 def wrap_name(name: str, width: int = 11) -> str:
@@ -30,7 +33,9 @@ def wrap_name(name: str, width: int = 11) -> str:
     return name[:cut] + "\n" + name[cut:]
 
 
-def show(ax: Axes, image: np.ndarray, title: str | None = None, **kwargs: object) -> None:
+def show(
+    ax: Axes, image: np.ndarray, title: str | None = None, title_size: float = 6, **kwargs: object
+) -> None:
     """``imshow`` without ticks or frame (a y-label set later stays visible)."""
     ax.imshow(image, **kwargs)
     ax.set_xticks([])
@@ -38,7 +43,7 @@ def show(ax: Axes, image: np.ndarray, title: str | None = None, **kwargs: object
     for spine in ax.spines.values():
         spine.set_visible(False)
     if title is not None:
-        ax.set_title(title, fontsize=6, pad=2)
+        ax.set_title(title, fontsize=title_size, pad=2)
 
 
 def au_strip(ax: Axes, target: np.ndarray, source: np.ndarray | None, labels: bool, title: bool) -> None:
@@ -50,14 +55,12 @@ def au_strip(ax: Axes, target: np.ndarray, source: np.ndarray | None, labels: bo
     ax.set_ylim(0, 5)
     ax.set_xlim(-0.7, len(x) - 0.3)
     ax.set_yticks([0, 5])
-    ax.tick_params(axis="both", labelsize=5, length=1.5, pad=1)
+    ax.tick_params(axis="both", labelsize=4.5, length=1.5, pad=1)
     ax.set_xticks(x)
     ax.set_xticklabels([a[2:].lstrip("0") for a in AU_NAMES] if labels else [], rotation=90)
-    ax.set_box_aspect(1 / 1.6)
+    ax.set_box_aspect(1 / STRIP_RATIO)
     if title:
-        ax.set_title(
-            "target AUs\n(bars; — source)" if source is not None else "target AUs", fontsize=6, pad=2
-        )
+        ax.set_title("target AUs\n(— = source)" if source is not None else "target AUs", fontsize=6, pad=2)
 
 
 def qualitative_grid(inp: RunInputs, out_dir: Path) -> list[Path]:
@@ -69,7 +72,7 @@ def qualitative_grid(inp: RunInputs, out_dir: Path) -> list[Path]:
     k = min(len(q["source"]), MAX_ROWS)
     has_target = "target" in q
     n_img = 1 + len(editors) + int(has_target)
-    ratios = [1.0, 1.6] + [1.0] * (n_img - 1)
+    ratios = [1.0, STRIP_RATIO] + [1.0] * (n_img - 1)
     width = min(WIDE_W, CELL_MAX * sum(ratios))
     cell = width / sum(ratios)
     fig = new_figure(width, cell * k + 0.35)
@@ -85,7 +88,7 @@ def qualitative_grid(inp: RunInputs, out_dir: Path) -> list[Path]:
                 src = q["source_aus"][r] if "source_aus" in q else None
                 au_strip(ax, q["target_aus"][r], src, labels=r == k - 1, title=r == 0)
             else:
-                show(ax, hwc(image), titles[c] if r == 0 else None)
+                show(ax, hwc(image), titles[c] if r == 0 else None, title_size=6 if cell >= 0.62 else 5)
     return save(fig, out_dir, "qualitative")
 
 
@@ -125,9 +128,11 @@ def sweep_figures(inp: RunInputs, out_dir: Path) -> list[Path]:
 
 
 def _inside_editor(inp: RunInputs, q: dict[str, np.ndarray]) -> str:
-    with_flow = [e for e in q["editors"] if f"flow__{e}" in q and f"edited__{e}" in q]
+    with_flow = [
+        e for e in q["editors"] if f"flow__{e}" in q and f"edited__{e}" in q and inp.group(e) != "reference"
+    ]
     if not with_flow:
-        raise SkipFigure("no editor in qualitative.npz exposes a flow (flow__<editor>)")
+        raise SkipFigure("no non-reference editor in qualitative.npz exposes a flow (flow__<editor>)")
     ranked = sorted(
         with_flow, key=lambda e: (e != "two-stage", inp.group(e) != "two-stage", f"mask__{e}" not in q)
     )
@@ -175,6 +180,8 @@ def inside_figure(inp: RunInputs, out_dir: Path) -> list[Path]:
                 }[col]
                 show(ax, hwc(q[key][r]), title)
     _wheel_legend(fig, gs[0, -1], max_mag)
+    if "mask" in cols:
+        _mask_colorbar(fig, gs[min(1, k - 1) if k > 1 else 0, -1], below=k == 1)
     fig.suptitle(f"{editor}: motion step (flow, warp), then texture step (mask, output)", fontsize=7, y=1.0)
     return save(fig, out_dir, "inside")
 
@@ -199,3 +206,14 @@ def _wheel_legend(fig: Figure, cell: object, max_mag: float) -> None:
     show(ax, color_wheel(64))
     ax.set_title("flow key", fontsize=6, pad=2)
     ax.set_xlabel(f"max |d| =\n{max_mag:.2g} px", fontsize=5.5, labelpad=2)
+
+
+def _mask_colorbar(fig: Figure, cell: object, below: bool) -> None:
+    """A small vertical 0-1 colour bar for the attention mask."""
+    holder = fig.add_subplot(cell)
+    holder.set_axis_off()
+    cax = holder.inset_axes([0.4, -1.1 if below else -0.05, 0.18, 0.62])
+    bar = fig.colorbar(ScalarMappable(Normalize(0, 1), cmap="viridis"), cax=cax, ticks=[0, 0.5, 1])
+    bar.ax.tick_params(labelsize=5, length=1.5, pad=1)
+    bar.outline.set_linewidth(0.4)
+    cax.set_title("mask", fontsize=6, pad=2)

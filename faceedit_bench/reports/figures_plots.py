@@ -28,6 +28,18 @@ from faceedit_bench.reports.results import MetricId, editor_names, metric_cell, 
 # family (base key, backend) -> editor -> AU -> (value, ci_lo, ci_hi)
 PerAU = dict[tuple[str, str], dict[str, dict[str, tuple[float, float, float]]]]
 _NOT_CURVES = ("step", "time_s", "wall_s", "epoch", "kind")
+SMOOTH_ABOVE = 50  # points; longer curves are drawn smoothed
+
+
+def ema(values: np.ndarray, span: float) -> np.ndarray:
+    """Exponential moving average, pandas' ``span`` convention (alpha = 2 / (span + 1))."""
+    alpha = 2.0 / (max(span, 1.0) + 1.0)
+    out = np.empty(len(values), dtype=float)
+    acc = float(values[0])
+    for i, v in enumerate(values):
+        acc = alpha * float(v) + (1 - alpha) * acc
+        out[i] = acc
+    return out
 
 
 def per_au_from_results(results: dict[str, Any]) -> PerAU:
@@ -207,9 +219,11 @@ def training_figures(inp: RunInputs, out_dir: Path) -> list[Path]:
             for i, (key, pts) in enumerate(sorted(curves.items())):
                 steps, values = np.array(pts).T
                 style = {"color": OKABE_ITO[i % 8], "linestyle": LINESTYLES[(i // 8) % 4]}
-                ax.plot(
-                    steps, values, label=key, marker="o" if len(steps) < 15 else None, markersize=2, **style
-                )
+                if len(steps) > SMOOTH_ABOVE:  # noisy: faint raw curve under a smoothed one
+                    ax.plot(steps, values, alpha=0.2, linewidth=0.6, **style)
+                    values = ema(values, span=len(values) / 20)
+                marker = "o" if len(steps) < 15 else None
+                ax.plot(steps, values, label=key, marker=marker, markersize=2, **style)
             _scale(ax, [v for pts in curves.values() for _, v in pts])
             ax.set_title(f"{editor}: {title}")
             ax.set_xlabel("step")

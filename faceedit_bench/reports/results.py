@@ -2,8 +2,9 @@
 
 Tables, figures and regression reports are built only from result files, so every
 reader goes through :func:`load_results`, whose errors name the file and the field
-that is wrong. Metric ids look like ``key@backend``; the id's backend must agree
-with the entry's ``backend`` field so a column never mixes backends.
+that is wrong. The schema itself is the harness' (:mod:`faceedit_bench.harness.results`,
+the writer); this module adds the checks its readers rely on (editor groups, numeric
+values, interval shape). Metric ids look like ``key@backend``.
 """
 
 from __future__ import annotations
@@ -15,13 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-SCHEMA = "faceedit-bench/results/v1"
+from faceedit_bench.harness.results import SCHEMA, ResultsError
+from faceedit_bench.harness.results import validate_results as validate_schema
+
+__all__ = ["SCHEMA", "MetricId", "ResultsError", "load_results", "validate_results"]
+
 GROUPS = ("reference", "two-stage", "baseline")
 _PER_AU_RE = re.compile(r"^(?P<base>.+)_(?P<au>AU\d\d)$")
-
-
-class ResultsError(ValueError):
-    """A results file is missing, unreadable or does not follow the schema."""
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,7 @@ def validate_results(data: Any, source: str = "results") -> None:
         fail("expected a JSON object at the top level")
     if data.get("schema") != SCHEMA:
         fail(f"schema is {data.get('schema')!r}, expected {SCHEMA!r}")
+    validate_schema(data, source)
     protocol = data.get("protocol")
     if not isinstance(protocol, dict) or "name" not in protocol or "version" not in protocol:
         fail("'protocol' must be an object with 'name' and 'version'")

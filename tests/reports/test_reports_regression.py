@@ -62,6 +62,8 @@ def test_direction_and_tolerance(run_dir: Path, tmp_path: Path) -> None:
         del m["warp-only"]["metrics"]["flow_epe@exact"]  # removed: listed, not a failure
         m["oracle"]["metrics"]["new_metric@exact"] = {
             "value": 1.0,
+            "ci95": None,
+            "n": 8,
             "backend": "exact",
             "higher_is_better": True,
         }

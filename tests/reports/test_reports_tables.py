@@ -123,11 +123,17 @@ def test_load_results_errors(tmp_path: Path, run_dir: Path) -> None:
     data = json.loads((run_dir / "results.json").read_text())
     data["editors"]["ganimation"]["metrics"]["psnr@exact"]["backend"] = "approx"
     bad.write_text(json.dumps(data))
-    with pytest.raises(ResultsError, match=r"bad\.json: editors\['ganimation'\].*disagrees"):
+    with pytest.raises(ResultsError, match=r"bad\.json: .*'psnr@exact' must end with '@approx'"):
         load_results(bad)
-    data["editors"]["ganimation"]["metrics"] = {"psnr": {"value": 1.0, "higher_is_better": True}}
+    data["editors"]["ganimation"]["metrics"]["psnr@exact"]["backend"] = "exact"
+    data["editors"]["ganimation"]["group"] = "sota"
     bad.write_text(json.dumps(data))
-    with pytest.raises(ResultsError, match="key@backend"):
+    with pytest.raises(ResultsError, match=r"bad\.json: editors\['ganimation'\]\.group is 'sota'"):
+        load_results(bad)
+    data["editors"]["ganimation"]["group"] = "baseline"
+    data["editors"]["ganimation"]["metrics"]["psnr@exact"]["ci95"] = [1.0]
+    bad.write_text(json.dumps(data))
+    with pytest.raises(ResultsError, match=r"ci95 must be null or \[low, high\]"):
         load_results(bad)
 
 
