@@ -1,0 +1,1 @@
+"""GANimation-style texture-only baseline (Pumarola et al., ECCV 2018)."""

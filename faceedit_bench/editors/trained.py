@@ -1,0 +1,154 @@
+"""The Editor wrapper every trained generator shares: load a checkpoint, edit at any size.
+
+A registered trained editor is a subclass that sets ``name``, ``group`` and
+``spec``; ``create()`` loads the given checkpoint or the one shipped for that name.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ClassVar
+
+import torch
+import torch.nn.functional as F
+
+from faceedit_bench.api.editor import Editor, EditorLoadError, EditOutput
+from faceedit_bench.editors.generator import build_generator
+from faceedit_bench.editors.spec import EditorSpec
+from faceedit_bench.io import sha256_file
+
+CHECKPOINT_ROOT = Path(__file__).resolve().parent / "checkpoints"
+SHIPPED_DATASET = "aurig"
+SHIPPED_RESOLUTIONS = (64,)  # resolutions with shipped checkpoints; others resize to these
+
+
+def shipped_checkpoint(name: str, resolution: int, root: Path | None = None) -> Path | None:
+    """The shipped checkpoint for ``name``: at ``resolution`` if shipped, else the nearest."""
+    root = CHECKPOINT_ROOT if root is None else root
+    exact = root / f"{SHIPPED_DATASET}-{resolution}" / f"{name}.pt"
+    if exact.is_file():
+        return exact
+    for res in sorted(SHIPPED_RESOLUTIONS, key=lambda r: abs(r - resolution)):
+        path = root / f"{SHIPPED_DATASET}-{res}" / f"{name}.pt"
+        if path.is_file():
+            return path
+    return None
+
+
+def resolve_device(device: str) -> torch.device:
+    """``"auto"`` -> cuda when available, else cpu."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def _resize(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    if tuple(x.shape[-2:]) == size:
+        return x
+    return F.interpolate(x, size=size, mode="bilinear", antialias=True, align_corners=False)
+
+
+class TrainedEditor(Editor):
+    """An editor backed by a trained generator (two-stage family or GANimation)."""
+
+    name: ClassVar[str] = "trained"  # type: ignore[misc]
+    group: ClassVar[str] = "two-stage"
+    spec: ClassVar[EditorSpec] = EditorSpec()
+
+    def __init__(self, generator: torch.nn.Module, state: dict[str, Any], checkpoint: Path | None) -> None:
+        self.generator = generator.eval()
+        self.resolution = int(state["resolution"])
+        self.state_meta = {
+            k: v for k, v in state.items() if k not in {"generator", "critic", "opt_g", "opt_d", "rng"}
+        }
+        self.checkpoint = checkpoint
+        self.device = next(generator.parameters()).device
+
+    # -- construction ---------------------------------------------------------------
+    @classmethod
+    def create(cls, *, checkpoint: str | None, resolution: int, device: str) -> TrainedEditor:
+        """Load ``checkpoint``, or the shipped one for this editor when ``None``."""
+        if checkpoint is None:
+            path = shipped_checkpoint(cls.name, resolution)
+            if path is None:
+                raise EditorLoadError(
+                    f"no shipped checkpoint for editor {cls.name!r} (looked under {CHECKPOINT_ROOT}). "
+                    f"Train one with `faceedit-bench train --editor {cls.name} --dataset aurig "
+                    f"--resolution {resolution} --out runs/{cls.name}` and pass its "
+                    f"runs/{cls.name}/checkpoint.pt as the checkpoint."
+                )
+        else:
+            path = Path(checkpoint).expanduser()
+            if not path.is_file():
+                raise EditorLoadError(f"checkpoint {path} for editor {cls.name!r} does not exist")
+        return cls.load(path, device=device)
+
+    @classmethod
+    def load(cls, path: Path, device: str = "cpu") -> TrainedEditor:
+        """Build the generator a checkpoint (full training state or exported weights) describes."""
+        state = torch.load(path, map_location="cpu", weights_only=False)
+        if not isinstance(state, dict) or "generator" not in state or "spec" not in state:
+            raise EditorLoadError(f"{path} is not a faceedit-bench editor checkpoint")
+        if state.get("editor") not in (None, cls.name):
+            raise EditorLoadError(f"{path} holds editor {state.get('editor')!r}, not {cls.name!r}")
+        generator = build_generator(EditorSpec.from_json(state["spec"]))
+        weights = {k: v.float() for k, v in state["generator"].items()}
+        generator.load_state_dict(weights)
+        generator.to(resolve_device(device))
+        return cls(generator, state, path)
+
+    def to(self, device: torch.device | str) -> TrainedEditor:
+        self.device = resolve_device(str(device))
+        self.generator.to(self.device)
+        return self
+
+    # -- editing --------------------------------------------------------------------
+    @torch.no_grad()
+    def edit(self, images: torch.Tensor, target_aus: torch.Tensor) -> EditOutput:
+        """Edit at the trained resolution; outputs come back at the input's size."""
+        size = (int(images.shape[-2]), int(images.shape[-1]))
+        x = images.to(self.device, torch.float32)
+        model_in = _resize(x, (self.resolution, self.resolution)).clamp(0, 1)
+        out = self.generator(model_in, target_aus.to(self.device, torch.float32))
+        edited = _resize(out.images, size).clamp(0, 1)
+        flow = warped = mask = None
+        if out.grid is not None:
+            flow = _resize(out.grid.permute(0, 3, 1, 2), size).permute(0, 2, 3, 1).contiguous()
+            warped = torch.nn.functional.grid_sample(
+                x, flow, mode="bilinear", padding_mode="border", align_corners=False
+            )
+        if out.mask is not None:
+            mask = _resize(out.mask, size).clamp(0, 1)
+        return EditOutput(images=edited, flow=flow, mask=mask, warped=warped)
+
+    # -- provenance -----------------------------------------------------------------
+    def training_metrics_path(self) -> Path | None:
+        """``<stem>.metrics.jsonl`` beside a shipped checkpoint, else the run's ``metrics.jsonl``."""
+        if self.checkpoint is None:
+            return None
+        for candidate in (
+            self.checkpoint.with_name(f"{self.checkpoint.stem}.metrics.jsonl"),
+            self.checkpoint.parent / "metrics.jsonl",
+        ):
+            if candidate.is_file():
+                return candidate
+        return None
+
+    def describe(self) -> dict[str, object]:
+        meta = self.state_meta
+        metrics = self.training_metrics_path()
+        return {
+            **super().describe(),
+            "editor": self.name,
+            "group": self.group,
+            "checkpoint": str(self.checkpoint) if self.checkpoint else None,
+            "sha256": sha256_file(self.checkpoint) if self.checkpoint else None,
+            "resolution": self.resolution,
+            "spec": meta.get("spec"),
+            "training_config": meta.get("config"),
+            "step": meta.get("step"),
+            "seed": meta.get("seed"),
+            "code_version": meta.get("code_version"),
+            "final_metrics": meta.get("final_metrics"),
+            "training_metrics": str(metrics) if metrics else None,
+        }

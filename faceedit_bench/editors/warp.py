@@ -1,0 +1,70 @@
+"""The warper of Deforming Autoencoders (Shu et al., ECCV 2018) as pure functions.
+
+A network predicts per-pixel *non-negative* grid increments; integrating them
+(cumulative sum along x for the x coordinate, along y for y) gives a sampling grid
+that is monotone in both directions, so the warp cannot fold. Regularisers: L1 total
+variation of the displacement and the bias-reduce loss (mean warp over the batch
+toward the identity). Grids follow :class:`PairBatch`: backward ``grid_sample``
+grids ``(N, H, W, 2)`` in ``[-1, 1]`` with ``align_corners=False``.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+MAX_STRETCH = 2.0  # largest local stretch factor an increment can express (ours)
+
+
+def identity_grid(
+    n: int, h: int, w: int, device: torch.device | str = "cpu", dtype=torch.float32
+) -> torch.Tensor:
+    """The grid that samples every pixel at its own centre: ``(n, h, w, 2)``."""
+    ys = (torch.arange(h, device=device, dtype=dtype) * 2 + 1) / h - 1
+    xs = (torch.arange(w, device=device, dtype=dtype) * 2 + 1) / w - 1
+    gy, gx = torch.meshgrid(ys, xs, indexing="ij")
+    return torch.stack([gx, gy], dim=-1).unsqueeze(0).expand(n, h, w, 2)
+
+
+def increments_to_grid(raw: torch.Tensor) -> torch.Tensor:
+    """Integrate raw increments ``(N, 2, H, W)`` into a sampling grid ``(N, H, W, 2)``.
+
+    ``raw = 0`` everywhere gives exactly the identity grid: each increment is
+    ``(2 / size) * MAX_STRETCH * sigmoid(raw)``, so its identity value is one pixel
+    step and its range is ``[0, MAX_STRETCH)`` pixel steps.
+    """
+    _, _, h, w = raw.shape
+    steps = torch.sigmoid(raw.float()) * MAX_STRETCH
+    dx = steps[:, 0] * (2.0 / w)
+    dy = steps[:, 1] * (2.0 / h)
+    gx = torch.cumsum(dx, dim=2) - 1.0 - 1.0 / w
+    gy = torch.cumsum(dy, dim=1) - 1.0 - 1.0 / h
+    return torch.stack([gx, gy], dim=-1)
+
+
+def apply_warp(images: torch.Tensor, grid: torch.Tensor) -> torch.Tensor:
+    """Backward-warp ``images`` with ``grid`` (bilinear, border padding)."""
+    return F.grid_sample(
+        images, grid.to(images.dtype), mode="bilinear", padding_mode="border", align_corners=False
+    )
+
+
+def displacement_pixels(grid: torch.Tensor) -> torch.Tensor:
+    """Grid minus identity, in pixels: ``(N, H, W, 2)``."""
+    n, h, w, _ = grid.shape
+    ident = identity_grid(n, h, w, grid.device, grid.dtype)
+    scale = torch.tensor([w / 2.0, h / 2.0], device=grid.device, dtype=grid.dtype)
+    return (grid - ident) * scale
+
+
+def flow_tv_loss(grid: torch.Tensor) -> torch.Tensor:
+    """L1 total variation of the displacement (pixels per pixel), mean over the batch."""
+    disp = displacement_pixels(grid)
+    tv_x = (disp[:, :, 1:] - disp[:, :, :-1]).abs().mean()
+    tv_y = (disp[:, 1:] - disp[:, :-1]).abs().mean()
+    return tv_x + tv_y
+
+
+def bias_reduce_loss(mean_grid: torch.Tensor) -> torch.Tensor:
+    """Squared distance (in pixels) of the batch-mean grid ``(1, H, W, 2)`` to the identity."""
+    return displacement_pixels(mean_grid).pow(2).mean()

@@ -1,0 +1,237 @@
+"""``train(config) -> run dir``: the one trainer every editor (two-stage family, GANimation) uses.
+
+The loop only ever sees :class:`FaceDataset` image batches (images + AUs): no ground
+truth flow, target image or texture mask. It writes ``metrics.jsonl`` (losses,
+validation), a resumable ``checkpoint.pt`` (atomic), ``config.json`` and, at the end,
+``summary.json``. A resumed run continues from the checkpoint's step with the
+saved optimiser and RNG states, so it equals an uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from faceedit_bench import plugins
+from faceedit_bench.api.dataset import FaceDataset
+from faceedit_bench.config import config_to_json
+from faceedit_bench.editors.generator import build_generator
+from faceedit_bench.editors.trained import resolve_device
+from faceedit_bench.io import append_jsonl, read_jsonl, write_json_atomic, write_text_atomic
+from faceedit_bench.training.checkpoint import code_version, load_checkpoint, save_checkpoint
+from faceedit_bench.training.config import TrainConfig
+from faceedit_bench.training.critic import Critic
+from faceedit_bench.training.distributed import (
+    DistEnv,
+    broadcast_int,
+    broadcast_module,
+    device_for,
+    init_distributed,
+    shutdown,
+)
+from faceedit_bench.training.steps import StepContext, critic_step, draw_batch, generator_step
+from faceedit_bench.training.validate import Validator, load_detector
+
+CALIBRATION_STEPS = 20  # steps timed before a --time-budget-min run plans its length
+
+
+def lr_factor(step: int, planned: int, decay_fraction: float) -> float:
+    """1 until the last ``decay_fraction`` of ``planned`` steps, then linearly to 0."""
+    decay_steps = planned * decay_fraction
+    if decay_steps <= 0:
+        return 1.0
+    return max(0.0, min(1.0, (planned - step) / decay_steps))
+
+
+def build_dataset(config: TrainConfig, split: str) -> FaceDataset:
+    cls = plugins.datasets.get(config.dataset)
+    return cls(**{**config.dataset_args, "split": split, "resolution": config.resolution})
+
+
+def _val_dataset(config: TrainConfig, train_set: FaceDataset) -> FaceDataset:
+    try:
+        return build_dataset(config, "val")
+    except Exception:  # a dataset without a val split validates on its training images
+        return train_set
+
+
+class _Run:
+    """State of one training run (nets, optimisers, RNG, counters)."""
+
+    def __init__(self, config: TrainConfig, env: DistEnv, device: torch.device) -> None:
+        self.config, self.env, self.device = config, env, device
+        self.spec = config.editor_spec()
+        torch.manual_seed(config.seed)
+        self.generator = build_generator(self.spec).to(device)
+        self.critic = Critic(config.resolution, config.critic_channels, config.critic_max_channels).to(device)
+        if config.channels_last:
+            self.generator.to(memory_format=torch.channels_last)
+            self.critic.to(memory_format=torch.channels_last)
+        broadcast_module(self.generator, env)
+        broadcast_module(self.critic, env)
+        betas = (config.beta1, config.beta2)
+        self.opt_g = torch.optim.Adam(self.generator.parameters(), lr=config.lr_g, betas=betas)
+        self.opt_d = torch.optim.Adam(self.critic.parameters(), lr=config.lr_d, betas=betas)
+        self.rng = torch.Generator().manual_seed(config.seed)
+        self.step, self.planned, self.calibrated, self.elapsed = (
+            0,
+            config.steps,
+            config.time_budget_min is None,
+            0.0,
+        )
+        self.final_metrics: dict[str, float] = {}
+
+    def state(self) -> dict[str, Any]:
+        return {
+            "editor": self.config.editor,
+            "spec": self.spec.to_json(),
+            "resolution": self.config.resolution,
+            "config": config_to_json(self.config),
+            "step": self.step,
+            "seed": self.config.seed,
+            "code_version": code_version(),
+            "planned_steps": self.planned,
+            "calibrated": self.calibrated,
+            "elapsed_s": self.elapsed,
+            "final_metrics": self.final_metrics,
+            "generator": self.generator.state_dict(),
+            "critic": self.critic.state_dict(),
+            "opt_g": self.opt_g.state_dict(),
+            "opt_d": self.opt_d.state_dict(),
+            "rng": self.rng.get_state(),
+            "torch_rng": torch.get_rng_state(),
+        }
+
+    def restore(self, state: dict[str, Any]) -> None:
+        self.generator.load_state_dict(state["generator"])
+        self.critic.load_state_dict(state["critic"])
+        self.opt_g.load_state_dict(state["opt_g"])
+        self.opt_d.load_state_dict(state["opt_d"])
+        self.rng.set_state(state["rng"])
+        torch.set_rng_state(state["torch_rng"])
+        self.step, self.planned = int(state["step"]), int(state["planned_steps"])
+        self.calibrated, self.elapsed = bool(state["calibrated"]), float(state["elapsed_s"])
+        self.final_metrics = dict(state.get("final_metrics") or {})
+
+    def set_lr(self) -> dict[str, float]:
+        f = lr_factor(self.step, self.planned, self.config.lr_decay_fraction)
+        for opt, base in ((self.opt_g, self.config.lr_g), (self.opt_d, self.config.lr_d)):
+            for group in opt.param_groups:
+                group["lr"] = base * f
+        return {"lr_g": self.config.lr_g * f, "lr_d": self.config.lr_d * f}
+
+
+def _prepare_run_dir(config: TrainConfig, run: _Run, env: DistEnv) -> Path:
+    out = config.run_dir
+    ckpt = out / "checkpoint.pt"
+    if ckpt.exists() and config.resume:
+        run.restore(load_checkpoint(ckpt))
+        if env.is_main and (out / "metrics.jsonl").exists():  # drop lines written after the checkpoint
+            kept = [r for r in read_jsonl(out / "metrics.jsonl") if r.get("step", 0) <= run.step]
+            import json
+
+            write_text_atomic(out / "metrics.jsonl", "".join(json.dumps(r) + "\n" for r in kept))
+    elif ckpt.exists():
+        raise ValueError(f"{out} already holds a run; pass --resume to continue it or choose another --out")
+    elif env.is_main:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "metrics.jsonl").unlink(missing_ok=True)
+    if env.is_main:
+        write_json_atomic(
+            out / "config.json", {**config_to_json(config), "spec": run.spec.to_json(), "argv": sys.argv}
+        )
+    return out
+
+
+def train(
+    config: TrainConfig, dataset: FaceDataset | None = None, val_dataset: FaceDataset | None = None
+) -> Path:
+    """Train ``config.editor`` on ``config.dataset`` (or the given dataset); returns the run folder."""
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    device = resolve_device(config.device)
+    env = init_distributed(device)
+    device = device_for(env, device)
+    if config.batch_size % env.world_size:
+        raise ValueError(f"--batch-size {config.batch_size} must be divisible by the {env.world_size} ranks")
+    given = dataset is not None
+    dataset = dataset if dataset is not None else build_dataset(config, "train")
+    run = _Run(config, env, device)
+    out = _prepare_run_dir(config, run, env)
+    ctx = StepContext(
+        run.spec, config.batch_size, env, device, config.amp, config.channels_last, config.resolution
+    )
+    validator = None
+    if env.is_main:
+        vset = val_dataset or (dataset if given else _val_dataset(config, dataset))
+        validator = Validator(vset, config.val_size, config.resolution, load_detector(config.dataset))
+    try:
+        _loop(run, dataset, ctx, validator, out)
+    finally:
+        shutdown(env)
+    return out
+
+
+def _loop(run: _Run, dataset: FaceDataset, ctx: StepContext, validator: Validator | None, out: Path) -> None:
+    config, env = run.config, run.env
+    bar = None
+    if env.is_main and config.progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=run.planned, initial=run.step, desc=f"train {config.editor}", mininterval=2.0)
+    start_step, t0, g_logs = run.step, time.perf_counter() - run.elapsed, {}
+    while run.step < run.planned:
+        lrs = run.set_lr()
+        batch = draw_batch(dataset, run.rng, config.batch_size, config.au_noise, ctx)
+        d_logs = critic_step(run.generator, run.critic, run.opt_d, batch, ctx)
+        if (run.step + 1) % config.g_every == 0:
+            g_logs = generator_step(run.generator, run.critic, run.opt_g, batch, ctx)
+        run.step += 1
+        run.elapsed = time.perf_counter() - t0
+        if not run.calibrated and run.step - start_step >= CALIBRATION_STEPS:
+            per_step = run.elapsed / run.step
+            budget = config.time_budget_min * 60  # type: ignore[operator]
+            run.planned = broadcast_int(
+                max(run.step + 1, min(config.steps, math.floor(budget / per_step))), env
+            )
+            run.calibrated = True
+            if bar is not None:
+                bar.total = run.planned
+        if config.time_budget_min is not None and broadcast_int(
+            int(run.elapsed > config.time_budget_min * 66), env
+        ):
+            run.planned = run.step  # 10% over budget: stop here (lr decay cut short)
+        record = {k: float(v) for k, v in {**d_logs, **g_logs}.items()}
+        if env.is_main and (run.step % config.log_every == 0 or run.step == run.planned):
+            append_jsonl(
+                out / "metrics.jsonl",
+                {"kind": "train", "step": run.step, "time_s": round(run.elapsed, 2), **lrs, **record},
+            )
+        done = run.step >= run.planned
+        if validator is not None and ((config.val_every and run.step % config.val_every == 0) or done):
+            metrics = validator.run(run.generator, run.critic, ctx.device)
+            append_jsonl(
+                out / "metrics.jsonl",
+                {"kind": "val", "step": run.step, "time_s": round(run.elapsed, 2), **metrics},
+            )
+            validator.save_png(out / "samples" / f"step_{run.step:06d}.png")
+            run.final_metrics = {**record, **metrics}
+        if env.is_main and (run.step % config.ckpt_every == 0 or done):
+            save_checkpoint(out / "checkpoint.pt", run.state())
+        if bar is not None:
+            bar.update(1)
+            bar.set_postfix(
+                {k.split("/")[-1] + k[0]: f"{v:.3g}" for k, v in record.items() if "total" in k or "au" in k}
+            )
+    if bar is not None:
+        bar.close()
+    if env.is_main:
+        write_json_atomic(out / "summary.json", {
+            "editor": config.editor, "steps": run.step, "wall_time_s": round(run.elapsed, 1),
+            "seed": config.seed, "code_version": code_version(), "final_metrics": run.final_metrics,
+        })  # fmt: skip

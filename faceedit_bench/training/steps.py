@@ -1,0 +1,159 @@
+"""One critic step and one generator step of the shared GANimation-style trainer.
+
+Follows GANimation's training step (Pumarola et al., ECCV 2018; official code
+albertpumarola/GANimation): WGAN-GP critic with AU regression on real images; the
+generator edits to the target AUs, fools the critic, matches the target AUs through
+the critic's AU head and cycles back to the source. Two-stage editors add the
+Deforming-Autoencoders flow regularisers on every predicted grid.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from faceedit_bench.api.aus import AU_MAX, N_AUS
+from faceedit_bench.api.dataset import FaceDataset
+from faceedit_bench.editors.generator import GeneratorOutput
+from faceedit_bench.editors.spec import EditorSpec
+from faceedit_bench.editors.warp import bias_reduce_loss, flow_tv_loss
+from faceedit_bench.training import losses
+from faceedit_bench.training.distributed import DistEnv, average_gradients, global_mean
+
+
+@dataclass
+class Batch:
+    """This rank's share of one global training batch (images and AUs only: no ground truth)."""
+
+    real: torch.Tensor  # (n, 3, H, W) in [0, 1]
+    aus: torch.Tensor  # (n, 17) 0-5, NaN unknown
+    target_aus: torch.Tensor  # (n, 17) another sample's AUs + noise
+    alpha: torch.Tensor  # (n, 1, 1, 1) gradient-penalty interpolation weights
+
+
+@dataclass
+class StepContext:
+    """What both steps need besides the batch."""
+
+    spec: EditorSpec
+    global_batch: int
+    env: DistEnv
+    device: torch.device
+    amp: bool
+    channels_last: bool
+    resolution: int
+
+    def autocast(self) -> contextlib.AbstractContextManager:
+        if self.amp and self.device.type == "cuda":
+            return torch.autocast("cuda", dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+    def layout(self, x: torch.Tensor) -> torch.Tensor:
+        return x.contiguous(memory_format=torch.channels_last) if self.channels_last else x
+
+
+def draw_batch(
+    dataset: FaceDataset, rng: torch.Generator, global_batch: int, au_noise: float, ctx: StepContext
+) -> Batch:
+    """Global indices, target noise and GP weights from ``rng``; keep this rank's slice.
+
+    Target AUs are another sample's AUs (the batch rolled by one) plus U(-au_noise,
+    au_noise) on the /5 scale, as in GANimation. Under DDP every rank loads the global
+    batch (the roll needs it) and keeps its contiguous shard.
+    """
+    indices = torch.randint(len(dataset), (global_batch,), generator=rng)
+    noise = (torch.rand(global_batch, N_AUS, generator=rng) * 2 - 1) * au_noise * AU_MAX
+    alpha = torch.rand(global_batch, 1, 1, 1, generator=rng)
+    got = dataset.get_batch(indices.tolist())
+    images, aus = got.images.float(), got.aus.float()
+    if images.shape[-1] != ctx.resolution or images.shape[-2] != ctx.resolution:
+        size = (ctx.resolution, ctx.resolution)
+        images = F.interpolate(images, size=size, mode="bilinear", antialias=True, align_corners=False).clamp(
+            0, 1
+        )
+    target = aus.roll(1, dims=0) + noise
+    shard = ctx.env.shard
+    dev = ctx.device
+    return Batch(
+        real=ctx.layout(shard(images).to(dev)),
+        aus=shard(aus).to(dev),
+        target_aus=shard(target).to(dev),
+        alpha=shard(alpha).to(dev),
+    )
+
+
+def critic_step(
+    generator: nn.Module, critic: nn.Module, opt: torch.optim.Optimizer, b: Batch, ctx: StepContext
+) -> dict[str, torch.Tensor]:
+    """WGAN-GP + AU regression on real images; returns detached loss terms."""
+    spec = ctx.spec
+    critic.requires_grad_(True)
+    with torch.no_grad(), ctx.autocast():
+        fake = generator(b.real, b.target_aus).images.float()
+    interp = ctx.layout(b.alpha * b.real + (1 - b.alpha) * fake).requires_grad_(True)
+    n = b.real.shape[0]
+    with ctx.autocast():
+        scores, au_pred = critic(torch.cat([b.real, ctx.layout(fake), interp]))
+    scores = scores.float().flatten(1).mean(1)
+    adv = losses.wgan_critic_loss(scores[:n], scores[n : 2 * n])
+    au = losses.au_regression_loss(au_pred[:n], b.aus / AU_MAX) * (spec.lambda_au / ctx.global_batch)
+    gp = losses.gradient_penalty(scores[2 * n :], interp) * spec.lambda_gp
+    total = adv + au + gp
+    opt.zero_grad(set_to_none=True)
+    total.backward()
+    average_gradients(critic, ctx.env)
+    opt.step()
+    return {"d/adv": adv.detach(), "d/au": au.detach(), "d/gp": gp.detach(), "d/total": total.detach()}
+
+
+def _regularisers(out: GeneratorOutput, ctx: StepContext) -> dict[str, torch.Tensor]:
+    spec, terms = ctx.spec, {}
+    if out.mask is not None and (spec.lambda_mask or spec.lambda_mask_smooth):
+        mask = out.mask.float()
+        terms["g/mask"] = losses.mask_mean_loss(mask) * spec.lambda_mask
+        terms["g/mask_smooth"] = losses.mask_smooth_loss(mask, ctx.global_batch) * spec.lambda_mask_smooth
+    if out.grid is not None:
+        if spec.lambda_flow_tv:
+            terms["g/flow_tv"] = flow_tv_loss(out.grid) * spec.lambda_flow_tv
+        if spec.lambda_flow_bias:
+            mean_grid = global_mean(out.grid.mean(0, keepdim=True), ctx.env)
+            terms["g/flow_bias"] = bias_reduce_loss(mean_grid) * spec.lambda_flow_bias
+    return terms
+
+
+def generator_step(
+    generator: nn.Module, critic: nn.Module, opt: torch.optim.Optimizer, b: Batch, ctx: StepContext
+) -> dict[str, torch.Tensor]:
+    """Adversarial + AU + cycle + mask/flow regularisers; the critic gets no gradients."""
+    spec = ctx.spec
+    critic.requires_grad_(False)
+    with ctx.autocast():
+        out = generator(b.real, b.target_aus)
+        fake = ctx.layout(out.images)
+        scores, au_pred = critic(fake)
+        terms = {
+            "g/adv": losses.wgan_generator_loss(scores.float()),
+            "g/au": losses.au_regression_loss(au_pred, b.target_aus / AU_MAX)
+            * (spec.lambda_au / ctx.global_batch),
+        }
+        regs = [_regularisers(out, ctx)]
+        if spec.lambda_cycle:
+            rec = generator(fake, b.aus)
+            terms["g/cycle"] = losses.cycle_loss(rec.images.float(), b.real) * spec.lambda_cycle
+            regs.append(_regularisers(rec, ctx))
+    for reg in regs:
+        for key, value in reg.items():
+            terms[key] = terms.get(key, 0) + value
+    total = sum(terms.values())
+    opt.zero_grad(set_to_none=True)
+    total.backward()
+    average_gradients(generator, ctx.env)
+    opt.step()
+    critic.requires_grad_(True)
+    logs = {k: v.detach() for k, v in terms.items()}
+    logs["g/total"] = total.detach()
+    return logs

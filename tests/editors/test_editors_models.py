@@ -1,0 +1,108 @@
+"""Generators and the trained-editor wrapper: shapes, ranges, resizing, loading, provenance."""
+
+import pytest
+import torch
+
+from faceedit_bench import plugins
+from faceedit_bench.api.editor import EditorLoadError, create_editor
+from faceedit_bench.editors import spec as specs
+from faceedit_bench.editors import trained
+from faceedit_bench.editors.generator import build_generator
+from faceedit_bench.editors.variants import TwoStageEditor, WarpOnlyEditor
+from faceedit_bench.io import sha256_file, torch_save_atomic
+
+TINY = {"channels": 8, "res_blocks": 1, "motion_res_blocks": 1}
+TRAINED = (
+    "two-stage",
+    "warp-only",
+    "texture-only",
+    "two-stage-no-tv",
+    "two-stage-no-cycle",
+    "two-stage-no-mask",
+    "ganimation",
+)
+
+
+@pytest.mark.parametrize("name", TRAINED)
+def test_generator_shapes_and_ranges(name):
+    cls = plugins.editors.get(name)
+    gen = build_generator(cls.spec.with_overrides(**TINY))
+    x, aus = torch.rand(2, 3, 16, 16), torch.rand(2, 17) * 5
+    out = gen(x, aus)
+    assert out.images.shape == x.shape
+    assert out.images.min() >= 0 and out.images.max() <= 1
+    assert (out.grid is not None) == cls.spec.use_motion
+    assert (out.mask is not None) == cls.spec.use_texture
+    if out.grid is not None:
+        assert out.grid.shape == (2, 16, 16, 2) and out.grid.abs().max() <= 1.5
+    if out.mask is not None:
+        assert out.mask.shape == (2, 1, 16, 16) and out.mask.min() >= 0 and out.mask.max() <= 1
+
+
+def test_untrained_motion_step_is_the_identity_warp():
+    gen = build_generator(specs.WARP_ONLY.with_overrides(**TINY))
+    x = torch.rand(2, 3, 16, 16)
+    torch.testing.assert_close(gen(x, torch.rand(2, 17) * 5).images, x, atol=1e-5, rtol=0)
+
+
+def test_ablations_are_small_changes_of_one_spec():
+    base = specs.TWO_STAGE
+    assert base.with_overrides(lambda_flow_tv=0.0) == specs.TWO_STAGE_NO_TV
+    assert base.with_overrides(lambda_cycle=0.0) == specs.TWO_STAGE_NO_CYCLE
+    assert not specs.WARP_ONLY.use_texture and not specs.TEXTURE_ONLY.use_motion
+    with pytest.raises(ValueError, match="unknown editor spec field"):
+        base.with_overrides(lamda_cycle=1.0)
+
+
+def _write_checkpoint(path, cls, resolution=16):
+    spec = cls.spec.with_overrides(**TINY)
+    torch.manual_seed(0)
+    gen = build_generator(spec)
+    state = {"editor": cls.name, "spec": spec.to_json(), "resolution": resolution, "config": {"seed": 3},
+             "step": 7, "seed": 3, "code_version": "test", "generator": {k: v.half() for k, v in gen.state_dict().items()}}  # fmt: skip
+    torch_save_atomic(state, path)
+    return gen
+
+
+def test_create_without_shipped_checkpoint_explains_how_to_train(tmp_path, monkeypatch):
+    monkeypatch.setattr(trained, "CHECKPOINT_ROOT", tmp_path)
+    with pytest.raises(EditorLoadError, match=r"faceedit-bench train --editor two-stage --dataset aurig"):
+        create_editor(TwoStageEditor, checkpoint=None, resolution=64, device="cpu")
+
+
+def test_create_loads_the_shipped_checkpoint_and_edits_any_size(tmp_path, monkeypatch):
+    monkeypatch.setattr(trained, "CHECKPOINT_ROOT", tmp_path)
+    path = tmp_path / "aurig-64" / "two-stage.pt"
+    path.parent.mkdir()
+    _write_checkpoint(path, TwoStageEditor)
+    (tmp_path / "aurig-64" / "two-stage.metrics.jsonl").write_text('{"step": 1}\n')
+    editor = create_editor(TwoStageEditor, checkpoint=None, resolution=32, device="cpu")  # nearest shipped
+    assert editor.resolution == 16
+    out = editor.edit(torch.rand(3, 3, 24, 24), torch.rand(3, 17) * 5)
+    assert out.images.shape == (3, 3, 24, 24) and out.flow.shape == (3, 24, 24, 2)
+    assert out.mask.shape == (3, 1, 24, 24) and out.warped.shape == (3, 3, 24, 24)
+    info = editor.describe()
+    assert info["sha256"] == sha256_file(path) and info["step"] == 7 and info["seed"] == 3
+    assert info["group"] == "two-stage" and info["training_metrics"].endswith("two-stage.metrics.jsonl")
+
+
+def test_checkpoint_of_another_editor_is_refused(tmp_path):
+    path = tmp_path / "w.pt"
+    _write_checkpoint(path, TwoStageEditor)
+    with pytest.raises(EditorLoadError, match="holds editor 'two-stage'"):
+        WarpOnlyEditor.create(checkpoint=str(path), resolution=16, device="cpu")
+    with pytest.raises(EditorLoadError, match="does not exist"):
+        TwoStageEditor.create(checkpoint=str(tmp_path / "missing.pt"), resolution=16, device="cpu")
+
+
+def test_edit_at_trained_resolution_matches_the_generator(tmp_path):
+    path = tmp_path / "w.pt"
+    gen = _write_checkpoint(path, TwoStageEditor)
+    gen.load_state_dict({k: v.half().float() for k, v in gen.state_dict().items()})
+    editor = TwoStageEditor.create(checkpoint=str(path), resolution=16, device="cpu")
+    x, aus = torch.rand(2, 3, 16, 16), torch.rand(2, 17) * 5
+    with torch.no_grad():
+        ref = gen.eval()(x, aus)
+    out = editor.edit(x, aus)
+    torch.testing.assert_close(out.images, ref.images, atol=1e-5, rtol=0)
+    torch.testing.assert_close(out.flow, ref.grid, atol=1e-5, rtol=0)

@@ -1,0 +1,62 @@
+"""The Deforming-Autoencoders warper: identity, monotone grids, regularisers."""
+
+import torch
+
+from faceedit_bench.editors.warp import (
+    apply_warp,
+    bias_reduce_loss,
+    displacement_pixels,
+    flow_tv_loss,
+    identity_grid,
+    increments_to_grid,
+)
+
+
+def test_zero_increments_give_identity_grid_and_identity_warp():
+    raw = torch.zeros(2, 2, 16, 12)
+    grid = increments_to_grid(raw)
+    assert grid.shape == (2, 16, 12, 2)
+    torch.testing.assert_close(grid, identity_grid(2, 16, 12), atol=1e-6, rtol=0)
+    img = torch.rand(2, 3, 16, 12)
+    torch.testing.assert_close(apply_warp(img, grid), img, atol=1e-5, rtol=0)
+
+
+def test_identity_grid_matches_grid_sample_convention():
+    grid = identity_grid(1, 8, 8)
+    ref = torch.nn.functional.affine_grid(torch.eye(2, 3)[None], (1, 1, 8, 8), align_corners=False)
+    torch.testing.assert_close(grid, ref, atol=1e-6, rtol=0)
+
+
+def test_random_increments_give_a_fold_free_grid():
+    grid = increments_to_grid(torch.randn(3, 2, 16, 16) * 3)
+    assert (grid[..., 0].diff(dim=2) >= 0).all()
+    assert (grid[..., 1].diff(dim=1) >= 0).all()
+
+
+def test_translation_grid_shifts_the_image():
+    img = torch.zeros(1, 1, 8, 8)
+    img[..., 3, 3] = 1
+    grid = identity_grid(1, 8, 8).clone()
+    grid[..., 0] -= 2 / 8  # sample one pixel to the left: content moves right
+    out = apply_warp(img, grid)
+    assert out[0, 0, 3, 4] > 0.99
+
+
+def test_flow_tv_is_zero_for_identity_and_translation_and_grows_with_roughness():
+    ident = identity_grid(2, 16, 16)
+    assert flow_tv_loss(ident) < 1e-6
+    assert flow_tv_loss(ident + 0.1) < 1e-5  # constant shift is smooth
+    g = torch.Generator().manual_seed(0)
+    smooth = ident + 0.02 * torch.sin(torch.linspace(0, 3, 16)).view(1, 1, 16, 1)
+    rough = ident + 0.02 * torch.randn(2, 16, 16, 2, generator=g)
+    assert 0 <= flow_tv_loss(smooth) < flow_tv_loss(rough)
+
+
+def test_bias_reduce_penalises_a_mean_shift_only():
+    ident = identity_grid(1, 8, 8)
+    assert bias_reduce_loss(ident) < 1e-10
+    shifted = ident + 2 / 8  # one pixel in x and y
+    torch.testing.assert_close(bias_reduce_loss(shifted), torch.tensor(1.0), atol=1e-5, rtol=0)
+    torch.testing.assert_close(
+        displacement_pixels(shifted)[0, 0, 0], torch.tensor([1.0, 1.0]), atol=1e-5, rtol=0
+    )
