@@ -35,7 +35,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "figures",
         help="paper figures (PNG + PDF) from a compare run directory",
-        description=__doc__,
+        description="Paper figures (PNG 200 dpi + PDF) built only from the files of a compare run directory; a figure whose inputs are absent is skipped with the reason.",
     )
     parser.add_argument(
         "run_dir", type=Path, metavar="RUN_DIR", help="run directory written by compare --out"

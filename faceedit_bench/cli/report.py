@@ -34,14 +34,17 @@ class ReportConfig:
 
     def validate(self) -> None:
         if not self.update_baseline and not self.baseline.exists():
-            raise FileNotFoundError(f"{self.baseline}: no baseline file (create one with --update-baseline)")
+            raise FileNotFoundError(
+                f"{self.baseline}: no baseline file; create it from a run with "
+                f"`faceedit-bench report --baseline {self.baseline} --update-baseline CURRENT`"
+            )
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "report",
         help="regression report of a results file against a baseline (exit 1 on a regression)",
-        description=__doc__,
+        description="Markdown regression report of CURRENT against BASELINE, per editor and metric. Exit status: 0 no regression beyond tolerance, 1 at least one, 2 when the files cannot be compared (different protocol, or one key from different backends).",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("current", type=Path, metavar="CURRENT", help="current results.json or run directory")

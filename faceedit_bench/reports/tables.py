@@ -9,7 +9,7 @@ LaTeX (booktabs, best in bold) by :func:`write_tables`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +70,7 @@ class Table:
     headers: dict[str, tuple[str, str]]  # column id -> (label, backend or '')
     row_labels: pd.Series  # editor -> role shown in the "group" column
     raw: pd.DataFrame  # long form: one row per (editor, metric) with raw numbers
+    unavailable: dict[str, str] = field(default_factory=dict)  # editor -> "status: reason"
 
     def display(self, bold: str = "**") -> pd.DataFrame:
         """Formatted strings (``value ± half``), best cells wrapped in ``bold``."""
@@ -123,8 +124,13 @@ def _mark(text: str, best: bool, bold: str) -> str:
     return f"{bold}{text}{bold}" if best and bold else text
 
 
-def _role(entry: dict[str, Any]) -> str:
-    role = "reference (bound)" if entry["group"] == "reference" else entry["group"]
+def _role(entry: dict[str, Any], compete: tuple[str, ...]) -> str:
+    group = entry["group"]
+    role = (
+        group
+        if group in compete
+        else ("reference (bound)" if group == "reference" else f"{group} (for reference)")
+    )
     if entry.get("status", "ok") != "ok":
         role += f" – {entry.get('status')}"
     return role
@@ -153,8 +159,9 @@ def build_table(
     title: str,
     headers: dict[str, tuple[str, str]] | None = None,
     column_ids: list[str] | None = None,
+    compete: tuple[str, ...] = ("two-stage", "baseline"),
 ) -> Table:
-    """Collect numbers for ``editors`` x ``mids`` and mark the best non-reference cell."""
+    """Collect numbers for ``editors`` x ``mids``; mark the best cell among groups in ``compete``."""
     cols = column_ids or [m.id for m in mids]
     values = pd.DataFrame(np.nan, index=editors, columns=cols)
     half = values.copy()
@@ -187,7 +194,7 @@ def build_table(
                 )
             )
     best = pd.DataFrame(False, index=editors, columns=cols)
-    candidates = [e for e in editors if results["editors"][e]["group"] != "reference"]
+    candidates = [e for e in editors if results["editors"][e]["group"] in compete]
     for col, mid in zip(cols, mids, strict=True):
         column = values.loc[candidates, col].dropna()
         if column.empty:
@@ -198,8 +205,13 @@ def build_table(
     hdrs = headers or {
         m.id: (metric_label(m, higher_is_better(results, m), backend=False), m.backend) for m in mids
     }
-    roles = pd.Series({e: _role(results["editors"][e]) for e in editors})
-    return Table(name, title, values, half, best, hdrs, roles, raw)
+    roles = pd.Series({e: _role(results["editors"][e], compete) for e in editors})
+    unavailable = {
+        e: f"{results['editors'][e].get('status')} ({results['editors'][e].get('reason', 'no reason given')})"
+        for e in editors
+        if results["editors"][e].get("status", "ok") != "ok"
+    }
+    return Table(name, title, values, half, best, hdrs, roles, raw, unavailable)
 
 
 def build_summary(results: dict[str, Any], keys: list[str] | None = None) -> Table:
@@ -210,10 +222,11 @@ def build_summary(results: dict[str, Any], keys: list[str] | None = None) -> Tab
 
 
 def build_ablation(results: dict[str, Any], keys: list[str] | None = None) -> Table:
-    """Two-stage variants plus the baseline(s), best marked among them."""
-    editors = editor_names(results, ("two-stage", "baseline"))
+    """Two-stage variants (best marked among them), then the baseline(s) for reference."""
+    editors = editor_names(results, ("two-stage",)) + editor_names(results, ("baseline",))
     title = f"{results['protocol']['name']} v{results['protocol']['version']}: ablation"
-    return build_table(results, editors, _select(results, keys, editors), "ablation", title)
+    mids = _select(results, keys, editors)
+    return build_table(results, editors, mids, "ablation", title, compete=("two-stage",))
 
 
 def build_per_au(results: dict[str, Any]) -> list[Table]:
@@ -279,9 +292,23 @@ def write_tables(run_dir: str | Path, out_dir: str | Path | None = None) -> list
     return written
 
 
+def table_notes(table: Table) -> list[str]:
+    """Reading notes printed under the Markdown table."""
+    notes = [
+        "value ± half-width of the 95% bootstrap interval; – = not reported; [..] = backend that measured it",
+        "**bold** = best per column (direction from the arrow)",
+    ]
+    refs = [e for e, role in table.row_labels.items() if "reference" in role]
+    if refs:
+        notes.append(f"{', '.join(refs)}: shown for reference (bounds or baseline), never marked best")
+    notes += [f"{e}: {reason}" for e, reason in table.unavailable.items()]
+    return notes
+
+
 def _write_one(table: Table, out: Path) -> list[Path]:
     paths = [out / f"{table.name}.csv", out / f"{table.name}.md", out / f"{table.name}.tex"]
     write_text_atomic(paths[0], table.raw.to_csv(index=False))
-    write_text_atomic(paths[1], f"**{table.title}**\n\n{to_markdown(table.display())}\n")
+    notes = "".join(f"- {n}\n" for n in table_notes(table))
+    write_text_atomic(paths[1], f"**{table.title}**\n\n{to_markdown(table.display())}\n\n{notes}")
     write_text_atomic(paths[2], table.to_latex())
     return paths

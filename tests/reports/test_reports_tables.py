@@ -77,9 +77,14 @@ def test_summary_selected_keys(results: dict) -> None:
 
 def test_ablation_rows_and_best(results: dict) -> None:
     df = ablation_table(results)
-    assert list(df.index) == ["ganimation", "two-stage", "warp-only", "two-stage-no-tv"]
+    assert list(df.index) == ["two-stage", "warp-only", "two-stage-no-tv", "ganimation"]
+    assert df.loc["ganimation", "group"] == "baseline (for reference)"
     assert df.loc["two-stage", "AU MAE ↓ [aurig-ref]"].startswith("**")
     assert df.loc["ganimation", "FID ↓ [inception-v3-compat]"] == "31.2"
+    # ganimation (24.31) is not a candidate; warp-only (23.0) loses to two-stage (25.12)
+    assert df.loc["two-stage", "PSNR ↑ [exact]"] == "**25.12 ± 0.42**"
+    # among two-stage variants only two-stage reports lpips-alex; ganimation is not a candidate
+    assert df.loc["two-stage", "LPIPS target ↓ [lpips-alex]"] == "**0.180 ± 0.010**"
 
 
 def test_per_au_table(results: dict) -> None:
@@ -111,6 +116,8 @@ def test_write_tables(run_dir: Path, tmp_path: Path) -> None:
     assert "[stlpips-alex]" in tex
     md = (tmp_path / "summary.md").read_text()
     assert "| two-stage " in md and "**0.350 ± 0.040**" in md
+    assert "- identity, oracle: shown for reference" in md
+    assert "- two-stage-no-tv: unavailable (no checkpoint)" in md
 
 
 def test_load_results_errors(tmp_path: Path, run_dir: Path) -> None:
