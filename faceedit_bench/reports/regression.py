@@ -220,6 +220,12 @@ def check_comparable(baseline: dict[str, Any], current: dict[str, Any], names: t
             f"different protocols: {names[0]} is {pb['name']} v{pb['version']}, "
             f"{names[1]} is {pc['name']} v{pc['version']}; numbers from different protocols are not comparable"
         )
+    for field_name in ("n_pairs", "n_pairs_evaluated", "dataset", "resolution"):
+        if field_name in pb and field_name in pc and pb[field_name] != pc[field_name]:
+            raise IncomparableResults(
+                f"protocol field {field_name!r} differs: {pb[field_name]!r} in {names[0]}, {pc[field_name]!r} in "
+                f"{names[1]} (e.g. a run with --n-pairs); its numbers are not comparable with the baseline's"
+            )
     for editor in baseline["editors"].keys() & current["editors"].keys():
         b = _backends_by_key(baseline["editors"][editor])
         c = _backends_by_key(current["editors"][editor])

@@ -140,3 +140,10 @@ def test_tolerances_file(tmp_path: Path) -> None:
     bad.write_text("rules:\n  - {match: 'psnr*', abs: -1}\n")
     with pytest.raises(ValueError, match=r"bad\.yaml: rules\[0\]: 'abs' must be a non-negative number"):
         Tolerances.load(bad)
+
+
+def test_fewer_pairs_refused(run_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cur = write_variant(run_dir, tmp_path / "cur.json", lambda d: d["protocol"].update(n_pairs_evaluated=4))
+    base = write_variant(run_dir, tmp_path / "base.json", lambda d: d["protocol"].update(n_pairs_evaluated=8))
+    assert run_report(str(cur), "--baseline", str(base)) == 2
+    assert "'n_pairs_evaluated' differs" in capsys.readouterr().err
