@@ -74,6 +74,8 @@ def format_cell(value: float, half_ci: float, decimals: int, pm: str = "±") -> 
     if not math.isfinite(value):
         return "–"
     text = f"{value:.{decimals}f}"
+    if float(text) == 0.0:
+        text = text.lstrip("-")  # no "-0.0" for a tiny negative value
     if math.isfinite(half_ci):
         text += f" {pm} {half_ci:.{decimals}f}"
     return text

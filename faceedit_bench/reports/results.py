@@ -161,9 +161,25 @@ def _num(x: Any) -> float:
     return float(x) if isinstance(x, int | float) and not isinstance(x, bool) else math.nan
 
 
-def editor_names(results: dict[str, Any], groups: tuple[str, ...] = GROUPS) -> list[str]:
-    """Editors in table order (the file's order), restricted to ``groups``."""
-    return [name for name, e in results["editors"].items() if e["group"] in groups]
+def editor_names(
+    results: dict[str, Any], groups: tuple[str, ...] = GROUPS, ok_only: bool = True
+) -> list[str]:
+    """Editors in table order (the file's order) of ``groups``; by default only those that ran."""
+    return [
+        name
+        for name, e in results["editors"].items()
+        if e["group"] in groups and (not ok_only or e.get("status", "ok") == "ok")
+    ]
+
+
+def unavailable_editors(results: dict[str, Any], groups: tuple[str, ...] = GROUPS) -> dict[str, str]:
+    """Editors of ``groups`` that did not run -> ``"status: first sentence of the reason"``."""
+    out = {}
+    for name, e in results["editors"].items():
+        if e["group"] in groups and e.get("status", "ok") != "ok":
+            reason = str(e.get("reason") or "no reason given").split(". ")[0].rstrip(".")
+            out[name] = f"{e.get('status')}: {reason if len(reason) <= 100 else reason[:99] + '…'}"
+    return out
 
 
 def metric_ids(results: dict[str, Any], editors: list[str] | None = None) -> list[MetricId]:

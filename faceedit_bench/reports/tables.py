@@ -28,6 +28,7 @@ from faceedit_bench.reports.results import (
     metric_cell,
     metric_ids,
     results_path,
+    unavailable_editors,
 )
 
 __all__ = [
@@ -126,14 +127,9 @@ def _mark(text: str, best: bool, bold: str) -> str:
 
 def _role(entry: dict[str, Any], compete: tuple[str, ...]) -> str:
     group = entry["group"]
-    role = (
-        group
-        if group in compete
-        else ("reference (bound)" if group == "reference" else f"{group} (for reference)")
-    )
-    if entry.get("status", "ok") != "ok":
-        role += f" – {entry.get('status')}"
-    return role
+    if group in compete:
+        return group
+    return "reference (bound)" if group == "reference" else f"{group} (for reference)"
 
 
 def _select(results: dict[str, Any], keys: list[str] | None, editors: list[str]) -> list[MetricId]:
@@ -206,12 +202,8 @@ def build_table(
         m.id: (metric_label(m, higher_is_better(results, m), backend=False), m.backend) for m in mids
     }
     roles = pd.Series({e: _role(results["editors"][e], compete) for e in editors})
-    unavailable = {
-        e: f"{results['editors'][e].get('status')} ({results['editors'][e].get('reason', 'no reason given')})"
-        for e in editors
-        if results["editors"][e].get("status", "ok") != "ok"
-    }
-    return Table(name, title, values, half, best, hdrs, roles, raw, unavailable)
+    groups = tuple({results["editors"][e]["group"] for e in editors} | set(compete))
+    return Table(name, title, values, half, best, hdrs, roles, raw, unavailable_editors(results, groups))
 
 
 def build_summary(results: dict[str, Any], keys: list[str] | None = None) -> Table:
@@ -301,7 +293,7 @@ def table_notes(table: Table) -> list[str]:
     refs = [e for e, role in table.row_labels.items() if "reference" in role]
     if refs:
         notes.append(f"{', '.join(refs)}: shown for reference (bounds or baseline), never marked best")
-    notes += [f"{e}: {reason}" for e, reason in table.unavailable.items()]
+    notes += [f"not in the table: {e} ({reason})" for e, reason in table.unavailable.items()]
     return notes
 
 

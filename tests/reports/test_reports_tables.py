@@ -27,10 +27,15 @@ def results(run_dir: Path) -> dict:
 
 def test_summary_rows_and_headers(results: dict) -> None:
     df = summary_table(results)
-    assert list(df.index) == ["identity", "oracle", "ganimation", "two-stage", "warp-only", "two-stage-no-tv"]
+    assert list(df.index) == [
+        "identity",
+        "oracle",
+        "ganimation",
+        "two-stage",
+        "warp-only",
+    ]  # not: no-tv (unavailable)
     assert df.loc["identity", "group"] == "reference (bound)"
     assert df.loc["oracle", "group"] == "reference (bound)"
-    assert "unavailable" in df.loc["two-stage-no-tv", "group"]
     assert "AU MAE ↓ [aurig-ref]" in df.columns
     assert "PSNR ↑ [exact]" in df.columns
     # one key, two backends -> two columns, never one
@@ -60,7 +65,6 @@ def test_summary_values_intervals_and_best(results: dict) -> None:
     assert df.loc["two-stage", fid] == "**28.7**"
     assert df.loc["oracle", fid] == "–"  # missing metric
     assert df.loc["warp-only", "LPIPS target ↓ [stlpips-alex]"] == "**0.220 ± 0.010**"
-    assert df.loc["two-stage-no-tv", au] == "–"
 
 
 def test_summary_selected_keys(results: dict) -> None:
@@ -77,7 +81,7 @@ def test_summary_selected_keys(results: dict) -> None:
 
 def test_ablation_rows_and_best(results: dict) -> None:
     df = ablation_table(results)
-    assert list(df.index) == ["two-stage", "warp-only", "two-stage-no-tv", "ganimation"]
+    assert list(df.index) == ["two-stage", "warp-only", "ganimation"]
     assert df.loc["ganimation", "group"] == "baseline (for reference)"
     assert df.loc["two-stage", "AU MAE ↓ [aurig-ref]"].startswith("**")
     assert df.loc["ganimation", "FID ↓ [inception-v3-compat]"] == "31.2"
@@ -117,7 +121,7 @@ def test_write_tables(run_dir: Path, tmp_path: Path) -> None:
     md = (tmp_path / "summary.md").read_text()
     assert "| two-stage " in md and "**0.350 ± 0.040**" in md
     assert "- identity, oracle: shown for reference" in md
-    assert "- two-stage-no-tv: unavailable (no checkpoint)" in md
+    assert "- not in the table: two-stage-no-tv (unavailable: no checkpoint)" in md
 
 
 def test_load_results_errors(tmp_path: Path, run_dir: Path) -> None:
@@ -152,9 +156,10 @@ def test_labels_and_formatting() -> None:
     assert decimals_for([24.3, 25.0], []) == 1
     assert format_cell(float("nan"), 0.1, 2) == "–"
     assert format_cell(1.0, float("nan"), 2) == "1.00"
+    assert format_cell(-8.6e-05, float("nan"), 1) == "0.0"
 
 
 def test_build_summary_best_mask(results: dict) -> None:
     table = build_summary(results)
-    assert table.best.loc[:, "au_mae@aurig-ref"].tolist() == [False, False, False, True, False, False]
+    assert table.best.loc[:, "au_mae@aurig-ref"].tolist() == [False, False, False, True, False]
     assert not table.best.loc[["identity", "oracle"]].to_numpy().any()
