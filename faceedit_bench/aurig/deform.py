@@ -23,11 +23,15 @@ from faceedit_bench.api.aus import AU_MAX, AU_NAMES, au_index
 from faceedit_bench.aurig.identity import Identity
 
 # Face-space box the field lives on, and its grid (spacing about 0.06 face units).
-BOX_X = (-1.1, 1.1)
-BOX_Y = (-1.0, 1.3)
-GRID_X = 36
-GRID_Y = 38
-SPLIT_WIDTH = 0.1  # width of the tanh step at the mouth line
+BOX_X = (-0.85, 0.85)
+BOX_Y = (-0.8, 1.05)
+GRID_X = 32
+GRID_Y = 35
+TAPER = 0.2  # the field fades to exactly zero over this margin inside the box
+SUPPORT_TOL = 1e-4  # |D| below this (0.006 px at 128 px) counts as zero when windowing
+SPLIT_WIDTH = 0.12  # width of the tanh step at the mouth line
+AMPLITUDE = 1.35  # global gain on every anchor vector below
+MIN_DET = 0.2  # smallest allowed local area ratio of the warp
 
 NONE, SYM, UPPER, LOWER = 0, 1, 2, 3
 
@@ -64,15 +68,15 @@ def _zero(t: torch.Tensor) -> torch.Tensor:
 
 # Each AU in its FACS sense (Ekman & Friesen); vectors in face units at intensity 5.
 ANCHORS: tuple[Anchor, ...] = (
-    Anchor("AU01", _brow_inner, (0.08, 0.09), (0.0, -0.065)),
+    Anchor("AU01", _brow_inner, (0.08, 0.11), (0.0, -0.058)),
     Anchor(
         "AU01",
         lambda i: (_zero(i.eye_x), i.eye_y - i.brow_gap - 0.08),
-        (0.1, 0.08),
-        (0.0, -0.03),
+        (0.1, 0.1),
+        (0.0, -0.02),
         mirror=False,
     ),
-    Anchor("AU02", _brow_outer, (0.08, 0.09), (0.01, -0.065)),
+    Anchor("AU02", _brow_outer, (0.08, 0.11), (0.01, -0.058)),
     Anchor("AU04", _brow_inner, (0.09, 0.07), (-0.04, 0.045)),
     Anchor("AU05", lambda i: (i.eye_x, i.eye_y - i.eye_h - 0.03), (0.08, 0.04), (0.0, -0.02)),
     Anchor("AU06", lambda i: (i.eye_x + 0.01, i.eye_y + 0.16), (0.1, 0.08), (0.0, -0.045)),
@@ -113,7 +117,7 @@ ANCHORS: tuple[Anchor, ...] = (
     Anchor("AU23", _corner, (0.05, 0.05), (-0.022, 0.0)),
     Anchor("AU25", lambda i: (_zero(i.mouth_y), i.mouth_y), (0.12, 0.1), (0.0, 0.025), SYM, mirror=False),
     Anchor(
-        "AU26", lambda i: (_zero(i.mouth_y), i.mouth_y + 0.25), (0.3, 0.35), (0.0, 0.07), LOWER, mirror=False
+        "AU26", lambda i: (_zero(i.mouth_y), i.mouth_y + 0.25), (0.3, 0.35), (0.0, 0.09), LOWER, mirror=False
     ),
 )
 
@@ -129,7 +133,7 @@ def _anchor_tables(ident: Identity, active: set[str]) -> tuple[torch.Tensor, ...
             px.append(sgn * x)
             py.append(y)
             sig.append(a.sigma)
-            vec.append((sgn * a.vec[0], a.vec[1]))
+            vec.append((sgn * a.vec[0] * AMPLITUDE, a.vec[1] * AMPLITUDE))
             split.append(a.split)
             aus.append(au_index(a.au))
     return (
@@ -151,7 +155,7 @@ def field_grid(ident: Identity, aus: torch.Tensor) -> torch.Tensor:
     n = len(ident)
     active = {name for name, on in zip(AU_NAMES, (aus > 0).any(0).tolist(), strict=True) if on}
     gx, gy = _axes()
-    if not active:
+    if not any(a.au in active for a in ANCHORS):
         return torch.zeros(n, 6, GRID_Y, GRID_X)
     px, py, sig, vec, split, au_ids = _anchor_tables(ident, active)
     ex = torch.exp(-0.5 * ((gx.view(1, 1, -1) - px.unsqueeze(2)) / sig[:, 0].view(1, -1, 1)) ** 2)  # (N,K,X)
@@ -162,13 +166,57 @@ def field_grid(ident: Identity, aus: torch.Tensor) -> torch.Tensor:
     factor = torch.where(split.view(1, -1, 1) == UPPER, (1 - step) / 2, factor)
     factor = torch.where(split.view(1, -1, 1) == LOWER, (1 + step) / 2, factor)
     wy = ey * factor * (aus[:, au_ids] / AU_MAX).unsqueeze(2)  # (N,K,Y)
+    tx, ty = _taper(gx, BOX_X), _taper(gy, BOX_Y)
+    ex = ex * tx.view(1, 1, -1)
+    wy = wy * ty.view(1, 1, -1)
     dx = torch.einsum("nky,nkx->nyx", wy * vec[:, 0].view(1, -1, 1), ex)
     dy = torch.einsum("nky,nkx->nyx", wy * vec[:, 1].view(1, -1, 1), ex)
     spacing_x = (BOX_X[1] - BOX_X[0]) / (GRID_X - 1)
     spacing_y = (BOX_Y[1] - BOX_Y[0]) / (GRID_Y - 1)
     dxy, dxx = torch.gradient(dx, spacing=(spacing_y, spacing_x), dim=(1, 2))
     dyy, dyx = torch.gradient(dy, spacing=(spacing_y, spacing_x), dim=(1, 2))
-    return torch.stack([dx, dy, dxx, dxy, dyx, dyy], 1)
+    grid = torch.stack([dx, dy, dxx, dxy, dyx, dyy], 1)
+    return grid * _fold_guard(grid).view(-1, 1, 1, 1)
+
+
+def _taper(t: torch.Tensor, box: tuple[float, float]) -> torch.Tensor:
+    """1 inside the box, smoothstep to 0 over ``TAPER`` at both ends (so D is compactly supported)."""
+    e = (torch.minimum(t - box[0], box[1] - t) / TAPER).clamp(0, 1)
+    return e * e * (3 - 2 * e)
+
+
+def support_box(grid: torch.Tensor) -> tuple[float, float, float, float] | None:
+    """Face-space box (x0, x1, y0, y1) outside which ``|D| < SUPPORT_TOL`` for the whole batch."""
+    on = grid[:, :2].abs().amax(dim=(0, 1)) > SUPPORT_TOL  # (Y, X)
+    if not bool(on.any()):
+        return None
+    gx, gy = _axes()
+    cols, rows = on.any(0).nonzero()[:, 0], on.any(1).nonzero()[:, 0]
+    hx, hy = gx[1] - gx[0], gy[1] - gy[0]
+    return (
+        float(gx[cols.min()] - hx),
+        float(gx[cols.max()] + hx),
+        float(gy[rows.min()] - hy),
+        float(gy[rows.max()] + hy),
+    )
+
+
+def _fold_guard(grid: torch.Tensor) -> torch.Tensor:
+    """Per-sample gain <= 1 keeping ``det(I - gain * grad D) >= MIN_DET`` on the grid.
+
+    Only extreme AU combinations (e.g. every AU at 5) need a gain below 1; the
+    realistic expression distribution never does (see tests).
+    """
+    a, b, c, d = grid[:, 2], grid[:, 3], grid[:, 4], grid[:, 5]
+    if bool(((1 - a) * (1 - d) - b * c).amin() >= MIN_DET):
+        return torch.ones(grid.shape[0])
+    gains = torch.linspace(1.0, 0.2, 17).view(-1, 1, 1, 1)
+    det = 1 - gains * (a + d) + gains**2 * (a * d - b * c)
+    ok = det.flatten(2).amin(2) >= MIN_DET  # (G, N)
+    first = torch.where(
+        ok.any(0), ok.float().argmax(0), torch.full_like(ok[0], len(gains) - 1, dtype=torch.long)
+    )
+    return gains.view(-1)[first]
 
 
 def sample_field(grid: torch.Tensor, q: torch.Tensor, channels: int = 2) -> torch.Tensor:
@@ -186,7 +234,7 @@ def warp_to_canonical(grid: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
 
 
 def invert_warp(
-    grid: torch.Tensor, c: torch.Tensor, iters: int = 4
+    grid: torch.Tensor, c: torch.Tensor, iters: int = 3
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Solve ``q - D(q) = c`` by Newton steps; returns ``(q, residual norm, det(I - grad D)(q))``."""
     q = c + sample_field(grid, c, 2).permute(0, 2, 3, 1)

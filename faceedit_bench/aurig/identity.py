@@ -117,32 +117,32 @@ def sample_identities(keys: np.ndarray) -> Identity:
     hair = _palette(_HAIR, u[:, next(it)], smooth=False) * r(0.8, 1.15).unsqueeze(1)
     brow_mix = r(0.3, 0.8).unsqueeze(1)
     blush = torch.tensor([0.72, 0.28, 0.30])
-    lip_mix = r(0.25, 0.5).unsqueeze(1)
+    lip_mix = r(0.35, 0.6).unsqueeze(1)
     bg_base = rgb(0.25, 0.9)
     light_angle = r(-2.6, -0.5)  # from the upper left to the upper right
     ident = Identity(
-        face_rx=r(0.50, 0.60),
-        face_ry=r(0.68, 0.78),
-        jaw=r(0.10, 0.32),
+        face_rx=r(0.54, 0.63),
+        face_ry=r(0.68, 0.76),
+        jaw=r(0.12, 0.30),
         skin=skin.clamp(0, 1),
-        eye_x=r(0.20, 0.25),
-        eye_y=r(-0.11, -0.05),
-        eye_w=r(0.085, 0.105),
-        eye_h=r(0.036, 0.050),
+        eye_x=r(0.21, 0.25),
+        eye_y=r(-0.10, -0.05),
+        eye_w=r(0.095, 0.115),
+        eye_h=r(0.042, 0.055),
         eye_tilt=r(-0.06, 0.14),
         iris=_palette(_IRIS, u[:, next(it)], smooth=False) * r(0.8, 1.2).unsqueeze(1),
         iris_r=r(0.85, 1.0),
-        brow_gap=r(0.09, 0.12),
-        brow_w=r(0.09, 0.12),
-        brow_th=r(0.014, 0.026),
+        brow_gap=r(0.10, 0.13),
+        brow_w=r(0.10, 0.13),
+        brow_th=r(0.016, 0.028),
         brow_arch=r(0.005, 0.035),
         brow_col=(hair * (1 - brow_mix) + 0.1 * brow_mix).clamp(0, 1),
-        nose_y=r(0.13, 0.19),
-        nose_w=r(0.045, 0.065),
-        mouth_y=r(0.32, 0.38),
-        mouth_w=r(0.13, 0.17),
-        lip_up=r(0.018, 0.032),
-        lip_lo=r(0.026, 0.042),
+        nose_y=r(0.14, 0.19),
+        nose_w=r(0.05, 0.07),
+        mouth_y=r(0.33, 0.38),
+        mouth_w=r(0.15, 0.19),
+        lip_up=r(0.03, 0.042),
+        lip_lo=r(0.04, 0.055),
         lip_col=(skin * (1 - lip_mix) + blush * lip_mix * skin.mean(1, keepdim=True) * 1.3).clamp(0, 1),
         hair_col=hair.clamp(0, 1),
         hair_style=(u[:, next(it)] * len(HAIR_STYLES)).floor().clamp(max=len(HAIR_STYLES) - 1),
@@ -156,7 +156,7 @@ def sample_identities(keys: np.ndarray) -> Identity:
         cloth=rgb(0.1, 0.85),
         roll=r(-0.12, 0.12),
         squash=r(0.90, 1.0),
-        scale=r(0.78, 0.88),
-        shift=torch.stack([r(-0.05, 0.05), r(-0.04, 0.06)], dim=1),
+        scale=r(0.86, 0.96),
+        shift=torch.stack([r(-0.05, 0.05), r(0.0, 0.08)], dim=1),
     )
     return ident

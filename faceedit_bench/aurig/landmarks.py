@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import torch
 
-from faceedit_bench.aurig.face import LayerState
+from faceedit_bench.aurig.face import MOUTH_GAP, LayerState
 from faceedit_bench.aurig.identity import Identity
 
 LANDMARK_NAMES: tuple[str, ...] = (
@@ -45,7 +45,7 @@ def canonical_landmarks(ident: Identity, st: LayerState) -> torch.Tensor:
             (s * ex, lid_bot),
         ]
     ny, nw, my, mw = ident.nose_y, ident.nose_w, ident.mouth_y, ident.mouth_w
-    h = 0.026 * st.mouth_open
+    h = MOUTH_GAP * st.mouth_open
     pts += [(0 * ex, ey), (0 * ex, ny - 0.01), (-nw * 0.9, ny), (nw * 0.9, ny)]
     pts += [
         (-mw, my + 0.006),

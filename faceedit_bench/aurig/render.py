@@ -20,13 +20,15 @@ import torch
 import torch.nn.functional as F
 
 from faceedit_bench.aurig import deform
-from faceedit_bench.aurig.face import draw_base, draw_layers, layer_state
+from faceedit_bench.aurig.face import BOXES, Frame, draw_base, draw_layers, layer_state
 from faceedit_bench.aurig.identity import Identity
 
 MIN_RES, MAX_RES = 32, 256
 COLOUR_TOL = 2.0 / 255  # layer difference that counts as a texture event
 AREA_LIMIT = 3.0
 RESIDUAL_TOL_PX = 0.25
+
+Box = tuple[float, float, float, float]
 
 
 @dataclass
@@ -78,9 +80,35 @@ def to_image(ident: Identity, q: torch.Tensor) -> torch.Tensor:
     return torch.stack([x, y], -1)
 
 
+def pixel_window(ident: Identity, res: int, box: Box, margin: float) -> tuple[slice, slice]:
+    """Pixel rows/cols containing face-space ``box`` (grown by ``margin``) for every identity."""
+    x0, x1, y0, y1 = box
+    corners = torch.tensor(
+        [
+            [x0 - margin, y0 - margin],
+            [x1 + margin, y0 - margin],
+            [x0 - margin, y1 + margin],
+            [x1 + margin, y1 + margin],
+        ]
+    )
+    img = to_image(ident, corners.view(1, 1, 4, 2))
+    lo, hi = img.flatten(0, 2).amin(0), img.flatten(0, 2).amax(0)
+    # pixel i has its centre at (2i + 1) / res - 1; keep one extra pixel each side
+    first = ((lo + 1) * res - 1) / 2
+    last = ((hi + 1) * res - 1) / 2
+    c0, r0 = (max(0, math.floor(float(v)) - 1) for v in first)
+    c1, r1 = (min(res, math.ceil(float(v)) + 2) for v in last)
+    return slice(r0, max(r0, r1)), slice(c0, max(c0, c1))
+
+
 def _aa(ident: Identity, res: int) -> float:
     """Anti-aliasing ramp width in face units: about one pixel of the smallest face."""
     return 2.0 / (res * float(ident.scale.min()))
+
+
+def _frame(ident: Identity, c: torch.Tensor, res: int, grids: list[torch.Tensor]) -> Frame:
+    margin = max(float(g[:, :2].abs().amax()) for g in grids) + 2 * _aa(ident, res)
+    return Frame(c, {name: pixel_window(ident, res, box, margin) for name, box in BOXES.items()})
 
 
 def _landmarks(ident: Identity, grid: torch.Tensor, aus: torch.Tensor) -> torch.Tensor:
@@ -91,34 +119,87 @@ def _landmarks(ident: Identity, grid: torch.Tensor, aus: torch.Tensor) -> torch.
     return to_image(ident, q)[:, 0]
 
 
+CHUNK_PIXELS = 1 << 15  # batch elements per pass: keeps per-op tensors cache-sized
+
+
+def _chunks(n: int, res: int) -> list[list[int]]:
+    step = max(1, CHUNK_PIXELS // (res * res))
+    return [list(range(s, min(n, s + step))) for s in range(0, n, step)]
+
+
 def render(ident: Identity, aus: torch.Tensor, res: int) -> Rendered:
     """Render identities ``ident`` with AU intensities ``aus`` (N, 17) at ``res`` px."""
     check_resolution(res)
-    aus = aus.float()
-    grid = deform.field_grid(ident, aus)
-    q = to_face(ident, pixel_grid(res))
-    c = deform.warp_to_canonical(grid, q)
+    if len(ident) != aus.shape[0]:
+        raise ValueError(f"render: {len(ident)} identities but {aus.shape[0]} AU vectors")
+    parts = [_render(ident.index(ix), aus[ix].float(), res) for ix in _chunks(len(ident), res)]
+    return Rendered(torch.cat([p.images for p in parts]), torch.cat([p.landmarks for p in parts]))
+
+
+def _render(ident: Identity, aus: torch.Tensor, res: int, grid: torch.Tensor | None = None) -> Rendered:
+    grid = deform.field_grid(ident, aus) if grid is None else grid
+    c = deform.warp_to_canonical(grid, to_face(ident, pixel_grid(res)))
     aa = _aa(ident, res)
-    base, aux = draw_base(ident, c, aa)
-    img = draw_layers(base, aux, ident, c, aa, layer_state(aus)).clamp_(0, 1)
+    fr = _frame(ident, c, res, [grid])
+    base, aux = draw_base(ident, fr, aa)
+    img = draw_layers(base, aux, ident, fr, aa, layer_state(aus)).clamp_(0, 1)
     return Rendered(img, _landmarks(ident, grid, aus))
+
+
+def _backward_flow(
+    ident: Identity, grid_a: torch.Tensor, c_t: torch.Tensor, res: int
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Face points q_s with ``W_a(q_s) = c_t``, Newton residual and ``det(grad W_a)(q_s)``.
+
+    Newton runs only in the window where ``D_a`` is not (numerically) zero; elsewhere
+    ``q_s = c_t`` exactly up to ``deform.SUPPORT_TOL``.
+    """
+    q_s = c_t.clone()
+    residual = torch.zeros(c_t.shape[:3])
+    det = torch.ones(c_t.shape[:3])
+    box = deform.support_box(grid_a)
+    if box is not None:
+        margin = float(grid_a[:, :2].abs().amax()) + 2.0 / res
+        rs, cs = pixel_window(ident, res, box, margin)
+        q, r, d = deform.invert_warp(grid_a, c_t[:, rs, cs].contiguous())
+        q_s[:, rs, cs], residual[:, rs, cs], det[:, rs, cs] = q, r, d
+    return q_s, residual, det
 
 
 def render_pair(ident: Identity, aus_a: torch.Tensor, aus_b: torch.Tensor, res: int) -> RenderedPair:
     """Source (AUs a) and target (AUs b) of the same identities, with flow and texture mask."""
     check_resolution(res)
-    aus_a, aus_b = aus_a.float(), aus_b.float()
-    src = render(ident, aus_a, res)
+    if not len(ident) == aus_a.shape[0] == aus_b.shape[0]:
+        raise ValueError("render_pair: identities, source AUs and target AUs differ in number")
+    parts = [
+        _render_pair(ident.index(ix), aus_a[ix].float(), aus_b[ix].float(), res)
+        for ix in _chunks(len(ident), res)
+    ]
+    return RenderedPair(
+        source=Rendered(
+            torch.cat([p.source.images for p in parts]), torch.cat([p.source.landmarks for p in parts])
+        ),
+        target=Rendered(
+            torch.cat([p.target.images for p in parts]), torch.cat([p.target.landmarks for p in parts])
+        ),
+        flow=torch.cat([p.flow for p in parts]),
+        texture_mask=torch.cat([p.texture_mask for p in parts]),
+    )
+
+
+def _render_pair(ident: Identity, aus_a: torch.Tensor, aus_b: torch.Tensor, res: int) -> RenderedPair:
     grid_a = deform.field_grid(ident, aus_a)
     grid_b = deform.field_grid(ident, aus_b)
+    src = _render(ident, aus_a, res, grid_a)
     q_t = to_face(ident, pixel_grid(res))
     c_t = deform.warp_to_canonical(grid_b, q_t)
     aa = _aa(ident, res)
-    base, aux = draw_base(ident, c_t, aa)
-    tgt_img = draw_layers(base, aux, ident, c_t, aa, layer_state(aus_b)).clamp_(0, 1)
-    as_a = draw_layers(base, aux, ident, c_t, aa, layer_state(aus_a)).clamp_(0, 1)
+    fr = _frame(ident, c_t, res, [grid_a, grid_b])
+    base, aux = draw_base(ident, fr, aa)
+    tgt_img = draw_layers(base, aux, ident, fr, aa, layer_state(aus_b)).clamp_(0, 1)
+    as_a = draw_layers(base, aux, ident, fr, aa, layer_state(aus_a)).clamp_(0, 1)
 
-    q_s, residual, det_a = deform.invert_warp(grid_a, c_t)
+    q_s, residual, det_a = _backward_flow(ident, grid_a, c_t, res)
     flow = to_image(ident, q_s)
     area = deform.jacobian_det(grid_b, q_t) / det_a
     bad = (tgt_img - as_a).abs().amax(1) > COLOUR_TOL
