@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+from threadpoolctl import threadpool_limits  # installed with scikit-learn (py-feat)
 
 from faceedit_bench.api.batch import PairBatch
 from faceedit_bench.api.editor import EditOutput
@@ -24,7 +25,8 @@ pytestmark = pytest.mark.filterwarnings("ignore::FutureWarning")  # torch.jit.lo
 def offline_env(tmp_path_factory):
     """Empty caches and no user weights: the offline conversion is what runs, built once here."""
     root = tmp_path_factory.mktemp("fid-env")
-    with pytest.MonkeyPatch.context() as mp:
+    # one BLAS thread: sqrtm/eigvals of 2048x2048 slow down ~3x when threads fight on a busy machine
+    with pytest.MonkeyPatch.context() as mp, threadpool_limits(1):
         mp.setenv("FACEEDIT_BENCH_CACHE", str(root / "cache"))
         mp.setenv("TORCH_HOME", str(root / "torch"))
         mp.delenv(fi.WEIGHTS_ENV, raising=False)

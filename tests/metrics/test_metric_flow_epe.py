@@ -11,7 +11,7 @@ def _identity_grid(n: int, h: int, w: int) -> torch.Tensor:
     return F.affine_grid(theta, [n, 3, h, w], align_corners=False)
 
 
-def test_grid_to_pixels_is_grid_sample_convention(make_step, pair_batch):
+def test_grid_to_pixels_is_grid_sample_convention():
     grid = _identity_grid(1, 5, 7)
     px = grid_to_pixels(grid)[0]
     assert torch.allclose(px[..., 0], torch.arange(7, dtype=torch.float64).expand(5, 7), atol=1e-6)

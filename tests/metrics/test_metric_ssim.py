@@ -50,6 +50,6 @@ def test_ssim_masked_means_of_skimage_map(make_step, pair_batch):
     assert math.isnan(out["ssim_in_mask"][1]) and np.isfinite(out["ssim_out_mask"][1].item())
 
 
-def test_ssim_rejects_images_smaller_than_window(make_step, pair_batch):
+def test_ssim_rejects_images_smaller_than_window():
     with pytest.raises(ValueError, match="window"):
         ssim_map(torch.rand(1, 3, 8, 8), torch.rand(1, 3, 8, 8))
