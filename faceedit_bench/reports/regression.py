@@ -38,6 +38,7 @@ class Tolerance:
 
     abs: float = 0.0
     rel: float = 0.0
+    ignore: bool = False  # reported, never judged (e.g. a standard deviation)
 
     def allowed(self, baseline: float) -> float:
         return max(self.abs, self.rel * abs(baseline))
@@ -46,7 +47,7 @@ class Tolerance:
         parts = ([f"abs {self.abs:g}"] if self.abs else []) + (
             [f"rel {self.rel * 100:g}%"] if self.rel else []
         )
-        return ", ".join(parts) or "exact"
+        return "not judged" if self.ignore else (", ".join(parts) or "exact")
 
 
 @dataclass(frozen=True)
@@ -91,10 +92,15 @@ class Tolerances:
 
 
 def _tolerance(rule: dict[str, Any], where: str) -> Tolerance:
-    extra = set(rule) - {"match", "abs", "rel"}
+    extra = set(rule) - {"match", "abs", "rel", "ignore"}
     if extra:
-        raise ValueError(f"{where}: unknown field(s) {', '.join(sorted(extra))}; expected match, abs, rel")
-    values = {}
+        raise ValueError(
+            f"{where}: unknown field(s) {', '.join(sorted(extra))}; expected match, abs, rel, ignore"
+        )
+    ignore = rule.get("ignore", False)
+    if not isinstance(ignore, bool):
+        raise ValueError(f"{where}: 'ignore' must be true or false, got {ignore!r}")
+    values: dict[str, Any] = {"ignore": ignore}
     for name in ("abs", "rel"):
         v = rule.get(name, 0.0)
         if isinstance(v, bool) or not isinstance(v, int | float) or v < 0 or not math.isfinite(v):
@@ -300,6 +306,9 @@ def _judge(
         return row
     tol = tols.for_metric(mid)
     row.tolerance_rule = tol.describe()
+    if tol.ignore:
+        row.status = "not judged"
+        return row
     if row.baseline is None:
         row.status = "ok" if row.current is None else "new value"
         return row

@@ -177,7 +177,7 @@ def unavailable_editors(results: dict[str, Any], groups: tuple[str, ...] = GROUP
     out = {}
     for name, e in results["editors"].items():
         if e["group"] in groups and e.get("status", "ok") != "ok":
-            reason = str(e.get("reason") or "no reason given").split(". ")[0].rstrip(".")
+            reason = str(e.get("reason") or "no reason given").split(". ")[0].split(" (")[0].rstrip(".")
             out[name] = f"{e.get('status')}: {reason if len(reason) <= 100 else reason[:99] + '…'}"
     return out
 

@@ -136,6 +136,7 @@ def test_tolerances_file(tmp_path: Path) -> None:
     shipped = Tolerances.load()
     assert shipped.for_metric(MetricId("psnr_in_mask", "exact")).abs == 0.5
     assert shipped.for_metric(MetricId("au_mae_AU12", "aurig-ref")).rel == 0.10
+    assert shipped.for_metric(MetricId("kid_std", "inception-v3-compat")).ignore
     bad = tmp_path / "bad.yaml"
     bad.write_text("rules:\n  - {match: 'psnr*', abs: -1}\n")
     with pytest.raises(ValueError, match=r"bad\.yaml: rules\[0\]: 'abs' must be a non-negative number"):
