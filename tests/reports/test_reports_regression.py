@@ -148,3 +148,11 @@ def test_fewer_pairs_refused(run_dir: Path, tmp_path: Path, capsys: pytest.Captu
     base = write_variant(run_dir, tmp_path / "base.json", lambda d: d["protocol"].update(n_pairs_evaluated=8))
     assert run_report(str(cur), "--baseline", str(base)) == 2
     assert "'n_pairs_evaluated' differs" in capsys.readouterr().err
+
+
+def test_console_script_dispatch(run_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from faceedit_bench.cli.main import main
+
+    assert main(["report", str(run_dir), "--baseline", str(run_dir / "results.json")]) == 0
+    assert main(["report", str(run_dir), "--baseline", str(tmp_path / "none.json")]) == 2
+    assert "no baseline file" in capsys.readouterr().err

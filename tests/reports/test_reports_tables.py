@@ -163,3 +163,14 @@ def test_build_summary_best_mask(results: dict) -> None:
     table = build_summary(results)
     assert table.best.loc[:, "au_mae@aurig-ref"].tolist() == [False, False, False, True, False]
     assert not table.best.loc[["identity", "oracle"]].to_numpy().any()
+
+
+def test_pipe_table_fallback() -> None:
+    from faceedit_bench.reports.markdown import _pipe_table
+
+    df = pd.DataFrame({"name": ["a|b", "c"], "x": [1.5, 10.0]}, index=pd.Index(["r1", "r2"], name="row"))
+    lines = _pipe_table(df, index=True).splitlines()
+    assert lines[0] == "| row | name |    x |"
+    assert lines[1] == "|-----|------|-----:|"
+    assert lines[2] == "| r1  | a\\|b |  1.5 |"
+    assert len(lines) == 4
