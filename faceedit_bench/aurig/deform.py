@@ -153,11 +153,11 @@ def _axes() -> tuple[torch.Tensor, torch.Tensor]:
 def field_grid(ident: Identity, aus: torch.Tensor) -> torch.Tensor:
     """``(N, 6, GRID_Y, GRID_X)``: D_x, D_y and the four derivatives dDx/dx, dDx/dy, dDy/dx, dDy/dy."""
     n = len(ident)
-    active = {name for name, on in zip(AU_NAMES, (aus > 0).any(0).tolist(), strict=True) if on}
     gx, gy = _axes()
-    if not any(a.au in active for a in ANCHORS):
+    if not bool((aus > 0).any()):
         return torch.zeros(n, 6, GRID_Y, GRID_X)
-    px, py, sig, vec, split, au_ids = _anchor_tables(ident, active)
+    # every anchor, always: the sum's rounding must not depend on the rest of the batch
+    px, py, sig, vec, split, au_ids = _anchor_tables(ident, set(AU_NAMES))
     ex = torch.exp(-0.5 * ((gx.view(1, 1, -1) - px.unsqueeze(2)) / sig[:, 0].view(1, -1, 1)) ** 2)  # (N,K,X)
     ey = torch.exp(-0.5 * ((gy.view(1, 1, -1) - py.unsqueeze(2)) / sig[:, 1].view(1, -1, 1)) ** 2)  # (N,K,Y)
     step = torch.tanh((gy.view(1, -1) - ident.mouth_y.view(-1, 1)) / SPLIT_WIDTH).unsqueeze(1)  # (N,1,Y)

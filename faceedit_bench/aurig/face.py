@@ -69,7 +69,7 @@ def _c(t: Tensor) -> Tensor:
     return t.view(-1, 3, 1, 1)
 
 
-def cover(d: Tensor, aa: float) -> Tensor:
+def cover(d: Tensor, aa: float | Tensor) -> Tensor:
     """Coverage of a shape with signed distance ``d`` (negative inside), ramp width ``aa``."""
     return (0.5 - d / aa).clamp_(0, 1)
 
@@ -105,7 +105,7 @@ class BaseAux:
     skin: Tensor  # (N, H, W) visible facial skin (face minus hair)
 
 
-def draw_base(ident: Identity, fr: Frame, aa: float) -> tuple[Tensor, BaseAux]:
+def draw_base(ident: Identity, fr: Frame, aa: Tensor) -> tuple[Tensor, BaseAux]:
     """The identity at rest (eyes fully open under the lids, lips closed): (N, 3, H, W)."""
     x, y, u = fr.xy("all")
     rx, ry = _v(ident.face_rx), _v(ident.face_ry)
@@ -136,14 +136,14 @@ def draw_base(ident: Identity, fr: Frame, aa: float) -> tuple[Tensor, BaseAux]:
     return img, BaseAux(shade=shade, skin=face * (1 - hair))
 
 
-def _face_cover(ident: Identity, x: Tensor, y: Tensor, aa: float) -> tuple[Tensor, Tensor]:
+def _face_cover(ident: Identity, x: Tensor, y: Tensor, aa: float | Tensor) -> tuple[Tensor, Tensor]:
     """Coverage of the face oval (narrower towards the chin) and its local x radius."""
     rx, ry = _v(ident.face_rx), _v(ident.face_ry)
     rx_y = rx * (1 - _v(ident.jaw) * (y / ry).clamp(0, 1) ** 2)
     return cover(_ellipse(x, y, rx_y, ry), aa), rx_y
 
 
-def _draw_head(img: Tensor, face: Tensor, ident: Identity, fr: Frame, aa: float) -> None:
+def _draw_head(img: Tensor, face: Tensor, ident: Identity, fr: Frame, aa: Tensor) -> None:
     x, y, u = fr.xy("head")
     ear = _ellipse(u - _v(ident.face_rx) + 0.01, y - _v(ident.eye_y) - 0.09, 0.065, 0.12)
     blend(img, cover(ear, aa), _c(ident.skin * 0.85))
@@ -180,7 +180,7 @@ def _shade_face(img: Tensor, face: Tensor, shade: Tensor, ident: Identity, fr: F
     blend(fr.view(img, "face"), fr.view(face, "face"), _c(ident.skin) * lam.unsqueeze(1))
 
 
-def _draw_nose(img: Tensor, ident: Identity, fr: Frame, aa: float) -> None:
+def _draw_nose(img: Tensor, ident: Identity, fr: Frame, aa: Tensor) -> None:
     _, y, u = fr.xy("nose")
     ny, nw = _v(ident.nose_y), _v(ident.nose_w)
     under = _ellipse(u, y - ny - 0.018, nw * 1.1, 0.02)
@@ -196,7 +196,7 @@ def _mouth_line(ident: Identity, x: Tensor) -> tuple[Tensor, Tensor]:
     return _v(ident.mouth_y) + 0.006 * xw * xw, prof
 
 
-def _draw_lips(img: Tensor, shade: Tensor, ident: Identity, fr: Frame, aa: float) -> None:
+def _draw_lips(img: Tensor, shade: Tensor, ident: Identity, fr: Frame, aa: Tensor) -> None:
     x, y, u = fr.xy("mouth")
     ym, prof = _mouth_line(ident, x)
     bow = 1 - 0.35 * (1 - (x / 0.04) ** 2).clamp(min=0) ** 2
@@ -217,7 +217,7 @@ def _eye_frame(ident: Identity, u: Tensor, y: Tensor) -> tuple[Tensor, Tensor, T
     return xe, ye, tt
 
 
-def _draw_eyes(img: Tensor, ident: Identity, fr: Frame, aa: float) -> None:
+def _draw_eyes(img: Tensor, ident: Identity, fr: Frame, aa: Tensor) -> None:
     x, y, u = fr.xy("upper")
     xe, ye, tt = _eye_frame(ident, u, y)
     eh = _v(ident.eye_h)
@@ -237,7 +237,7 @@ def _draw_eyes(img: Tensor, ident: Identity, fr: Frame, aa: float) -> None:
     blend(img, cover(crease, aa) * tt.sqrt() * 0.3, _c(ident.skin * 0.45))
 
 
-def _draw_brows(img: Tensor, ident: Identity, fr: Frame, aa: float) -> None:
+def _draw_brows(img: Tensor, ident: Identity, fr: Frame, aa: Tensor) -> None:
     _, y, u = fr.xy("upper")
     bw = _v(ident.brow_w)
     xb = u - _v(ident.eye_x) + 0.005
@@ -248,7 +248,7 @@ def _draw_brows(img: Tensor, ident: Identity, fr: Frame, aa: float) -> None:
     blend(img, cover(d, aa) * 0.95, _c(ident.brow_col))
 
 
-def _draw_hair(img: Tensor, face: Tensor, hair: Tensor, ident: Identity, fr: Frame, aa: float) -> None:
+def _draw_hair(img: Tensor, face: Tensor, hair: Tensor, ident: Identity, fr: Frame, aa: Tensor) -> None:
     """Hair in front of the face: a volume cut by the hairline (style-dependent)."""
     x, y, u = fr.xy("head")
     style = ident.hair_style
@@ -301,11 +301,11 @@ def layer_state(aus: Tensor) -> LayerState:
     )
 
 
-def _line(d: Tensor, half: float, aa: float) -> Tensor:
+def _line(d: Tensor, half: float, aa: Tensor) -> Tensor:
     return cover(d.abs() - half, aa)
 
 
-def draw_layers(base: Tensor, aux: BaseAux, ident: Identity, fr: Frame, aa: float, st: LayerState) -> Tensor:
+def draw_layers(base: Tensor, aux: BaseAux, ident: Identity, fr: Frame, aa: Tensor, st: LayerState) -> Tensor:
     """A copy of ``base`` with the AU-dependent texture layers composited on top."""
     img = base.clone()
     _upper_layers(
@@ -327,7 +327,7 @@ def _dark(ident: Identity, shade: Tensor) -> Tensor:
     return _c(ident.skin * 0.45) * shade.unsqueeze(1)
 
 
-def _upper_layers(img, skin, shade, ident: Identity, fr: Frame, aa: float, st: LayerState) -> None:
+def _upper_layers(img, skin, shade, ident: Identity, fr: Frame, aa: Tensor, st: LayerState) -> None:
     """Forehead lines (AU01/02), brow furrows (AU04), crow's feet (AU06), eyelids (AU05/07/45)."""
     _, y, u = fr.xy("upper")
     dark = _dark(ident, shade)
@@ -370,7 +370,7 @@ def _cheek_layer(img, skin, shade, ident: Identity, fr: Frame, st: LayerState) -
     blend(img, g * skin * _v(st.cheek) * 0.35, colour)
 
 
-def _nose_layer(img, skin, shade, ident: Identity, fr: Frame, aa: float, st: LayerState) -> None:
+def _nose_layer(img, skin, shade, ident: Identity, fr: Frame, aa: Tensor, st: LayerState) -> None:
     """Nose wrinkles (AU09)."""
     _, y, u = fr.xy("nose")
     wr = torch.zeros_like(y)
@@ -379,7 +379,7 @@ def _nose_layer(img, skin, shade, ident: Identity, fr: Frame, aa: float, st: Lay
     blend(img, wr * cover(u - 0.05, 0.02) * skin * _v(st.wrinkle) * 0.7, _dark(ident, shade))
 
 
-def _mouth_layers(img, skin, shade, ident: Identity, fr: Frame, aa: float, st: LayerState) -> None:
+def _mouth_layers(img, skin, shade, ident: Identity, fr: Frame, aa: Tensor, st: LayerState) -> None:
     """Nasolabial fold (AU12/10/09), dimple (AU14), chin boss (AU17), mouth interior (AU25/26)."""
     x, y, u = fr.xy("mouth")
     dark = _dark(ident, shade)

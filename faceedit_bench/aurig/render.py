@@ -101,13 +101,13 @@ def pixel_window(ident: Identity, res: int, box: Box, margin: float) -> tuple[sl
     return slice(r0, max(r0, r1)), slice(c0, max(c0, c1))
 
 
-def _aa(ident: Identity, res: int) -> float:
-    """Anti-aliasing ramp width in face units: about one pixel of the smallest face."""
-    return 2.0 / (res * float(ident.scale.min()))
+def _aa(ident: Identity, res: int) -> torch.Tensor:
+    """Anti-aliasing ramp width in face units, (N, 1, 1): one pixel of each face."""
+    return (2.0 / (res * ident.scale)).view(-1, 1, 1)
 
 
 def _frame(ident: Identity, c: torch.Tensor, res: int, grids: list[torch.Tensor]) -> Frame:
-    margin = max(float(g[:, :2].abs().amax()) for g in grids) + 2 * _aa(ident, res)
+    margin = max(float(g[:, :2].abs().amax()) for g in grids) + 2 * float(_aa(ident, res).max())
     return Frame(c, {name: pixel_window(ident, res, box, margin) for name, box in BOXES.items()})
 
 
@@ -203,7 +203,7 @@ def _render_pair(ident: Identity, aus_a: torch.Tensor, aus_b: torch.Tensor, res:
     flow = to_image(ident, q_s)
     area = deform.jacobian_det(grid_b, q_t) / det_a
     bad = (tgt_img - as_a).abs().amax(1) > COLOUR_TOL
-    bad |= residual * (res * float(ident.scale.max()) / 2) > RESIDUAL_TOL_PX
+    bad |= residual / _aa(ident, res) > RESIDUAL_TOL_PX
     bad |= (area.log().abs() > math.log(AREA_LIMIT)) | ~torch.isfinite(area)
     bad |= (flow.abs() > 1).any(-1)
     mask = F.max_pool2d(bad.float().unsqueeze(1), 3, stride=1, padding=1)
