@@ -104,9 +104,17 @@ def sweep_figures(inp: RunInputs, out_dir: Path) -> list[Path]:
             continue
         n_col = 1 + len(intensities)
         cell = min(CELL_MAX, (COLUMN_W - 0.35) / n_col)
-        fig = new_figure(cell * n_col + 0.35, cell * len(editors) + 0.5)
+        width, height = cell * n_col + 0.35, cell * len(editors) + 0.4
+        fig = new_figure(width, height)
         gs = fig.add_gridspec(
-            len(editors), n_col, wspace=0.04, hspace=0.04, left=0.35 / (cell * n_col + 0.35)
+            len(editors),
+            n_col,
+            wspace=0.04,
+            hspace=0.04,
+            left=0.35 / width,
+            right=0.995,
+            top=1 - 0.3 / height,
+            bottom=0.01,
         )
         for r, editor in enumerate(editors):
             frames = s[f"edited__{editor}__{au}"][0]
