@@ -18,6 +18,13 @@ import numpy as np
 from faceedit_bench.io import read_jsonl
 from faceedit_bench.reports.results import load_results, results_path
 
+# array name (or prefix ending in "__") -> expected layout; "K" = pairs, "C3"/"C1"/"2" fixed sizes
+QUALITATIVE_SHAPES = {
+    "source": "K,3,H,W", "target": "K,3,H,W", "edited__": "K,3,H,W", "warped__": "K,3,H,W",
+    "flow__": "K,H,W,2", "mask__": "K,1,H,W", "target_aus": "K,17", "source_aus": "K,17",
+}  # fmt: skip
+SWEEP_SHAPES = {"source": "S,3,H,W", "edited__": "S,T,3,H,W", "intensities": "T"}
+
 
 class SkipFigure(Exception):
     """A figure's inputs are absent; the message says which."""
@@ -40,11 +47,17 @@ class RunInputs:
 
     @cached_property
     def qualitative(self) -> dict[str, np.ndarray]:
-        return _load_npz(self.artifacts / "qualitative.npz", ("source", "target_aus", "editors"))
+        path = self.artifacts / "qualitative.npz"
+        data = _load_npz(path, ("source", "target_aus", "editors"))
+        check_shapes(path, data, QUALITATIVE_SHAPES)
+        return data
 
     @cached_property
     def sweeps(self) -> dict[str, np.ndarray]:
-        return _load_npz(self.artifacts / "sweeps.npz", ("source", "aus", "intensities", "editors"))
+        path = self.artifacts / "sweeps.npz"
+        data = _load_npz(path, ("source", "aus", "intensities", "editors"))
+        check_shapes(path, data, SWEEP_SHAPES)
+        return data
 
     @cached_property
     def samples(self) -> list[dict[str, Any]]:
@@ -94,3 +107,25 @@ def hwc(image: np.ndarray) -> np.ndarray:
     if image.ndim != 3 or image.shape[0] != 3:
         raise ValueError(f"expected one image of shape (3, H, W), got {image.shape}")
     return np.transpose(image, (1, 2, 0))
+
+
+def check_shapes(path: Path, data: dict[str, np.ndarray], layouts: dict[str, str]) -> None:
+    """Check every array against its layout; letters must agree across arrays (e.g. one K)."""
+    sizes: dict[str, int] = {}
+    for name, arr in data.items():
+        layout = layouts.get(name) or next(
+            (v for k, v in layouts.items() if k.endswith("__") and name.startswith(k)), None
+        )
+        if layout is None:
+            continue
+        dims = layout.split(",")
+        if arr.ndim != len(dims):
+            raise ValueError(f"{path}: array {name!r} has shape {arr.shape}, expected ({layout})")
+        for dim, size in zip(dims, arr.shape, strict=True):
+            if dim.isdigit():
+                if size != int(dim):
+                    raise ValueError(f"{path}: array {name!r} has shape {arr.shape}, expected ({layout})")
+            elif sizes.setdefault(dim, size) != size:
+                raise ValueError(
+                    f"{path}: array {name!r} has {dim}={size}, other arrays have {dim}={sizes[dim]}"
+                )

@@ -131,3 +131,23 @@ def test_figures_cli(run_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixtur
     assert args.run(args) == 0
     assert (tmp_path / "fid_vs_au_error.pdf").exists()
     assert "2 figure file(s) written" in capsys.readouterr().out
+
+
+def test_malformed_artifacts_name_the_file(run_dir: Path, tmp_path: Path) -> None:
+    shutil.copytree(run_dir, tmp_path / "run")
+    path = tmp_path / "run" / "artifacts" / "qualitative.npz"
+    with np.load(path) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    arrays["mask__two-stage"] = arrays["mask__two-stage"][:, 0]  # (K, H, W): channel axis lost
+    np.savez(path, **arrays)
+    with pytest.raises(
+        ValueError, match=r"qualitative\.npz: array 'mask__two-stage' has shape \(3, 16, 16\)"
+    ):
+        make_figures(tmp_path / "run", only=["inside"])
+    arrays["mask__two-stage"] = np.zeros((2, 1, 16, 16), np.float32)  # 2 pairs where the others have 3
+    np.savez(path, **arrays)
+    with pytest.raises(ValueError, match=r"'mask__two-stage' has K=2, other arrays have K=3"):
+        make_figures(tmp_path / "run", only=["inside"])
+    path.write_bytes(b"not a zip")
+    with pytest.raises(ValueError, match=r"qualitative\.npz: not a readable \.npz"):
+        make_figures(tmp_path / "run", only=["qualitative"])
