@@ -9,6 +9,7 @@ import pytest
 import torch
 from PIL import Image
 from threadpoolctl import threadpool_limits  # installed with scikit-learn (py-feat)
+from torch_fidelity.metric_fid import fid_features_to_statistics, fid_statistics_to_metric
 
 from faceedit_bench.api.batch import PairBatch
 from faceedit_bench.api.editor import EditOutput
@@ -88,6 +89,25 @@ def test_offline_weights_refuse_logits_and_say_where_they_come_from(extractor):
     assert fi.InceptionV3Compat.availability().usable
 
 
+def test_user_weights_with_logits_give_torch_fidelity_logits(offline_env, tmp_path, monkeypatch):
+    from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
+
+    sd = torch.load(offline_env, weights_only=True)
+    g = torch.Generator().manual_seed(0)
+    sd["fc.weight"] = torch.randn(sd["fc.weight"].shape, generator=g) * 0.01
+    sd["fc.bias"] = torch.randn(sd["fc.bias"].shape, generator=g)
+    user = tmp_path / "with-logits.pth"
+    torch.save(sd, user)
+    monkeypatch.setenv(fi.WEIGHTS_ENV, str(user))
+    ext = fi.InceptionV3Compat()
+    assert ext.provenance()["weights_source"] == "user" and ext.has_logits
+    images = torch.rand(2, 3, 40, 40, generator=g)
+    reference = FeatureExtractorInceptionV3("ref", ["logits"], feature_extractor_weights_path=str(user))
+    with torch.no_grad():
+        expected = reference(fi.to_uint8(images))[0].double()
+    assert torch.allclose(ext.logits(images), expected, rtol=1e-5, atol=1e-5)
+
+
 def test_weight_selection_order(offline_env, tmp_path, monkeypatch):
     assert fi.choose_weights(build=False).source == "offline-conversion"
     cache = tmp_path / "hub" / "checkpoints" / fi.TORCH_FIDELITY_WEIGHTS
@@ -156,6 +176,14 @@ def test_fid_and_kid_match_torch_fidelity_on_png_folders(extractor, offline_env,
     print(f"FID ours {ours_fid:.6f} torch-fidelity {ref_fid:.6f} rel {abs(ours_fid / ref_fid - 1):.2e}")
     print(f"KID ours {ours_kid['kid']:.8f} torch-fidelity {ref_kid:.8f}")
     assert ref_fid > 1.0 and math.isclose(ours_fid, ref_fid, rel_tol=1e-4)
+    # and the direct numpy computation (torch-fidelity's statistics code) on our own features
+    feats = kid.state()
+    direct = fid_statistics_to_metric(
+        fid_features_to_statistics(feats["edited_features"]),
+        fid_features_to_statistics(feats["real_features"]),
+        verbose=False,
+    )["frechet_inception_distance"]
+    assert math.isclose(ours_fid, direct, rel_tol=1e-6)
     # subsets of size n are permutations of the whole set; torch-fidelity's kernels run in
     # float32 (ours in float64), which moves this small difference of large sums by ~1e-5
     assert math.isclose(ours_kid["kid"], ref_kid, rel_tol=1e-4)

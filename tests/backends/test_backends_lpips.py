@@ -1,5 +1,7 @@
 """LPIPS backends: offline loading, exact weights, zero for identical images, growth with distortion."""
 
+import socket
+
 import pytest
 import torch
 import torchvision
@@ -20,6 +22,7 @@ def no_network(monkeypatch):
 
     monkeypatch.setattr(torch.hub, "load_state_dict_from_url", refuse)
     monkeypatch.setattr(torch.hub, "download_url_to_file", refuse)
+    monkeypatch.setattr(socket.socket, "connect", refuse)
 
 
 def _images(n: int = 2, size: int = 48, seed: int = 0) -> torch.Tensor:
