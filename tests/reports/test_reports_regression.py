@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 
 from faceedit_bench.cli import report as report_cli
-from faceedit_bench.reports.regression import Tolerances, regression_report
+from faceedit_bench.reports.regression import regression_report
 from faceedit_bench.reports.results import MetricId
+from faceedit_bench.reports.tolerances import Tolerances
 
 
 def run_report(*argv: str) -> int:
