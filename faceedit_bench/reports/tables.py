@@ -159,51 +159,55 @@ def build_table(
 ) -> Table:
     """Collect numbers for ``editors`` x ``mids``; mark the best cell among groups in ``compete``."""
     cols = column_ids or [m.id for m in mids]
-    values = pd.DataFrame(np.nan, index=editors, columns=cols)
-    half = values.copy()
-    raw_rows = []
-    for editor in editors:
-        entry = results["editors"][editor]
-        for col, mid in zip(cols, mids, strict=True):
-            metric = entry.get("metrics", {}).get(mid.id)
-            if metric is None:
-                continue
-            cell = metric_cell(metric)
-            values.loc[editor, col] = cell.value
-            half.loc[editor, col] = cell.half_ci
-            raw_rows.append(
-                (
-                    col,
-                    [
-                        editor,
-                        entry["group"],
-                        entry.get("status", "ok"),
-                        mid.id,
-                        mid.key,
-                        mid.backend,
-                        cell.value,
-                        cell.ci_lo,
-                        cell.ci_hi,
-                        cell.n,
-                        cell.higher_is_better,
-                    ],
-                )
-            )
-    best = pd.DataFrame(False, index=editors, columns=cols)
+    values, half, raw = _collect(results, editors, dict(zip(cols, mids, strict=True)))
     candidates = [e for e in editors if results["editors"][e]["group"] in compete]
-    for col, mid in zip(cols, mids, strict=True):
-        column = values.loc[candidates, col].dropna()
-        if column.empty:
-            continue
-        target = column.max() if higher_is_better(results, mid) else column.min()
-        best.loc[column.index[np.isclose(column.to_numpy(), target, rtol=0, atol=1e-12)], col] = True
-    raw = pd.DataFrame([[*row, bool(best.loc[row[0], col])] for col, row in raw_rows], columns=_RAW_COLUMNS)
+    best = _mark_best(values, candidates, [higher_is_better(results, m) for m in mids])
+    raw["best"] = [
+        bool(best.loc[e, c]) for e, c in zip(raw.pop("editor_row"), raw.pop("column"), strict=True)
+    ]
     hdrs = headers or {
         m.id: (metric_label(m, higher_is_better(results, m), backend=False), m.backend) for m in mids
     }
     roles = pd.Series({e: _role(results["editors"][e], compete) for e in editors})
     groups = tuple({results["editors"][e]["group"] for e in editors} | set(compete))
     return Table(name, title, values, half, best, hdrs, roles, raw, unavailable_editors(results, groups))
+
+
+def _collect(
+    results: dict[str, Any], editors: list[str], columns: dict[str, MetricId]
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """(values, half-CI widths, long-form raw rows) for ``editors`` x ``columns``."""
+    values = pd.DataFrame(np.nan, index=editors, columns=list(columns))
+    half = values.copy()
+    rows = []
+    for editor in editors:
+        entry = results["editors"][editor]
+        for col, mid in columns.items():
+            metric = entry.get("metrics", {}).get(mid.id)
+            if metric is None:
+                continue
+            cell = metric_cell(metric)
+            values.loc[editor, col], half.loc[editor, col] = cell.value, cell.half_ci
+            rows.append({
+                "editor": editor, "group": entry["group"], "status": entry.get("status", "ok"),
+                "metric": mid.id, "key": mid.key, "backend": mid.backend, "value": cell.value,
+                "ci_lo": cell.ci_lo, "ci_hi": cell.ci_hi, "n": cell.n, "higher_is_better": cell.higher_is_better,
+                "editor_row": editor, "column": col,
+            })  # fmt: skip
+    raw = pd.DataFrame(rows, columns=[*_RAW_COLUMNS[:-1], "editor_row", "column"])
+    return values, half, raw
+
+
+def _mark_best(values: pd.DataFrame, candidates: list[str], higher: list[bool]) -> pd.DataFrame:
+    """True where a candidate row holds its column's best value (ties all marked)."""
+    best = pd.DataFrame(False, index=values.index, columns=values.columns)
+    for col, hib in zip(values.columns, higher, strict=True):
+        column = values.loc[candidates, col].dropna()
+        if column.empty:
+            continue
+        target = column.max() if hib else column.min()
+        best.loc[column.index[np.isclose(column.to_numpy(), target, rtol=0, atol=1e-12)], col] = True
+    return best
 
 
 def build_summary(results: dict[str, Any], keys: list[str] | None = None) -> Table:
