@@ -27,7 +27,12 @@ def tile_aus(images: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
 
 
 def _norm(channels: int) -> nn.Module:
-    return nn.InstanceNorm2d(channels, affine=True, track_running_stats=False)
+    """Affine instance norm, written as GroupNorm with one channel per group.
+
+    Same maths as ``InstanceNorm2d(affine=True)``; GroupNorm has a channels-last CPU
+    kernel and is about 1.8x faster under bfloat16 autocast here.
+    """
+    return nn.GroupNorm(channels, channels, eps=1e-5)
 
 
 class ResidualBlock(nn.Module):

@@ -51,7 +51,9 @@ class TrainConfig:
     resume: bool = option(False, help="continue the run in --out from its checkpoint")
     device: str = option("auto", help="auto, cpu or cuda (auto: cuda when available)")
     amp: bool = option(True, help="bfloat16 autocast on CUDA (ignored on CPU)")
-    channels_last: bool = option(True, help="channels-last memory format for the networks")
+    channels_last: bool = option(
+        False, help="channels-last memory format (faster for inference, slower for training on CPU)"
+    )
     threads: int | None = option(None, help="torch intra-op threads (default: torch's choice)")
     log_every: int = option(10, help="append losses to metrics.jsonl every this many steps")
     val_every: int = option(250, help="validation metrics every this many steps (0: only at the end)")

@@ -188,9 +188,10 @@ def _loop(run: _Run, dataset: FaceDataset, ctx: StepContext, validator: Validato
     while run.step < run.planned:
         lrs = run.set_lr()
         batch = draw_batch(dataset, run.rng, config.batch_size, config.au_noise, ctx)
-        d_logs = critic_step(run.generator, run.critic, run.opt_d, batch, ctx)
-        if (run.step + 1) % config.g_every == 0:
-            g_logs = generator_step(run.generator, run.critic, run.opt_g, batch, ctx)
+        fake = None
+        if (run.step + 1) % config.g_every == 0:  # as in GANimation: G first, D reuses its edits
+            g_logs, fake = generator_step(run.generator, run.critic, run.opt_g, batch, ctx)
+        d_logs = critic_step(run.generator, run.critic, run.opt_d, batch, ctx, fake)
         run.step += 1
         run.elapsed = time.perf_counter() - t0
         if not run.calibrated and run.step - start_step >= CALIBRATION_STEPS:

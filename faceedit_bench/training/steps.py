@@ -20,6 +20,7 @@ from faceedit_bench.api.aus import AU_MAX, N_AUS
 from faceedit_bench.api.dataset import FaceDataset
 from faceedit_bench.editors.generator import GeneratorOutput
 from faceedit_bench.editors.spec import EditorSpec
+from faceedit_bench.editors.trained import cpu_has_bf16
 from faceedit_bench.editors.warp import bias_reduce_loss, flow_tv_loss
 from faceedit_bench.training import losses
 from faceedit_bench.training.distributed import DistEnv, average_gradients, global_mean
@@ -48,8 +49,11 @@ class StepContext:
     resolution: int
 
     def autocast(self) -> contextlib.AbstractContextManager:
+        """bfloat16 autocast on CUDA, and on CPUs with native bfloat16 (AMX / AVX512-BF16)."""
         if self.amp and self.device.type == "cuda":
             return torch.autocast("cuda", dtype=torch.bfloat16)
+        if self.amp and self.device.type == "cpu" and cpu_has_bf16():
+            return torch.autocast("cpu", dtype=torch.bfloat16)
         return contextlib.nullcontext()
 
     def layout(self, x: torch.Tensor) -> torch.Tensor:
@@ -87,13 +91,24 @@ def draw_batch(
 
 
 def critic_step(
-    generator: nn.Module, critic: nn.Module, opt: torch.optim.Optimizer, b: Batch, ctx: StepContext
+    generator: nn.Module,
+    critic: nn.Module,
+    opt: torch.optim.Optimizer,
+    b: Batch,
+    ctx: StepContext,
+    fake: torch.Tensor | None = None,
 ) -> dict[str, torch.Tensor]:
-    """WGAN-GP + AU regression on real images; returns detached loss terms."""
+    """WGAN-GP + AU regression on real images; returns detached loss terms.
+
+    ``fake``: edits of ``b`` already made by this iteration's generator step (reused
+    as in GANimation); generated here without gradients when not given.
+    """
     spec = ctx.spec
     critic.requires_grad_(True)
-    with torch.no_grad(), ctx.autocast():
-        fake = generator(b.real, b.target_aus).images.float()
+    if fake is None:
+        with torch.no_grad(), ctx.autocast():
+            fake = generator(b.real, b.target_aus).images
+    fake = fake.detach().float()
     interp = ctx.layout(b.alpha * b.real + (1 - b.alpha) * fake).requires_grad_(True)
     n = b.real.shape[0]
     with ctx.autocast():
@@ -127,8 +142,11 @@ def _regularisers(out: GeneratorOutput, ctx: StepContext) -> dict[str, torch.Ten
 
 def generator_step(
     generator: nn.Module, critic: nn.Module, opt: torch.optim.Optimizer, b: Batch, ctx: StepContext
-) -> dict[str, torch.Tensor]:
-    """Adversarial + AU + cycle + mask/flow regularisers; the critic gets no gradients."""
+) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+    """Adversarial + AU + cycle + mask/flow regularisers; the critic gets no gradients.
+
+    Returns the loss terms and the edits (made before this update) for the critic step.
+    """
     spec = ctx.spec
     critic.requires_grad_(False)
     with ctx.autocast():
@@ -156,4 +174,4 @@ def generator_step(
     critic.requires_grad_(True)
     logs = {k: v.detach() for k, v in terms.items()}
     logs["g/total"] = total.detach()
-    return logs
+    return logs, out.images.detach()
