@@ -43,6 +43,7 @@ __all__ = [
     "write_tables",
 ]
 
+COMPETING_ROLES = ("two-stage", "baseline")
 _RAW_COLUMNS = [
     "editor",
     "group",
@@ -72,6 +73,7 @@ class Table:
     row_labels: pd.Series  # editor -> role shown in the "group" column
     raw: pd.DataFrame  # long form: one row per (editor, metric) with raw numbers
     unavailable: dict[str, str] = field(default_factory=dict)  # editor -> "status: reason"
+    transpose: bool = False  # LaTeX with editors as columns (per-AU tables: 17 rows fit a page)
 
     def display(self, bold: str = "**") -> pd.DataFrame:
         """Formatted strings (``value ± half``), best cells wrapped in ``bold``."""
@@ -93,7 +95,27 @@ class Table:
         return f"{label} [{backend}]" if backend else label
 
     def to_latex(self) -> str:
-        """booktabs LaTeX via pandas' Styler; best values in bold."""
+        """booktabs LaTeX via pandas' Styler; best values in bold (transposed if ``self.transpose``)."""
+        shown, mask = self._latex_cells()
+        if self.transpose:
+            ref = ["" if role in COMPETING_ROLES else " (ref.)" for role in self.row_labels]
+            shown = shown.drop(columns=shown.columns[0]).T
+            shown.columns = [f"{c}{r}" for c, r in zip(shown.columns, ref, strict=True)]
+            shown.index = [top for top, *_ in shown.index] if shown.index.nlevels > 1 else shown.index
+            mask = mask[:, 1:].T
+        styler = shown.style.apply(lambda _: np.where(mask, "font-weight: bold;", ""), axis=None)
+        n_text = 1 if self.transpose else 2
+        return styler.to_latex(
+            hrules=True,
+            convert_css=True,
+            multicol_align="c",
+            column_format="l" * n_text + "r" * (shown.shape[1] - n_text + 1),
+            caption=latex_escape(self.title),
+            label=f"tab:{self.name}",
+        )
+
+    def _latex_cells(self) -> tuple[pd.DataFrame, np.ndarray]:
+        """LaTeX-escaped cells (group column first) and the bold mask."""
         cells = {("group", ""): [latex_escape(str(g)) for g in self.row_labels]}
         bold = [np.zeros(len(self.values), bool)]
         for col in self.values.columns:
@@ -109,16 +131,7 @@ class Table:
         shown.columns = pd.MultiIndex.from_tuples(list(cells))
         if not any(sub for _, sub in cells):
             shown.columns = [top for top, _ in cells]
-        mask = np.stack(bold, axis=1)
-        styler = shown.style.apply(lambda _: np.where(mask, "font-weight: bold;", ""), axis=None)
-        return styler.to_latex(
-            hrules=True,
-            convert_css=True,
-            multicol_align="c",
-            column_format="ll" + "r" * (shown.shape[1] - 1),
-            caption=latex_escape(self.title),
-            label=f"tab:{self.name}",
-        )
+        return shown, np.stack(bold, axis=1)
 
 
 def _mark(text: str, best: bool, bold: str) -> str:
@@ -240,7 +253,9 @@ def build_per_au(results: dict[str, Any]) -> list[Table]:
         hib = higher_is_better(results, mids[0])
         title = f"{results['protocol']['name']} v{results['protocol']['version']}: per-AU {metric_label(family, hib)}"
         headers = {au: (au, "") for au in aus}
-        tables.append(build_table(results, editors, mids, f"per_au__{base}__{backend}", title, headers, aus))
+        table = build_table(results, editors, mids, f"per_au__{base}__{backend}", title, headers, aus)
+        table.transpose = True
+        tables.append(table)
     return tables
 
 

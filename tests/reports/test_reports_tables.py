@@ -118,6 +118,9 @@ def test_write_tables(run_dir: Path, tmp_path: Path) -> None:
     assert r"\bfseries 0.350 $\pm$ 0.040" in tex
     assert r"1.200 $\pm$ 0.100" in tex and r"\bfseries 1.200" not in tex
     assert "[stlpips-alex]" in tex
+    per_au = (tmp_path / "per_au__au_mae__aurig-ref.tex").read_text()  # transposed: AUs are rows
+    assert " & identity (ref.) & oracle (ref.) & ganimation & two-stage & warp-only \\\\" in per_au
+    assert r"AU01 & 0.600 $\pm$ 0.050 & 0.050 $\pm$ 0.050 & 0.225 $\pm$ 0.050 & \bfseries 0.175" in per_au
     md = (tmp_path / "summary.md").read_text()
     assert "| two-stage " in md and "**0.350 ± 0.040**" in md
     assert "- identity, oracle: shown for reference" in md
