@@ -13,6 +13,7 @@ import hashlib
 import json
 import math
 import shutil
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,8 @@ from faceedit_bench.harness.step import BackendSet, BatchMemo, EvalStep
 from faceedit_bench.io import torch_save_atomic
 
 QUALITATIVE_PAIRS = 6
+# Resume state holds float64 FID moments (32 MB per editor): save it at most this often.
+CHECKPOINT_EVERY_S = 30.0
 
 
 @dataclass
@@ -225,7 +228,9 @@ def evaluate(
             ed_state.no_face["source"] = state.editors[first].no_face["source"]
             ed_state.no_face["target"] = state.editors[first].no_face["target"]
         state.done_batches.append(b)
-        torch_save_atomic(state, partial)
+        if time.monotonic() - last_save > CHECKPOINT_EVERY_S or b == todo[-1]:
+            torch_save_atomic(state, partial)
+            last_save = time.monotonic()
 
     gathered = distributed.gather_objects(state)
     if rank != 0:

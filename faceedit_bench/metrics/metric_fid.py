@@ -28,7 +28,7 @@ class FID(Metric):
     per_sample: ClassVar[bool] = False
     backend_kind: ClassVar[str | None] = "fid_features"
     description: ClassVar[str] = "Fréchet distance of edit vs real feature distributions"
-    sqrt_method: ClassVar[SqrtMethod] = "sqrtm"  # "eigh" gives the same value ~5x faster
+    sqrt_method: ClassVar[SqrtMethod] = "eigh"  # equals scipy sqrtm to 1e-6 relative, ~4x faster
 
     def __init__(self, backend_label: str = "exact") -> None:
         super().__init__(backend_label)

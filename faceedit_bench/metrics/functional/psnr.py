@@ -26,9 +26,12 @@ def squared_error_map(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return (a.to(torch.float64) - b.to(torch.float64)).pow(2).mean(dim=1)
 
 
+PSNR_CAP_DB = 100.0  # identical images score this, not inf: means and JSON stay finite (our convention)
+
+
 def psnr_from_mse(mse: torch.Tensor, data_range: float = 1.0) -> torch.Tensor:
-    """``10 log10(R^2 / mse)``; ``inf`` for identical images, NaN stays NaN."""
-    return 10.0 * torch.log10(data_range**2 / mse)
+    """``10 log10(R^2 / mse)``, capped at :data:`PSNR_CAP_DB` (identical images); NaN stays NaN."""
+    return (10.0 * torch.log10(data_range**2 / mse)).clamp(max=PSNR_CAP_DB)
 
 
 def psnr_regions(
