@@ -54,7 +54,7 @@ def au_strip(ax: Axes, target: np.ndarray, source: np.ndarray | None, labels: bo
         ax.scatter(x, source, marker="_", s=9, color="black", linewidths=0.8, zorder=3)
     ax.set_ylim(0, 5)
     ax.set_xlim(-0.7, len(x) - 0.3)
-    ax.set_yticks([0, 5])
+    ax.set_yticks([0, 5], ["0", "5"] if title else [])  # scale labelled once, on the top row
     ax.tick_params(axis="both", labelsize=4.5, length=1.5, pad=1)
     ax.set_xticks(x)
     ax.set_xticklabels([a[2:].lstrip("0") for a in AU_NAMES] if labels else [], rotation=90)
@@ -75,8 +75,12 @@ def qualitative_grid(inp: RunInputs, out_dir: Path) -> list[Path]:
     ratios = [1.0, STRIP_RATIO] + [1.0] * (n_img - 1)
     width = min(WIDE_W, CELL_MAX * sum(ratios))
     cell = width / sum(ratios)
-    fig = new_figure(width, cell * k + 0.35)
-    gs = fig.add_gridspec(k, len(ratios), width_ratios=ratios, wspace=0.06, hspace=0.06)
+    height = cell * k + 0.4
+    fig = new_figure(width, height)
+    gs = fig.add_gridspec(
+        k, len(ratios), width_ratios=ratios, wspace=0.06, hspace=0.06,
+        top=1 - 0.3 / height, bottom=0.18 / height, left=0.03, right=0.995,
+    )  # fmt: skip
     titles = ["source", None, *(wrap_name(e) for e in editors), *(["target"] if has_target else [])]
     for r in range(k):
         images = [q["source"][r], None, *(q[f"edited__{e}"][r] for e in editors)]
@@ -163,11 +167,15 @@ def inside_figure(inp: RunInputs, out_dir: Path) -> list[Path]:
     ]
     ratios = [1.0] * len(cols) + [0.55]
     cell = min(CELL_MAX * 1.3, WIDE_W / sum(ratios))
-    fig = new_figure(cell * sum(ratios), cell * k + 0.3)
-    gs = fig.add_gridspec(k, len(ratios), width_ratios=ratios, wspace=0.06, hspace=0.06)
+    height = cell * k + 0.45
+    fig = new_figure(cell * sum(ratios), height)
+    gs = fig.add_gridspec(
+        k, len(ratios), width_ratios=ratios, wspace=0.06, hspace=0.06,
+        top=1 - 0.4 / height, bottom=0.01, left=0.005, right=0.995,
+    )  # fmt: skip
     titles = {
         "source": "source", "flow": "flow (colour)", "motion": "motion (arrows)", "mask": "mask\n(1 = keep warp)",
-        "warped": "warped\n(motion step)", "output": "output\n(+ texture)", "target": "true target",
+        "warped": "warped\n(motion step)", "output": "output\n(+ texture)" if "mask" in cols else "output", "target": "true target",
     }  # fmt: skip
     for r in range(k):
         for c, col in enumerate(cols):
@@ -190,7 +198,8 @@ def inside_figure(inp: RunInputs, out_dir: Path) -> list[Path]:
     _wheel_legend(fig, gs[0, -1], max_mag)
     if "mask" in cols:
         _mask_colorbar(fig, gs[min(1, k - 1) if k > 1 else 0, -1], below=k == 1)
-    fig.suptitle(f"{editor}: motion step (flow, warp), then texture step (mask, output)", fontsize=7, y=1.0)
+    steps = "motion step (flow, warp), then texture step (mask, output)" if "mask" in cols else "motion step"
+    fig.suptitle(f"{editor}: {steps}", fontsize=7, y=1.0)
     return save(fig, out_dir, "inside")
 
 
