@@ -60,6 +60,9 @@ def read_frames(path: str | Path, indices: Sequence[int]) -> torch.Tensor:
     cap = _open(path)
     frames: dict[int, np.ndarray] = {}
     try:
+        total = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
+        if total > 0 and wanted[-1] >= total:
+            raise VideoReadError(f"{path}: frame {wanted[-1]} is past the end of the video ({total} frames)")
         cap.set(cv2.CAP_PROP_POS_FRAMES, wanted[0])
         pos = wanted[0]
         for idx in wanted:
