@@ -71,5 +71,5 @@ def test_select_pairs_caps_reuse_and_is_seeded() -> None:
 def test_bad_arguments_are_clear() -> None:
     with pytest.raises(ValueError, match="unknown split"):
         VideoDataset(split="val", detector="mediapipe")
-    with pytest.raises(FileNotFoundError, match="nope.mp4"):
+    with pytest.raises(FileNotFoundError, match=r"nope\.mp4"):
         VideoDataset(videos=("/tmp/nope.mp4",), detector="mediapipe")
