@@ -30,4 +30,4 @@ def load_editors(
 
 
 def editor_group(name: str) -> str:
-    return str(plugins.editors.meta(name).get("group", "other")) if name in plugins.editors else "external"
+    return str(plugins.editors.meta(name).get("group", "external")) if name in plugins.editors else "external"

@@ -179,6 +179,7 @@ def evaluate(
         )
 
     todo = [b for b in my_batches if b not in set(state.done_batches)]
+    last_save = time.monotonic()
     bar = tqdm(
         todo, desc=f"{protocol.name}: {len(editors)} editors", unit="batch", disable=not progress or rank != 0
     )

@@ -21,7 +21,7 @@ from faceedit_bench.harness.results import validate_results as validate_schema
 
 __all__ = ["SCHEMA", "MetricId", "ResultsError", "load_results", "validate_results"]
 
-GROUPS = ("reference", "two-stage", "baseline")
+GROUPS = ("reference", "two-stage", "baseline", "external")  # external: user plugins, manifests
 _PER_AU_RE = re.compile(r"^(?P<base>.+)_(?P<au>AU\d\d)$")
 
 

@@ -43,7 +43,7 @@ __all__ = [
     "write_tables",
 ]
 
-COMPETING_ROLES = ("two-stage", "baseline")
+COMPETING_ROLES = ("two-stage", "baseline", "external")
 _RAW_COLUMNS = [
     "editor",
     "group",
@@ -168,7 +168,7 @@ def build_table(
     title: str,
     headers: dict[str, tuple[str, str]] | None = None,
     column_ids: list[str] | None = None,
-    compete: tuple[str, ...] = ("two-stage", "baseline"),
+    compete: tuple[str, ...] = COMPETING_ROLES,
 ) -> Table:
     """Collect numbers for ``editors`` x ``mids``; mark the best cell among groups in ``compete``."""
     cols = column_ids or [m.id for m in mids]
