@@ -24,14 +24,17 @@ class ConfigError(ValueError):
     """A config value is missing, of the wrong type, or invalid."""
 
 
-def option(default: Any = dataclasses.MISSING, *, help: str, **kwargs: Any) -> Any:
-    """A dataclass field with help text (list/dict defaults become factories)."""
+def option(default: Any = dataclasses.MISSING, *, help: str, cli: bool = True, **kwargs: Any) -> Any:
+    """A dataclass field with help text (list/dict defaults become factories).
+
+    ``cli=False`` keeps the field out of the generated flags (e.g. a positional the
+    command declares itself).
+    """
+    metadata = {"help": help, "cli": cli}
     if isinstance(default, list | dict | tuple) and not isinstance(default, str):
         value = default
-        return dataclasses.field(
-            default_factory=lambda: type(value)(value), metadata={"help": help}, **kwargs
-        )
-    return dataclasses.field(default=default, metadata={"help": help}, **kwargs)
+        return dataclasses.field(default_factory=lambda: type(value)(value), metadata=metadata, **kwargs)
+    return dataclasses.field(default=default, metadata=metadata, **kwargs)
 
 
 def _field_types(cls: type) -> dict[str, Any]:
