@@ -67,7 +67,7 @@ class PyFeatAUDetector(AUDetector):
         usable = self.availability()
         if not usable.usable:
             raise FileNotFoundError(usable.reason)
-        os.environ["HF_HUB_OFFLINE"] = "1"
+        _force_offline()
         from feat import Detectorv1
 
         self._weights = [str(find_cached(repo, names)) for repo, names in REQUIRED_FILES]
@@ -112,6 +112,14 @@ class PyFeatAUDetector(AUDetector):
             progress_bar=False,
         )
         return fex_rows_to_aus(fex, n)
+
+
+def _force_offline() -> None:
+    """Make ``hf_hub_download`` use only the cache, even if huggingface_hub is already imported."""
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    import huggingface_hub.constants as hf_constants
+
+    hf_constants.HF_HUB_OFFLINE = True
 
 
 def fex_rows_to_aus(fex: object, n_frames: int) -> torch.Tensor:
