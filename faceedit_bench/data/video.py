@@ -13,9 +13,10 @@ Frames (every ``frame_stride``-th) are decoded with OpenCV, face-cropped by the
 rule of :mod:`faceedit_bench.data.crop` at ``resolution`` from MediaPipe landmarks
 found on the full frame, and their AUs read by the AU detector *on that crop*, the
 same input the AU metric's judge sees, so the oracle's AU error is the detector's
-own noise. Frames without a face are skipped and counted. Crops, points and AUs are
-cached per video (key: video SHA-256, crop rule, resolution, stride, detector label),
-written atomically.
+own noise. Frames without a face (no landmarks on the frame, or no AUs on the crop)
+are skipped and counted. Crops (uint8) and AUs are cached per video (key: video
+SHA-256, crop rule, resolution, stride, detector label, cache version), written
+atomically.
 
 Pairs (recipe ``reenact``): source frame ``i``, target AUs = AUs of frame ``j``, truth =
 frame ``j``, same video, ``|i - j| >= min_gap`` frames. Candidates are ranked by L1
@@ -46,11 +47,12 @@ DEFAULT_VIDEOS = ("WolfgangLanger_Pexels.mp4", "single_face.mp4")
 MIN_GAP_SECONDS = 0.5  # ours: pairs at least half a second apart
 MAX_USES = 2  # ours: a frame appears at most twice as source and twice as target
 _CHUNK = 32  # frames decoded at once while building the cache
+_CACHE_VERSION = "v2"  # bump when what the per-video cache holds changes
 
 
 @dataclass
 class VideoFrames:
-    """Cached analysis of one video: kept frames, their crops (uint8), five points and AUs."""
+    """Cached analysis of one video: kept frame indices, their crops (uint8) and AUs."""
 
     path: Path
     person: str
@@ -180,6 +182,12 @@ class VideoDataset(FaceDataset):
         aus = torch.cat(
             [self._detector.detect(images[i : i + _CHUNK]) for i in range(0, len(images), _CHUNK)]
         )
+        seen = ~torch.isnan(aus).all(dim=1)  # the detector can miss a face on the crop: drop the frame
+        skipped += int((~seen).sum())
+        kept = [k for k, ok in zip(kept, seen.tolist(), strict=True) if ok]
+        crop_t, aus = crop_t[seen], aus[seen]
+        if not kept:
+            raise ValueError(f"{path}: the AU detector found no face on any of {len(seen)} crops")
         cap = cv2.VideoCapture(str(path))
         fps = float(cap.get(cv2.CAP_PROP_FPS)) or 25.0
         cap.release()
@@ -265,7 +273,7 @@ def _video_path(name: str | Path) -> Path:
 
 
 def _video_key(path: Path, resolution: int, stride: int, label: str) -> str:
-    return f"{sha256_file(path)}|{CROP_RULE}|{resolution}|s{stride}|{label}"
+    return f"{sha256_file(path)}|{CROP_RULE}|{resolution}|s{stride}|{label}|{_CACHE_VERSION}"
 
 
 def _resolve(detector: str) -> str:

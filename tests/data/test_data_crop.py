@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from faceedit_bench.data.crop import CropCache, align_crop, crop_key, crop_quad, similarity_matrix
+from faceedit_bench.data.crop import CropCache, crop_key, crop_quad, similarity_matrix
 from faceedit_bench.data.embedded import PORTRAITS, pyfeat_file
 from faceedit_bench.data.faces import FaceCropper
 
