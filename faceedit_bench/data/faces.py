@@ -56,6 +56,13 @@ class FaceCropper:
             return None
         return align_crop(image, pts, resolution), pts
 
+    def load_cached(self, file_hash: str, resolution: int) -> torch.Tensor | None:
+        """The cached crop of a file with content hash ``file_hash``, if present (no file read)."""
+        hit = self.cache.load(crop_key(file_hash, resolution, LANDMARKS))
+        if hit is None or hit.get("reason") or "image" not in hit:
+            return None
+        return from_uint8_hwc(hit["image"].numpy())
+
     def crop_file(self, path: Path, resolution: int) -> CropResult:
         """Cached crop of an image file; unreadable files and faceless images are reported, not raised."""
         file_hash = sha256_file(path)

@@ -41,7 +41,13 @@ TARGET_JITTER = 0.5  # on the 0-5 scale
 
 
 class ImageFolderDataset(FaceDataset):
-    """Face images of one folder and split, cropped to ``resolution``, with their AUs."""
+    """Face images of one folder and split, cropped to ``resolution``, with their AUs.
+
+    ``aus``: the AU file (default: the first of :data:`AU_FILE_NAMES` in ``root``).
+    ``crop``: align by the ``eyes-mouth-v1`` rule (else centre square + resize).
+    ``detector``: the landmark backend for cropping; only ``mediapipe`` (alias ``auto``)
+    exists, the name is recorded so another backend can be added without a new key.
+    """
 
     def __init__(
         self,
@@ -57,7 +63,7 @@ class ImageFolderDataset(FaceDataset):
         self.resolution = int(resolution)
         self.split = split
         self.crop = crop
-        if detector != "mediapipe":  # landmarks for cropping come from MediaPipe only
+        if detector not in ("mediapipe", "auto"):  # landmarks for cropping come from MediaPipe only
             raise ValueError(f"image-folder: unknown landmark detector {detector!r}; known: mediapipe")
         image_dir = _image_dir(self.root)
         au_path = Path(aus) if aus is not None else _find_au_file(self.root)
@@ -107,9 +113,14 @@ class ImageFolderDataset(FaceDataset):
         path = self._paths[index]
         if self._cropper is None:
             return _square_resize(read_image(path), self.resolution)
-        res = self._cropper.crop_file(path, self.resolution)
+        hit = self._cropper.load_cached(self._hashes[index], self.resolution)
+        if hit is not None:
+            return hit
+        res = self._cropper.crop_file(path, self.resolution)  # cache cleared meanwhile: recompute
         if res.image is None:
-            raise ValueError(res.message)
+            raise ValueError(
+                f"{res.message} (it had a face when the dataset was built; was the file replaced?)"
+            )
         return res.image
 
     @property

@@ -1,6 +1,7 @@
 """Robust image reading to RGB float ``(3, H, W)`` in ``[0, 1]``, and tensor <-> uint8 helpers.
 
-Every input mode Pillow decodes is converted explicitly: 1-bit, grayscale ``L``,
+The EXIF orientation tag is applied (phone photos). Every input mode Pillow decodes
+is converted explicitly: 1-bit, grayscale ``L``,
 palette ``P`` (through its RGBA expansion), ``LA``/``RGBA`` (alpha composited on a
 white background, the convention of most face datasets' web-scraped PNGs), CMYK,
 and 16/32-bit grayscale ``I;16``/``I`` (scaled by the bit depth's maximum, not
@@ -20,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 MAX_PIXELS = 50_000_000
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif")
@@ -45,6 +46,7 @@ def read_image(path: str | Path, *, downscale_huge: bool = False) -> torch.Tenso
             with Image.open(path) as im:
                 im = _limit_size(im, path, downscale_huge)
                 im.load()
+                im = ImageOps.exif_transpose(im)  # phone photos: apply the EXIF orientation
                 return torch.from_numpy(_to_rgb_float(im, path)).permute(2, 0, 1).contiguous()
     except UnidentifiedImageError:
         raise ImageReadError(f"{path}: not a readable image (unknown or corrupt format)") from None

@@ -66,3 +66,16 @@ def test_uint8_round_trip() -> None:
     t = torch.rand(3, 5, 7)
     back = from_uint8_hwc(to_uint8_hwc(t))
     assert (back - t).abs().max() <= 0.5 / 255 + 1e-6
+
+
+def test_exif_orientation_is_applied(tmp_path: Path) -> None:
+    arr = np.zeros((4, 6, 3), dtype=np.uint8)
+    arr[0, 0] = 255  # white top-left pixel of the stored (landscape) raster
+    im = Image.fromarray(arr)
+    exif = im.getexif()
+    exif[0x0112] = 6  # "rotate 90 CW to display"
+    path = tmp_path / "phone.jpg"
+    im.save(path, exif=exif, quality=100)
+    t = read_image(path)
+    assert t.shape == (3, 6, 4)  # displayed upright: portrait
+    assert float(t[:, 0, -1].mean()) > 0.5  # the white corner moved to the top-right
