@@ -157,3 +157,26 @@ def test_only_faceless_images_is_an_error(tmp_path: Path) -> None:
     write_au_csv(root / "aus.csv", ["mountain.jpg"], torch.ones(1, 17))
     with pytest.raises(ValueError, match=r"faces: no usable face images .*\(1 without a face"):
         ImageFolderDataset(root, split="all", resolution=32)
+
+
+def test_video_frames_without_a_face_are_counted_skips() -> None:
+    from faceedit_bench.data.video import VideoDataset
+
+    ds = VideoDataset(videos=("noface_face.mov",), resolution=32, detector="mediapipe", frame_stride=12)
+    assert len(ds) > 0 and ds.skipped > 0 and len(ds) + ds.skipped == 15  # 169 frames, every 12th
+
+
+def test_video_without_any_face_is_an_error() -> None:
+    from faceedit_bench.data.video import VideoDataset
+
+    with pytest.raises(ValueError, match=r"no_face\.mp4: no face found in any of 7 frames"):
+        VideoDataset(videos=("no_face.mp4",), resolution=32, detector="mediapipe", frame_stride=15)
+
+
+def test_corrupt_video_names_the_file(tmp_path: Path) -> None:
+    from faceedit_bench.data.frames import VideoReadError, read_frames
+
+    bad = tmp_path / "clip.mp4"
+    bad.write_bytes(b"\x00\x00\x00\x18ftypmp42 but nothing else")
+    with pytest.raises(VideoReadError, match=r"clip\.mp4: OpenCV cannot open this video"):
+        read_frames(bad, [0])

@@ -95,3 +95,18 @@ def test_pairs_are_deterministic_jittered_and_clipped(portraits: Path) -> None:
     assert bool((others.min(1).values <= 0.5 + 1e-5).all())
     with pytest.raises(ValueError, match="unknown pair recipe"):
         ds.make_pairs(2, 0, recipe="reenact")
+
+
+def test_cli_unavailable_detector_says_what_is_missing(
+    portraits: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from faceedit_bench.backends.au_pyfeat import PyFeatAUDetector
+
+    if PyFeatAUDetector.availability().usable:
+        pytest.skip("py-feat weights are cached here")
+    assert (
+        main(["annotate", str(portraits), "--detector", "pyfeat-xgb", "--out", str(portraits / "p.csv")]) == 2
+    )
+    err = capsys.readouterr().err
+    assert "faceedit-bench annotate: error:" in err and "xgb_au" in err
+    assert not (portraits / "p.csv").exists()
