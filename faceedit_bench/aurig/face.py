@@ -27,8 +27,10 @@ MOUTH_GAP = 0.04  # canonical half-height of the open mouth (the warp magnifies 
 
 # Canonical boxes (x0, x1, y0, y1) bounding each group of features for every identity.
 BOXES: dict[str, tuple[float, float, float, float]] = {
-    "head": (-0.9, 0.9, -1.0, 0.95),  # ears, face oval, hair in front
-    "face": (-0.66, 0.66, -0.8, 0.8),  # skin shading
+    "head": (-0.9, 0.9, -1.0, 0.95),  # hair in front of the face
+    "lower": (-1.3, 1.3, 0.2, 2.2),  # neck and shoulders (clipped to the image)
+    "ears": (-0.72, 0.72, -0.25, 0.25),
+    "face": (-0.66, 0.66, -0.8, 0.8),  # face oval and its shading
     "upper": (-0.48, 0.48, -0.52, 0.1),  # brows, eyes, lids, forehead lines, furrows, crow's feet
     "cheeks": (-0.56, 0.56, -0.16, 0.36),  # cheek bumps and the AU06 cheek layer
     "chin": (-0.25, 0.25, 0.35, 0.8),
@@ -112,26 +114,32 @@ def draw_base(ident: Identity, fr: Frame, aa: Tensor) -> tuple[Tensor, BaseAux]:
     t = ((y + 1.2) / 2.6).clamp(0, 1).unsqueeze(1)
     img = _c(ident.bg_top) + t * _c(ident.bg_bot - ident.bg_top)
 
-    is_long = _v((ident.hair_style == 1).float())
-    hw = rx + _v(ident.hair_vol) + 0.06
-    back = torch.minimum(
-        _ellipse(x, y + 0.1, hw, ry + 0.12), torch.maximum(u - hw, torch.maximum(-y, y - _v(ident.hair_len)))
-    )
-    blend(img, cover(back, aa) * is_long, _c(ident.hair_col * 0.8))
+    if bool((ident.hair_style == 1).any()):  # skipping an all-zero blend changes no pixel
+        is_long = _v((ident.hair_style == 1).float())
+        hw = rx + _v(ident.hair_vol) + 0.06
+        top = _ellipse(x, y + 0.1, hw, ry + 0.12)
+        back = torch.minimum(top, torch.maximum(u - hw, torch.maximum(-y, y - _v(ident.hair_len))))
+        blend(img, cover(back, aa) * is_long, _c(ident.hair_col * 0.8))
+    x, y, u = fr.xy("lower")
+    low = fr.view(img, "lower")
     sh = _ellipse(x, y - ry - 0.78, 1.05, 0.55)
-    blend(img, cover(sh, aa), _c(ident.cloth) * (0.75 - 0.25 * x * _v(ident.light[:, 0])).unsqueeze(1))
+    blend(low, cover(sh, aa), _c(ident.cloth) * (0.75 - 0.25 * x * _v(ident.light[:, 0])).unsqueeze(1))
     neck = torch.maximum(u - rx * 0.42, 0.2 - y)
-    blend(img, cover(neck, aa), _c(ident.skin) * (0.62 + 0.2 * ((y - ry) / 0.25).clamp(0, 1)).unsqueeze(1))
+    blend(low, cover(neck, aa), _c(ident.skin) * (0.62 + 0.2 * ((y - ry) / 0.25).clamp(0, 1)).unsqueeze(1))
 
-    face = torch.zeros_like(x)
-    shade = torch.ones_like(x)
-    _draw_head(fr.view(img, "head"), fr.view(face, "head"), ident, fr, aa)
+    x, y, u = fr.xy("ears")
+    ear = _ellipse(u - rx + 0.01, y - _v(ident.eye_y) - 0.09, 0.065, 0.12)
+    blend(fr.view(img, "ears"), cover(ear, aa), _c(ident.skin * 0.85))
+    face = torch.zeros(img.shape[0], *img.shape[2:])
+    shade = torch.ones_like(face)
+    x, y, u = fr.xy("face")
+    fr.view(face, "face").copy_(_face_cover(ident, x, y, aa)[0])
     _shade_face(img, face, shade, ident, fr)
     _draw_nose(fr.view(img, "nose"), ident, fr, aa)
     _draw_lips(fr.view(img, "mouth"), fr.view(shade, "mouth"), ident, fr, aa)
     _draw_eyes(fr.view(img, "upper"), ident, fr, aa)
     _draw_brows(fr.view(img, "upper"), ident, fr, aa)
-    hair = torch.zeros_like(x)
+    hair = torch.zeros_like(face)
     _draw_hair(fr.view(img, "head"), fr.view(face, "head"), fr.view(hair, "head"), ident, fr, aa)
     return img, BaseAux(shade=shade, skin=face * (1 - hair))
 
@@ -141,13 +149,6 @@ def _face_cover(ident: Identity, x: Tensor, y: Tensor, aa: float | Tensor) -> tu
     rx, ry = _v(ident.face_rx), _v(ident.face_ry)
     rx_y = rx * (1 - _v(ident.jaw) * (y / ry).clamp(0, 1) ** 2)
     return cover(_ellipse(x, y, rx_y, ry), aa), rx_y
-
-
-def _draw_head(img: Tensor, face: Tensor, ident: Identity, fr: Frame, aa: Tensor) -> None:
-    x, y, u = fr.xy("head")
-    ear = _ellipse(u - _v(ident.face_rx) + 0.01, y - _v(ident.eye_y) - 0.09, 0.065, 0.12)
-    blend(img, cover(ear, aa), _c(ident.skin * 0.85))
-    face.copy_(_face_cover(ident, x, y, aa)[0])
 
 
 def _shade_face(img: Tensor, face: Tensor, shade: Tensor, ident: Identity, fr: Frame) -> None:
@@ -254,7 +255,9 @@ def _draw_hair(img: Tensor, face: Tensor, hair: Tensor, ident: Identity, fr: Fra
     style = ident.hair_style
     vol = _v(ident.hair_vol)
     vol_d = _ellipse(x, y + 0.12, _v(ident.face_rx) + vol, _v(ident.face_ry) * 0.9 + vol)
-    line = _v(ident.hairline + 0.2 * (style == 2).float() - 0.6 * (style == 3).float())
+    # bangs stop well above the brows so that AU01/02/04 stay visible
+    bangs = ident.eye_y - ident.brow_gap - 0.17
+    line = _v(torch.where(style == 2, bangs, ident.hairline - 0.6 * (style == 3).float()))
     fringe = 0.015 * _tri(u * 6) * _v((style == 2).float())
     above = cover(y - line - 0.5 * u * u - fringe, aa)
     sides = (1 - face) * cover(y - _v(ident.eye_y), aa) * _v((style != 3).float())
@@ -288,8 +291,8 @@ def layer_state(aus: Tensor) -> LayerState:
         return aus[:, au_index(name)] / AU_MAX
 
     return LayerState(
-        lid_up=(0.2 - 0.2 * a("AU05") + 0.95 * a("AU45") + 0.25 * a("AU07") + 0.1 * a("AU06")).clamp(0, 1),
-        lid_lo=(0.02 + 0.3 * a("AU07") + 0.22 * a("AU06")).clamp(0, 1),
+        lid_up=(0.28 - 0.28 * a("AU05") + 0.95 * a("AU45") + 0.3 * a("AU07") + 0.1 * a("AU06")).clamp(0, 1),
+        lid_lo=(0.02 + 0.4 * a("AU07") + 0.2 * a("AU06")).clamp(0, 1),
         mouth_open=(0.45 * a("AU25") + 0.8 * a("AU26")).clamp(0, 1),
         furrow=a("AU04"),
         wrinkle=a("AU09"),
@@ -388,8 +391,8 @@ def _mouth_layers(img, skin, shade, ident: Identity, fr: Frame, aa: Tensor, st: 
     xc = nw + 0.03 + (mw - nw) * t + 0.08 * t * (1 - t)
     fold = _line(u - xc, 0.005, aa) * cover((y - (ny + my + 0.03) / 2).abs() - (my + 0.03 - ny) / 2, aa)
     blend(img, fold * skin * _v(st.nasolabial) * 0.55, dark)
-    dim = _ellipse(u - mw - 0.025, y - my - 0.005, 0.012, 0.018)
-    blend(img, cover(dim, aa) * skin * _v(st.dimple) * 0.65, dark)
+    dim = _line(u - mw - 0.03 - 2 * (y - my) ** 2, 0.006, aa) * cover((y - my).abs() - 0.035, aa)
+    blend(img, dim * skin * _v(st.dimple) * 0.7, dark)
     chin = _line(y - my - _v(ident.lip_lo) - 0.045 + 2.0 * u * u, 0.005, aa) * cover(u - 0.06, 0.02)
     blend(img, chin * skin * _v(st.chin) * 0.6, dark)
 

@@ -1,0 +1,57 @@
+"""AU-rig renderer throughput: single images/s and pairs-with-flow/s at 64 and 128 px.
+
+    .venv/bin/python bench/bench_aurig.py [--threads 1] [--batch 64] [--seconds 3]
+
+Pairs count as two images each (source + target) and include the backward flow,
+the texture mask and landmarks. Targets on the 2-core machine: >= 1000 img/s at
+64 px and >= 250 img/s at 128 px. The machine is shared, so repeat and report the
+best of a few runs together with the load average.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+
+import torch
+
+from faceedit_bench.aurig.dataset import AuRigDataset
+
+
+def _rate(fn, n_items: int, seconds: float) -> float:
+    fn(0)  # warm-up
+    done, t0, i = 0, time.perf_counter(), 1
+    while time.perf_counter() - t0 < seconds:
+        fn(i)
+        done += n_items
+        i += 1
+    return done / (time.perf_counter() - t0)
+
+
+def bench(res: int, batch: int, seconds: float) -> dict[str, float]:
+    ds = AuRigDataset("train", res)
+    pairs = ds.make_pairs(100 * batch, seed=0)
+    single = _rate(lambda i: ds.get_batch(range(i * batch, (i + 1) * batch)), batch, seconds)
+    pair = _rate(lambda i: pairs.batch(range(i * batch, (i + 1) * batch)), batch, seconds)
+    return {"single_img_per_s": single, "pairs_per_s": pair, "pair_img_per_s": 2 * pair}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--batch", type=int, default=64)
+    p.add_argument("--seconds", type=float, default=3.0)
+    p.add_argument("--res", type=int, nargs="+", default=[64, 128])
+    a = p.parse_args()
+    torch.set_num_threads(a.threads)
+    out = {"threads": a.threads, "batch": a.batch, "load_avg_before": os.getloadavg()[0]}
+    for res in a.res:
+        out[f"{res}px"] = {k: round(v, 1) for k, v in bench(res, a.batch, a.seconds).items()}
+    out["load_avg_after"] = os.getloadavg()[0]
+    print(json.dumps(out, indent=2))
+
+
+if __name__ == "__main__":
+    main()
