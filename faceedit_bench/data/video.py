@@ -92,6 +92,7 @@ class VideoDataset(FaceDataset):
         self.frame_stride = int(frame_stride)
         self.detector_name = _resolve(detector)
         self._detector = None
+        self._keys: list[str] = []
         self.videos = [self._analyse(_video_path(v)) for v in chosen]
         self._index = [(v, k) for v, vid in enumerate(self.videos) for k in range(len(vid.frames))]
         if not self._index:
@@ -117,8 +118,8 @@ class VideoDataset(FaceDataset):
 
     def cache_key(self) -> str:
         h = hashlib.sha256()
-        for vid in self.videos:
-            h.update(_video_key(vid.path, self.resolution, self.frame_stride, self._label()).encode())
+        for key in self._keys:
+            h.update(key.encode())
         return f"video-{self.split}-{self.resolution}-s{self.frame_stride}-{h.hexdigest()[:16]}"
 
     def make_pairs(self, n_pairs: int, seed: int, recipe: str = "reenact") -> PairSet:
@@ -142,18 +143,26 @@ class VideoDataset(FaceDataset):
 
     def _analyse(self, path: Path) -> VideoFrames:
         key = _video_key(path, self.resolution, self.frame_stride, self._label())
+        self._keys.append(key)
         cache = cache_dir("video") / f"{path.stem}-{hashlib.sha256(key.encode()).hexdigest()[:16]}.pt"
+        rec = None
         if cache.is_file():
             try:
                 rec = torch.load(cache, weights_only=True)
-                return VideoFrames(path=path, person=path.stem, fps=float(rec["fps"]), skipped=int(rec["skipped"]),
-                                   frames=rec["frames"], crops=rec["crops"], aus=rec["aus"])  # fmt: skip
-            except (KeyError, RuntimeError, OSError):
-                pass  # stale cache: rebuild
-        rec = self._compute(path)
-        torch_save_atomic(rec, cache)
-        return VideoFrames(path=path, person=path.stem, fps=float(rec["fps"]), skipped=int(rec["skipped"]),
-                           frames=rec["frames"], crops=rec["crops"], aus=rec["aus"])  # fmt: skip
+            except (RuntimeError, OSError, EOFError):
+                rec = None  # stale or broken cache file: rebuild
+        if rec is None or not {"frames", "crops", "aus", "fps", "skipped"} <= set(rec):
+            rec = self._compute(path)
+            torch_save_atomic(rec, cache)
+        return VideoFrames(
+            path=path,
+            person=path.stem,
+            frames=rec["frames"],
+            crops=rec["crops"],
+            aus=rec["aus"],
+            fps=float(rec["fps"]),
+            skipped=int(rec["skipped"]),
+        )
 
     def _compute(self, path: Path) -> dict[str, object]:
         import cv2

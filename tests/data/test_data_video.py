@@ -73,3 +73,13 @@ def test_bad_arguments_are_clear() -> None:
         VideoDataset(split="val", detector="mediapipe")
     with pytest.raises(FileNotFoundError, match=r"nope\.mp4"):
         VideoDataset(videos=("/tmp/nope.mp4",), detector="mediapipe")
+
+
+def test_broken_cache_file_is_rebuilt(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FACEEDIT_BENCH_CACHE", str(tmp_path))
+    first = VideoDataset(split="train", resolution=32, detector="mediapipe", frame_stride=STRIDE)
+    (cache,) = (tmp_path / "video").glob("single_face-*.pt")
+    cache.write_bytes(b"truncated")
+    again = VideoDataset(split="train", resolution=32, detector="mediapipe", frame_stride=STRIDE)
+    assert torch.equal(first.get(0).image, again.get(0).image) and first.cache_key() == again.cache_key()
+    assert cache.stat().st_size > 1000
