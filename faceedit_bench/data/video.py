@@ -149,7 +149,7 @@ class VideoDataset(FaceDataset):
         if cache.is_file():
             try:
                 rec = torch.load(cache, weights_only=True)
-            except (RuntimeError, OSError, EOFError):
+            except Exception:  # torch.load raises many types on a broken file
                 rec = None  # stale or broken cache file: rebuild
         if rec is None or not {"frames", "crops", "aus", "fps", "skipped"} <= set(rec):
             rec = self._compute(path)
