@@ -12,6 +12,8 @@ Formats (detected by :func:`read_au_file` from the extension and the header):
   multiply by 5 to put them on the 0-5 axis (ours). Rows are named by the base name
   of ``input``, or by ``frame`` when all rows come from one video. Rows whose AUs are
   all empty are faces py-feat did not find and are dropped.
+* **OpenFace per-image folder**: one ``FaceLandmarkImg`` CSV per image, named by the
+  image stem (what GANimation's ``prepare_au_annotations.py`` reads).
 * **GANimation** ``aus_openface.pkl`` (Pumarola et al., ECCV 2018,
   ``data/prepare_au_annotations.py``): a pickled ``dict`` image stem -> 17 OpenFace
   intensities in the vocabulary order, 0-5. It is unpickled with a restricted
@@ -51,8 +53,10 @@ class AUFileError(ValueError):
 
 
 def read_au_file(path: str | Path) -> AUTable:
-    """Read any supported AU file (OpenFace CSV, py-feat Fex CSV, GANimation pkl)."""
+    """Read any supported AU file (OpenFace CSV, py-feat Fex CSV, GANimation pkl, OpenFace folder)."""
     path = Path(path)
+    if path.is_dir():
+        return read_openface_folder(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such AU annotation file")
     if path.suffix.lower() in (".pkl", ".pickle"):
@@ -78,6 +82,29 @@ def read_openface_csv(path: str | Path) -> AUTable:
     names = _row_names(path, df)
     values = _validated(path, df, list(OPENFACE_COLUMNS), AU_MAX)
     return _table(path, names, values)
+
+
+def read_openface_folder(folder: str | Path) -> AUTable:
+    """A folder of per-image OpenFace CSVs (``FaceLandmarkImg`` output, ``<stem>.csv``) -> ``{stem: (17,)}``.
+
+    This is the input of GANimation's ``prepare_au_annotations.py``; with several faces
+    in one CSV the row with the highest ``confidence`` is used.
+    """
+    folder = Path(folder)
+    files = sorted(folder.glob("*.csv"))
+    if not files:
+        raise AUFileError(f"{folder}: no OpenFace .csv files in this folder")
+    rows, names = [], []
+    for path in files:
+        df = _read_csv(path)
+        _require(path, df.columns, OPENFACE_COLUMNS)
+        if df.empty:
+            raise AUFileError(f"{path}: no rows (OpenFace found no face)")
+        values = _validated(path, df, list(OPENFACE_COLUMNS), AU_MAX)
+        best = int(df["confidence"].to_numpy().argmax()) if "confidence" in df.columns else 0
+        rows.append(values[best])
+        names.append(path.stem)
+    return _table(folder, names, np.stack(rows))
 
 
 def read_fex_csv(path: str | Path) -> AUTable:

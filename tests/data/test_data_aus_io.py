@@ -67,3 +67,18 @@ def test_writer_round_trip_keeps_unseen_au_as_nan(tmp_path: Path) -> None:
     got = torch.stack(list(back.values()))
     assert torch.allclose(torch.nan_to_num(got, 9), torch.nan_to_num(aus, 9), atol=1e-4)
     assert not list(tmp_path.glob(".*tmp"))  # atomic: no temp file left behind
+
+
+def test_openface_per_image_folder_uses_the_most_confident_face(tmp_path: Path) -> None:
+    header = "face, confidence, " + ", ".join(f"AU{n}_r" for n in (
+        "01", "02", "04", "05", "06", "07", "09", "10", "12", "14", "15", "17", "20", "23", "25", "26", "45"))  # fmt: skip
+    (tmp_path / "img_001.csv").write_text(header + "\n0, 0.98, " + ", ".join(["2.0"] * 17) + "\n")
+    (tmp_path / "img_002.csv").write_text(
+        header + "\n0, 0.40, " + ", ".join(["1.0"] * 17) + "\n1, 0.90, " + ", ".join(["3.0"] * 17) + "\n"
+    )
+    table = read_au_file(tmp_path)
+    assert list(table) == ["img_001", "img_002"]
+    assert float(table["img_001"][0]) == 2.0 and float(table["img_002"][0]) == 3.0
+    (tmp_path / "img_003.csv").write_text(header.replace(", AU26_r", "") + "\n")
+    with pytest.raises(AUFileError, match=r"img_003\.csv: missing AU columns AU26_r"):
+        read_au_file(tmp_path)
