@@ -56,7 +56,12 @@ VIDEO_REENACT = Protocol(
     name="video-reenact",
     version=1,
     dataset="video",
-    dataset_args={"resolution": 64, "videos": ("WolfgangLanger_Pexels.mp4", "single_face.mp4")},
+    dataset_args={
+        "resolution": 64,
+        "videos": ("WolfgangLanger_Pexels.mp4", "single_face.mp4"),
+        "detector": "auto",  # the AU detector that labels frames: the protocol's judge (see compare)
+        "frame_stride": 1,
+    },
     split="test",
     resolution=64,
     n_pairs=64,

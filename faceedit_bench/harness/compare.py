@@ -73,6 +73,11 @@ def run_compare(config: CompareConfig) -> Path | None:
     distributed.init_from_env()
     rank, _ = distributed.rank_and_world()
     protocol: Protocol = plugins.protocols.get(config.protocol)
+    if config.au_detector and "detector" in protocol.dataset_args:
+        # frames labelled by one detector and judged by another would disagree by construction
+        protocol = dataclasses.replace(
+            protocol, dataset_args={**protocol.dataset_args, "detector": config.au_detector}
+        )
     device = resolve_device(config.device)
     out = config.out or Path("runs") / protocol.name
     started = time.time()
