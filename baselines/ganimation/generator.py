@@ -23,7 +23,7 @@ class GANimationGenerator(nn.Module):
     def __init__(self, spec: EditorSpec) -> None:
         super().__init__()
         self.trunk = EncoderDecoder(3 + N_AUS, spec.channels, spec.n_down, spec.res_blocks, spec.stem_norm)
-        self.heads = MaskColourHead(self.trunk.out_channels)
+        self.heads = MaskColourHead(self.trunk.out_channels, spec.mask_bias)
 
     def forward(self, images: torch.Tensor, target_aus: torch.Tensor) -> GeneratorOutput:
         features = self.trunk(tile_aus(images * 2 - 1, au_condition(target_aus)))

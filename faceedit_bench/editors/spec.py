@@ -23,6 +23,7 @@ class EditorSpec:
     use_texture: bool = True  # texture step: attention mask + colour
     channels: int = 32  # base channels of each encoder-decoder (ours)
     n_down: int = 2
+    mask_bias: float | None = 2.0  # ours: initial mask-logit bias, M ~ 0.88 keeps the warp (None: GANimation)
     stem_norm: bool = False  # GANimation: instance norm after the stem; ours: none (see layers.py)
     res_blocks: int = 3  # residual blocks of the texture / GANimation trunk (ours)
     motion_res_blocks: int = 2  # residual blocks of the motion trunk (ours)
@@ -60,5 +61,5 @@ TWO_STAGE_NO_TV = dataclasses.replace(TWO_STAGE, lambda_flow_tv=0.0)
 TWO_STAGE_NO_CYCLE = dataclasses.replace(TWO_STAGE, lambda_cycle=0.0)
 TWO_STAGE_NO_MASK = dataclasses.replace(TWO_STAGE, lambda_mask=0.0, lambda_mask_smooth=0.0)
 # GANimation's published generator: 64 channels, 2 downsamplings, 6 residual blocks.
-GANIMATION = EditorSpec(generator="ganimation", use_motion=False, channels=64, res_blocks=6, motion_res_blocks=0, stem_norm=True,
+GANIMATION = EditorSpec(generator="ganimation", use_motion=False, channels=64, res_blocks=6, motion_res_blocks=0, stem_norm=True, mask_bias=None,
                         lambda_flow_tv=0.0, lambda_flow_bias=0.0)  # fmt: skip

@@ -17,10 +17,17 @@ from faceedit_bench.editors.layers import EncoderDecoder, MaskColourHead, tile_a
 class TextureNet(nn.Module):
     """``(images in [-1, 1], cond /5) -> (mask in (0, 1), colour in [0, 1])``."""
 
-    def __init__(self, channels: int, n_down: int, res_blocks: int, stem_norm: bool = False) -> None:
+    def __init__(
+        self,
+        channels: int,
+        n_down: int,
+        res_blocks: int,
+        stem_norm: bool = False,
+        mask_bias: float | None = 2.0,
+    ) -> None:
         super().__init__()
         self.trunk = EncoderDecoder(3 + N_AUS, channels, n_down, res_blocks, stem_norm)
-        self.heads = MaskColourHead(self.trunk.out_channels)
+        self.heads = MaskColourHead(self.trunk.out_channels, mask_bias)
 
     def forward(self, images: torch.Tensor, cond: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return self.heads(self.trunk(tile_aus(images, cond)))

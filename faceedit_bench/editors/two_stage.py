@@ -30,7 +30,7 @@ class TwoStageGenerator(nn.Module):
             else None
         )
         self.texture = (
-            TextureNet(spec.channels, spec.n_down, spec.res_blocks, spec.stem_norm)
+            TextureNet(spec.channels, spec.n_down, spec.res_blocks, spec.stem_norm, spec.mask_bias)
             if spec.use_texture
             else None
         )

@@ -9,7 +9,7 @@ scale. The step count default is ours (GANimation trains 20 + 10 epochs).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +22,8 @@ class TrainConfig:
 
     editor: str = option(help="registered trained editor to train (e.g. two-stage, ganimation)")
     dataset: str = option("aurig", help="registered FaceDataset to train on")
-    dataset_args: dict[str, Any] = field(
-        default_factory=dict, metadata={"help": "extra dataset constructor arguments", "cli": False}
+    dataset_args: dict[str, Any] = option(
+        {}, help="extra dataset constructor arguments (YAML only)", cli=False
     )
     resolution: int = option(128, help="training resolution in pixels (GANimation: 128)")
     batch_size: int = option(25, help="global batch size, split over DDP ranks (GANimation: 25)")
@@ -41,9 +41,7 @@ class TrainConfig:
     channels: int | None = option(None, help="override the editor's generator base channels")
     res_blocks: int | None = option(None, help="override the editor's texture/GANimation residual blocks")
     motion_res_blocks: int | None = option(None, help="override the editor's motion residual blocks")
-    loss_weights: dict[str, float] = field(
-        default_factory=dict, metadata={"help": "override lambda_* loss weights", "cli": False}
-    )
+    loss_weights: dict[str, float] = option({}, help="override lambda_* loss weights (YAML only)", cli=False)
     critic_channels: int = option(64, help="critic base channels (GANimation: 64)")
     critic_max_channels: int = option(2048, help="critic channel cap (GANimation: 2048)")
     seed: int = option(0, help="seed of weights, batches, target AUs and penalties")
@@ -58,6 +56,10 @@ class TrainConfig:
     log_every: int = option(10, help="append losses to metrics.jsonl every this many steps")
     val_every: int = option(250, help="validation metrics every this many steps (0: only at the end)")
     val_size: int = option(32, help="validation images (fixed, from the dataset's val split)")
+    au_detector: str = option(
+        "auto",
+        help="AU detector for validation: auto (aurig-ref on AU-rig when it loads), none, or a registered name",
+    )
     ckpt_every: int = option(100, help="write the resumable checkpoint every this many steps")
     progress: bool = option(True, help="tqdm progress bar")
 

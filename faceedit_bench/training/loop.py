@@ -169,7 +169,12 @@ def train(
     validator = None
     if env.is_main:
         vset = val_dataset or (dataset if given else _val_dataset(config, dataset))
-        validator = Validator(vset, config.val_size, config.resolution, load_detector(config.dataset))
+        validator = Validator(
+            vset,
+            config.val_size,
+            config.resolution,
+            load_detector(config.au_detector, config.dataset if not given else ""),
+        )
     try:
         _loop(run, dataset, ctx, validator, out)
     finally:

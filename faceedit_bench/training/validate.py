@@ -22,14 +22,14 @@ def _mae(pred: torch.Tensor, target: torch.Tensor) -> float:
     return float((pred - target).abs()[known].mean()) if known.any() else float("nan")
 
 
-def load_detector(dataset_name: str) -> AUDetector | None:
-    """The AU-rig reference detector for AU-rig data, if it is installed and usable."""
-    if dataset_name != "aurig":
+def load_detector(choice: str, dataset_name: str) -> AUDetector | None:
+    """The validation AU detector: ``auto`` = the AU-rig reference detector on AU-rig data."""
+    if choice == "none" or (choice == "auto" and dataset_name != "aurig"):
         return None
     try:
         from faceedit_bench import plugins
 
-        cls = plugins.au_detectors.get("aurig-ref")
+        cls = plugins.au_detectors.get("aurig-ref" if choice == "auto" else choice)
         if not cls.availability().usable:
             return None
         return cls()
@@ -42,7 +42,8 @@ class Validator:
 
     def __init__(self, dataset: FaceDataset, size: int, resolution: int, detector: AUDetector | None) -> None:
         n = min(size, len(dataset))
-        got = dataset.get_batch(list(range(n)))
+        spread = torch.linspace(0, len(dataset) - 1, n).round().long().tolist()  # many identities, fixed
+        got = dataset.get_batch(spread)
         images = got.images.float()
         if images.shape[-1] != resolution:
             images = torch.nn.functional.interpolate(

@@ -32,7 +32,8 @@ WORKER = textwrap.dedent(
 
     config = build_config(TrainConfig, editor="two-stage", resolution=16, batch_size=4, steps=4, g_every=2,
                           out=sys.argv[1], channels=8, res_blocks=1, motion_res_blocks=1, critic_channels=8,
-                          val_every=0, val_size=2, progress=False, device="cpu", threads=1, amp=False)
+                          val_every=0, val_size=2, progress=False, device="cpu", threads=1, amp=False,
+                          au_detector="none")
     train(config, dataset=Faces())
     """
 )

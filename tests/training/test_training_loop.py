@@ -181,3 +181,21 @@ def test_cli_trains_from_yaml_and_flags(tmp_path, monkeypatch, tiny_faces):
     assert args.run(args) == 0
     assert load_checkpoint(tmp_path / "r" / "checkpoint.pt")["config"]["editor"] == "warp-only"
     assert (tmp_path / "w.pt").is_file()
+
+
+def test_ship_writes_weights_record_and_curves_that_an_editor_loads(tiny_config, tiny_faces, tmp_path):
+    from faceedit_bench.editors.variants import TwoStageEditor
+    from faceedit_bench.training.ship import ship
+
+    run = train(tiny_config("two-stage"), dataset=tiny_faces())
+    dest = tmp_path / "shipped"
+    dest.mkdir()
+    weights = ship(run, dest, note="test")
+    record = json.loads((dest / "two-stage.json").read_text())
+    assert record["steps"] == 4 and record["seed"] == 0 and record["note"] == "test"
+    assert "val/au_mae_critic" in record["final_metrics"] and record["weights_dtype"] == "float16"
+    editor = TwoStageEditor.create(checkpoint=str(weights), resolution=16, device="cpu")
+    info = editor.describe()
+    assert info["training_metrics"] == str(dest / "two-stage.metrics.jsonl") and info["step"] == 4
+    out = editor.edit(torch.rand(2, 3, 16, 16), torch.rand(2, 17) * 5)
+    assert out.images.shape == (2, 3, 16, 16)

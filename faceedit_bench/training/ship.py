@@ -1,0 +1,66 @@
+"""Turn a finished training run into a shipped checkpoint: weights, record, training curves.
+
+    python -m faceedit_bench.training.ship RUN_DIR DEST_DIR [--note TEXT]
+
+writes ``DEST_DIR/<editor>.pt`` (generator only, fp16), ``<editor>.json`` (the exact
+command, seed, steps, wall time, code version, final metrics) and
+``<editor>.metrics.jsonl`` (a copy of the run's metrics).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import shutil
+import sys
+from pathlib import Path
+
+from faceedit_bench.io import sha256_file, write_json_atomic
+from faceedit_bench.training.checkpoint import export_weights
+
+
+def ship(run_dir: Path, dest_dir: Path, note: str = "") -> Path:
+    """Export ``run_dir``'s checkpoint into ``dest_dir``; returns the weights path."""
+    config = json.loads((run_dir / "config.json").read_text())
+    summary = json.loads((run_dir / "summary.json").read_text())
+    editor = config["editor"]
+    weights = dest_dir / f"{editor}.pt"
+    state = export_weights(run_dir / "checkpoint.pt", weights, half=True)
+    shutil.copyfile(run_dir / "metrics.jsonl", dest_dir / f"{editor}.metrics.jsonl")
+    argv = config.get("argv") or []
+    command = "faceedit-bench " + shlex.join(argv[1:]) if argv else None
+    record = {
+        "editor": editor,
+        "command": command,
+        "seed": summary["seed"],
+        "steps": summary["steps"],
+        "wall_time_s": summary["wall_time_s"],
+        "code_version": summary["code_version"],
+        "final_metrics": summary["final_metrics"],
+        "resolution": state["resolution"],
+        "spec": state["spec"],
+        "config": {k: v for k, v in config.items() if k not in ("argv", "spec")},
+        "weights": weights.name,
+        "weights_sha256": sha256_file(weights),
+        "weights_dtype": "float16",
+        "note": note,
+    }
+    write_json_atomic(dest_dir / f"{editor}.json", record)
+    return weights
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("run_dir", type=Path)
+    parser.add_argument("dest_dir", type=Path)
+    parser.add_argument("--note", default="")
+    args = parser.parse_args(argv)
+    print(ship(args.run_dir, args.dest_dir, args.note))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
