@@ -21,7 +21,7 @@ from faceedit_bench.aurig.identity import Identity, sample_identities
 from faceedit_bench.aurig.pairs import AuRigPairSet
 from faceedit_bench.aurig.render import check_resolution, render
 from faceedit_bench.aurig.rng import STREAM_PAIRS, STREAM_SAMPLE_AUS, identity_keys, mix, split_code, uniforms
-from faceedit_bench.aurig.version import renderer_hash
+from faceedit_bench.aurig.version import dataset_hash
 
 SAMPLES_PER_IDENTITY = 10
 DEFAULT_SIZES = {"train": 20000, "val": 2000, "test": 2000, "reference": 20000}
@@ -89,7 +89,7 @@ class AuRigDataset(FaceDataset):
         return ImageBatch(images=images, aus=aus, identity_ids=[self.identity_name(i) for i in ids])
 
     def cache_key(self) -> str:
-        return f"aurig-{renderer_hash()}-{self.split}-r{self.resolution}-n{self.size}-s{self.seed}"
+        return f"aurig-{dataset_hash()}-{self.split}-r{self.resolution}-n{self.size}-s{self.seed}"
 
     def make_pairs(self, n_pairs: int, seed: int, recipe: str = "ganimation") -> AuRigPairSet:
         """Edit requests with ground truth: ``"ganimation"`` or ``"sweep:AUxx"`` (6 levels 0..5)."""

@@ -27,7 +27,7 @@ MOUTH_GAP = 0.04  # canonical half-height of the open mouth (the warp magnifies 
 
 # Canonical boxes (x0, x1, y0, y1) bounding each group of features for every identity.
 BOXES: dict[str, tuple[float, float, float, float]] = {
-    "head": (-0.9, 0.9, -1.0, 0.95),  # hair in front of the face
+    "head": (-0.8, 0.8, -1.0, 0.05),  # hair in front of the face (never below the eyes)
     "lower": (-1.3, 1.3, 0.2, 2.2),  # neck and shoulders (clipped to the image)
     "ears": (-0.72, 0.72, -0.25, 0.25),
     "face": (-0.66, 0.66, -0.8, 0.8),  # face oval and its shading
@@ -282,6 +282,7 @@ class LayerState:
     dimple: Tensor
     chin: Tensor
     forehead: Tensor
+    press: Tensor
 
 
 def layer_state(aus: Tensor) -> LayerState:
@@ -291,9 +292,9 @@ def layer_state(aus: Tensor) -> LayerState:
         return aus[:, au_index(name)] / AU_MAX
 
     return LayerState(
-        lid_up=(0.28 - 0.28 * a("AU05") + 0.95 * a("AU45") + 0.3 * a("AU07") + 0.1 * a("AU06")).clamp(0, 1),
-        lid_lo=(0.02 + 0.4 * a("AU07") + 0.2 * a("AU06")).clamp(0, 1),
-        mouth_open=(0.45 * a("AU25") + 0.8 * a("AU26")).clamp(0, 1),
+        lid_up=(0.32 - 0.32 * a("AU05") + 0.66 * a("AU45") + 0.08 * a("AU07")).clamp(0, 1),
+        lid_lo=(0.02 + 0.5 * a("AU07") + 0.18 * a("AU06")).clamp(0, 1),
+        mouth_open=(0.5 * a("AU25") + 0.5 * a("AU26")).clamp(0, 1),
         furrow=a("AU04"),
         wrinkle=a("AU09"),
         cheek=a("AU06"),
@@ -301,6 +302,7 @@ def layer_state(aus: Tensor) -> LayerState:
         dimple=a("AU14"),
         chin=a("AU17"),
         forehead=(0.5 * a("AU01") + 0.5 * a("AU02")).clamp(0, 1),
+        press=a("AU23"),
     )
 
 
@@ -383,7 +385,7 @@ def _nose_layer(img, skin, shade, ident: Identity, fr: Frame, aa: Tensor, st: La
 
 
 def _mouth_layers(img, skin, shade, ident: Identity, fr: Frame, aa: Tensor, st: LayerState) -> None:
-    """Nasolabial fold (AU12/10/09), dimple (AU14), chin boss (AU17), mouth interior (AU25/26)."""
+    """Nasolabial fold (AU12/10/09), dimple (AU14), chin boss (AU17), pressed lips (AU23), mouth interior (AU25/26)."""
     x, y, u = fr.xy("mouth")
     dark = _dark(ident, shade)
     ny, my, nw, mw = _v(ident.nose_y), _v(ident.mouth_y), _v(ident.nose_w), _v(ident.mouth_w)
@@ -391,10 +393,15 @@ def _mouth_layers(img, skin, shade, ident: Identity, fr: Frame, aa: Tensor, st: 
     xc = nw + 0.03 + (mw - nw) * t + 0.08 * t * (1 - t)
     fold = _line(u - xc, 0.005, aa) * cover((y - (ny + my + 0.03) / 2).abs() - (my + 0.03 - ny) / 2, aa)
     blend(img, fold * skin * _v(st.nasolabial) * 0.55, dark)
-    dim = _line(u - mw - 0.03 - 2 * (y - my) ** 2, 0.006, aa) * cover((y - my).abs() - 0.035, aa)
-    blend(img, dim * skin * _v(st.dimple) * 0.7, dark)
-    chin = _line(y - my - _v(ident.lip_lo) - 0.045 + 2.0 * u * u, 0.005, aa) * cover(u - 0.06, 0.02)
-    blend(img, chin * skin * _v(st.chin) * 0.6, dark)
+    dim = _line(u - mw - 0.02 - 2 * (y - my) ** 2, 0.01, aa) * cover((y - my).abs() - 0.05, aa)
+    blend(img, dim * skin * _v(st.dimple), dark)
+    chin = _line(y - my - _v(ident.lip_lo) - 0.045 + 2.0 * u * u, 0.007, aa) * cover(u - 0.07, 0.02)
+    blend(img, chin * skin * _v(st.chin) * 0.8, dark)
+
+    ym, prof = _mouth_line(ident, x)
+    # pressed lips (AU23) lose their red: blend the lip band towards the skin colour
+    press = cover((y - ym).abs() - 0.03, aa) * cover(u - mw, aa)
+    blend(img, press * _v(st.press) * 0.6, _c(ident.skin) * shade.unsqueeze(1))
 
     ym, prof = _mouth_line(ident, x / 0.85)
     h = MOUTH_GAP * _v(st.mouth_open) * prof * prof

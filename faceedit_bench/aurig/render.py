@@ -119,7 +119,7 @@ def _landmarks(ident: Identity, grid: torch.Tensor, aus: torch.Tensor) -> torch.
     return to_image(ident, q)[:, 0]
 
 
-CHUNK_PIXELS = 1 << 15  # batch elements per pass: keeps per-op tensors cache-sized
+CHUNK_PIXELS = 1 << 16  # batch elements per pass: keeps per-op tensors cache-sized
 
 
 def _chunks(n: int, res: int) -> list[list[int]]:

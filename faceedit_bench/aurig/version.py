@@ -33,6 +33,13 @@ def renderer_hash() -> str:
 
 
 @lru_cache(maxsize=1)
+def dataset_hash() -> str:
+    """Renderer plus sampling and pair recipes: goes into every AU-rig ``cache_key()``."""
+    data = _hash_files([_HERE / "dataset.py", _HERE / "pairs.py"])
+    return hashlib.sha256((renderer_hash() + data).encode()).hexdigest()[:16]
+
+
+@lru_cache(maxsize=1)
 def reference_hash() -> str:
     """Renderer plus reference-network source: the version of the shipped weights."""
     ref = sorted((_HERE / "reference").glob("*.py"))

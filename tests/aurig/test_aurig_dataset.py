@@ -109,3 +109,19 @@ def test_bad_arguments_are_clear_errors() -> None:
         AuRigDataset("training")
     with pytest.raises(ValueError, match="size"):
         AuRigDataset("train", size=0)
+
+
+def test_cache_key_follows_the_code(monkeypatch: pytest.MonkeyPatch) -> None:
+    from faceedit_bench.aurig import version
+
+    key = AuRigDataset("test", 32).cache_key()
+    assert key != AuRigDataset("test", 64).cache_key() != AuRigDataset("test", 32, seed=1).cache_key()
+    version.renderer_hash.cache_clear()
+    version.dataset_hash.cache_clear()
+    real = version._hash_files
+    monkeypatch.setattr(version, "_hash_files", lambda paths: real(paths) + "edited")
+    try:
+        assert AuRigDataset("test", 32).cache_key() != key
+    finally:
+        version.renderer_hash.cache_clear()
+        version.dataset_hash.cache_clear()

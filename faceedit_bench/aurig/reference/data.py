@@ -56,18 +56,18 @@ def render_pool(
 def augment(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
     """Mild corruptions like an editor's output: shift, blur, low resolution, noise, gain."""
     n = x.shape[0]
-    dx, dy = (int(v) for v in torch.randint(-2, 3, (2,), generator=gen))
+    dx, dy = (int(v) for v in torch.randint(-1, 2, (2,), generator=gen))
     x = torch.roll(x, shifts=(dy, dx), dims=(2, 3))
     blur = F.avg_pool2d(x, 3, 1, 1, count_include_pad=False)
-    a = torch.rand(n, 1, 1, 1, generator=gen) * (torch.rand(n, 1, 1, 1, generator=gen) < 0.4)
+    a = 0.6 * torch.rand(n, 1, 1, 1, generator=gen) * (torch.rand(n, 1, 1, 1, generator=gen) < 0.3)
     x = x + a * (blur - x)
-    low = torch.rand(n, generator=gen) < 0.25
+    low = torch.rand(n, generator=gen) < 0.1
     if bool(low.any()):
         size = x.shape[-1]
         small = F.interpolate(
             x[low], size=(size // 2, size // 2), mode="bilinear", antialias=True, align_corners=False
         )
         x[low] = F.interpolate(small, size=(size, size), mode="bilinear", align_corners=False)
-    x = x * (0.9 + 0.2 * torch.rand(n, 1, 1, 1, generator=gen))
-    x = x + torch.randn(x.shape, generator=gen) * (0.02 * torch.rand(n, 1, 1, 1, generator=gen))
+    x = x * (0.95 + 0.1 * torch.rand(n, 1, 1, 1, generator=gen))
+    x = x + torch.randn(x.shape, generator=gen) * (0.01 * torch.rand(n, 1, 1, 1, generator=gen))
     return x.clamp(0, 1)

@@ -50,7 +50,7 @@ def to_input(images: torch.Tensor) -> torch.Tensor:
 
 
 class AURegressor(nn.Module):
-    """Images in [0, 1] -> (N, 17) AU intensities on 0-5."""
+    """Images in [0, 1] -> (N, 17) AU intensities on 0-5 (clipped in eval mode)."""
 
     def __init__(self, width: int = 32) -> None:
         super().__init__()
@@ -58,7 +58,9 @@ class AURegressor(nn.Module):
         self.head = nn.Linear(self.trunk.out_features, N_AUS)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        return torch.sigmoid(self.head(self.trunk(to_input(images)))) * AU_MAX
+        out = self.head(self.trunk(to_input(images))) * AU_MAX
+        # linear while training (no dead gradients at 0 or 5); clipped to the scale when judging
+        return out if self.training else out.clamp(0, AU_MAX)
 
 
 class IdentityEncoder(nn.Module):

@@ -36,12 +36,12 @@ AU_FILE, ID_FILE = "au_regressor", "identity_encoder"
 
 @dataclass
 class TrainConfig:
-    n_ids: int = 1500  # reference identities in the training pool
+    n_ids: int = 2500  # reference identities in the training pool
     per_id: int = 8  # expressions per identity
-    epochs_au: int = 6
-    epochs_id: int = 6
+    epochs_au: int = 10
+    epochs_id: int = 4
     batch_size: int = 64
-    lr: float = 2e-3
+    lr: float = 3e-3
     width: int = 32
     embed_dim: int = 64
     p_independent: float = 0.3  # chance an AU is on in the independent half of the pool
