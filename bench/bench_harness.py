@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -42,8 +43,14 @@ def _protocol(name: str):
     return dataclasses.replace(base, metrics=tuple(m for m in base.metrics if m in METRICS))
 
 
+def _fresh_feature_cache(work: Path) -> None:
+    """Real-side features are cached on disk: give each timed run its own empty cache."""
+    os.environ["FACEEDIT_BENCH_CACHE_FEATURES"] = str(work / "features")
+
+
 def one_pass(protocol_name: str, n_pairs: int, work: Path) -> float:
     protocol = _protocol(protocol_name)
+    _fresh_feature_cache(work)
     start = time.perf_counter()
     pairs = build_pairs(protocol, n_pairs)
     backends, choices = choose_backends(protocol)
@@ -62,6 +69,7 @@ def separately(protocol_name: str, n_pairs: int, work: Path) -> dict[str, float]
         protocol = dataclasses.replace(
             base, metrics=(metric,), backends={k: v for k, v in base.backends.items() if k == kind}
         )
+        _fresh_feature_cache(work / metric)
         start = time.perf_counter()
         pairs = build_pairs(protocol, n_pairs)
         backends, choices = choose_backends(protocol) if kind else (BackendSet(), {})

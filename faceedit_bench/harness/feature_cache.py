@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Sequence
+from pathlib import Path
 
 import torch
 from tqdm.auto import tqdm
@@ -35,7 +37,10 @@ def reference_features(
     pairs: PairSet, indices: Sequence[int], extractor: FeatureExtractor, batch_size: int, progress: bool
 ) -> torch.Tensor:
     """Features of the real side of ``pairs[indices]``, from cache or computed and cached."""
-    path = cache_dir("features") / f"{feature_cache_key(pairs, indices, extractor)}.pt"
+    root = os.environ.get("FACEEDIT_BENCH_CACHE_FEATURES")  # benchmarks isolate this cache
+    folder = Path(root) if root else cache_dir("features")
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{feature_cache_key(pairs, indices, extractor)}.pt"
     if path.exists():
         try:
             cached = torch.load(path, weights_only=True)
