@@ -53,7 +53,7 @@ class ResidualBlock(nn.Module):
 
 
 class EncoderDecoder(nn.Module):
-    """Image-to-feature-map trunk: ``(N, in_ch, H, W) -> (N, base, H, W)``.
+    """Image-to-feature-map trunk: ``(N, in_ch, H, W) -> (N, base, H, W)`` (with all upsamplings).
 
     ``H`` and ``W`` must be divisible by ``2 ** n_down``. With ``stem_norm`` (GANimation)
     instance norm follows the 7x7 stem, which removes the spatially constant AU channels
@@ -61,7 +61,16 @@ class EncoderDecoder(nn.Module):
     shift its activations before the first ReLU.
     """
 
-    def __init__(self, in_channels: int, base: int, n_down: int, n_res: int, stem_norm: bool = True) -> None:
+    def __init__(
+        self,
+        in_channels: int,
+        base: int,
+        n_down: int,
+        n_res: int,
+        stem_norm: bool = True,
+        n_up: int | None = None,
+    ) -> None:
+        """``n_up`` upsamplings (default ``n_down``): fewer leave the output at a lower resolution."""
         super().__init__()
         layers: list[nn.Module] = [nn.Conv2d(in_channels, base, 7, padding=3, bias=not stem_norm)]
         layers += [_norm(base), nn.ReLU(inplace=True)] if stem_norm else [nn.ReLU(inplace=True)]
@@ -74,7 +83,7 @@ class EncoderDecoder(nn.Module):
             ]
             ch *= 2
         layers += [ResidualBlock(ch) for _ in range(n_res)]
-        for _ in range(n_down):
+        for _ in range(n_down if n_up is None else n_up):
             layers += [
                 nn.ConvTranspose2d(ch, ch // 2, 4, stride=2, padding=1, bias=False),
                 _norm(ch // 2),

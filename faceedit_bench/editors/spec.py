@@ -23,17 +23,18 @@ class EditorSpec:
     use_texture: bool = True  # texture step: attention mask + colour
     channels: int = 32  # base channels of each encoder-decoder (ours)
     n_down: int = 2
-    mask_bias: float | None = 2.0  # ours: initial mask-logit bias, M ~ 0.88 keeps the warp (None: GANimation)
+    mask_bias: float | None = 3.0  # ours: initial mask-logit bias, M ~ 0.95 keeps the warp (None: GANimation)
     stem_norm: bool = False  # GANimation: instance norm after the stem; ours: none (see layers.py)
     res_blocks: int = 3  # residual blocks of the texture / GANimation trunk (ours)
     motion_res_blocks: int = 2  # residual blocks of the motion trunk (ours)
+    flow_up_skip: int = 2  # ours: increments predicted at 1/4 resolution, upsampled (smooth warps)
     lambda_au: float = 4000.0  # GANimation lambda_D_cond, divided by the global batch size
     lambda_cycle: float = 10.0  # GANimation
     lambda_mask: float = 0.1  # GANimation: mean(M), M = 1 keeps the (warped) input
     lambda_mask_smooth: float = 1e-5  # GANimation: summed TV of M over the batch
     lambda_gp: float = 10.0  # GANimation
-    lambda_flow_tv: float = 0.05  # ours: L1 TV of the displacement in pixels
-    lambda_flow_bias: float = 0.01  # ours: bias-reduce, squared pixels
+    lambda_flow_tv: float = 1.0  # ours: L1 TV of the displacement in pixels
+    lambda_flow_bias: float = 0.1  # ours: bias-reduce, squared pixels
 
     def with_overrides(self, **changes: Any) -> EditorSpec:
         """A copy with ``changes`` (unknown names raise ``ValueError``)."""

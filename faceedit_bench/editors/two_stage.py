@@ -25,7 +25,7 @@ class TwoStageGenerator(nn.Module):
         if not (spec.use_motion or spec.use_texture):
             raise ValueError("a two-stage generator needs the motion step, the texture step or both")
         self.motion = (
-            MotionNet(spec.channels, spec.n_down, spec.motion_res_blocks, spec.stem_norm)
+            MotionNet(spec.channels, spec.n_down, spec.motion_res_blocks, spec.stem_norm, spec.flow_up_skip)
             if spec.use_motion
             else None
         )
