@@ -106,3 +106,17 @@ def test_edit_at_trained_resolution_matches_the_generator(tmp_path):
     out = editor.edit(x, aus)
     torch.testing.assert_close(out.images, ref.images, atol=1e-5, rtol=0)
     torch.testing.assert_close(out.flow, ref.grid, atol=1e-5, rtol=0)
+
+
+def test_low_resolution_increments_give_a_full_size_fold_free_grid():
+    from faceedit_bench.editors.motion_net import MotionNet
+
+    torch.manual_seed(0)
+    net = MotionNet(8, 2, 1, flow_up_skip=2)
+    torch.nn.init.normal_(net.head.weight, std=0.5)  # a non-trivial warp
+    grid = net(torch.rand(2, 3, 16, 16) * 2 - 1, torch.rand(2, 17))
+    assert grid.shape == (2, 16, 16, 2)
+    assert (grid[..., 0].diff(dim=2) >= 0).all() and (grid[..., 1].diff(dim=1) >= 0).all()
+    from faceedit_bench.editors.warp import identity_grid
+
+    assert (grid - identity_grid(2, 16, 16)).abs().max() > 1e-3
