@@ -1,0 +1,109 @@
+"""AU-rig reference judges: shipped weights, their accuracy, metric helpers, retrain-on-change."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from faceedit_bench.api.aus import AU_NAMES, N_AUS
+from faceedit_bench.api.backends import AUDetector, IdentityModel
+from faceedit_bench.aurig.dataset import AuRigDataset
+from faceedit_bench.aurig.reference import backends
+from faceedit_bench.aurig.reference.metrics import au_scores, equal_error_rate, pair_scores
+from faceedit_bench.aurig.version import reference_hash
+from faceedit_bench.plugins import au_detectors, identity_models
+
+torch.set_num_threads(1)
+
+
+def test_shipped_weights_match_the_current_code() -> None:
+    for name in ("au_regressor", "identity_encoder"):
+        record = json.loads((backends.WEIGHTS_DIR / f"{name}.json").read_text())
+        assert record["code_version"] == reference_hash(), f"{name}: retrain (see datasets.md)"
+        assert (backends.WEIGHTS_DIR / f"{name}.pt").stat().st_size < 3 * 2**20
+        assert record["trained_on"] == "aurig reference split only"
+
+
+@pytest.fixture(scope="module")
+def judges() -> tuple[AUDetector, IdentityModel]:
+    return au_detectors.get("aurig-ref")(), identity_models.get("aurig-ref")()
+
+
+def test_au_detector_reads_a_sweep(judges: tuple[AUDetector, IdentityModel]) -> None:
+    det, _ = judges
+    assert det.label == "aurig-ref" and det.input_size == 64
+    ds = AuRigDataset("val", 64)
+    for au in ("AU12", "AU26", "AU04"):
+        b = ds.make_sweep(au, steps=6, n_identities=3, seed=0).batch(range(18))
+        pred = det.detect(b.target_image)
+        assert pred.shape == (18, N_AUS) and float(pred.min()) >= 0 and float(pred.max()) <= 5
+        k = AU_NAMES.index(au)
+        per_level = pred[:, k].view(3, 6).mean(0)
+        assert float(per_level[-1] - per_level[0]) > 3.0, f"{au}: {per_level.tolist()}"
+        assert float((per_level[1:] - per_level[:-1]).min()) > -0.3  # roughly monotonic
+
+
+def test_au_detector_accuracy_on_held_out_faces(judges: tuple[AUDetector, IdentityModel]) -> None:
+    det, _ = judges
+    b = AuRigDataset("val", 64).get_batch(range(0, 2000, 10))
+    pred = det.detect(b.images)
+    assert float((pred - b.aus).abs().mean()) < 0.5
+    # other resolutions are resized to 64 px
+    small = torch.nn.functional.interpolate(b.images[:8], size=(48, 48), mode="bilinear", antialias=True)
+    assert det.detect(small).shape == (8, N_AUS)
+
+
+def test_identity_model_separates_identities(judges: tuple[AUDetector, IdentityModel]) -> None:
+    _, ident = judges
+    ds = AuRigDataset("test", 64)
+    b = ds.get_batch(range(0, 200))  # 20 identities x 10 expressions
+    emb = ident.embed(b.images)
+    assert emb.shape[0] == 200 and torch.allclose(emb.norm(dim=1), torch.ones(200), atol=1e-5)
+    labels = torch.arange(200) // 10
+    same, diff = pair_scores(emb, labels)
+    eer, _ = equal_error_rate(same, diff)
+    assert eer < 0.1
+    assert 0 < ident.threshold < 1 and float((same >= ident.threshold).float().mean()) > 0.9
+    prov = ident.provenance()
+    assert prov["label"] == "aurig-ref" and prov["code_version"] == reference_hash()
+
+
+def test_au_scores_match_numpy() -> None:
+    g = torch.Generator().manual_seed(0)
+    true = torch.rand(50, N_AUS, generator=g) * 5
+    pred = true + torch.randn(50, N_AUS, generator=g) * 0.3
+    s = au_scores(pred, true)
+    ref_r = [np.corrcoef(pred[:, k].numpy(), true[:, k].numpy())[0, 1] for k in range(N_AUS)]
+    assert s["pearson_min"] == pytest.approx(min(ref_r), abs=1e-5)
+    assert s["mae_mean"] == pytest.approx(float(np.abs(pred - true).mean()), abs=1e-6)
+
+
+def test_equal_error_rate_on_known_scores() -> None:
+    same = torch.tensor([0.9, 0.8, 0.7, 0.3])
+    diff = torch.tensor([0.1, 0.2, 0.4, 0.75])
+    eer, thr = equal_error_rate(same, diff)
+    assert eer == pytest.approx(0.25) and 0.3 < thr <= 0.75
+    assert equal_error_rate(torch.tensor([0.9, 0.8]), torch.tensor([0.1, 0.2]))[0] == 0.0
+
+
+def test_code_change_retrains_into_the_cache(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    monkeypatch.setenv("FACEEDIT_BENCH_CACHE", str(tmp_path))
+    monkeypatch.setattr(backends, "reference_hash", lambda: "changed0000")
+    calls = []
+
+    def fake_train_all(out, cfg=None, command=None):
+        calls.append(out)
+        for name in ("au_regressor", "identity_encoder"):
+            (out / f"{name}.pt").write_bytes(b"x")
+            (out / f"{name}.json").write_text(json.dumps({"code_version": "changed0000"}))
+
+    import faceedit_bench.aurig.reference.train as train_mod
+
+    monkeypatch.setattr(train_mod, "train_all", fake_train_all)
+    folder, record = backends.weights_folder("au_regressor")
+    assert folder == tmp_path / "aurig-reference" / "changed0000" and record["code_version"] == "changed0000"
+    backends.weights_folder("identity_encoder")  # already there: no second training
+    assert len(calls) == 1
