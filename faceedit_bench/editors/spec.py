@@ -35,6 +35,7 @@ class EditorSpec:
     lambda_gp: float = 10.0  # GANimation
     lambda_flow_tv: float = 1.0  # ours: L1 TV of the displacement in pixels
     lambda_flow_bias: float = 0.1  # ours: bias-reduce, squared pixels
+    lambda_flow_mag: float = 5.0  # ours: mean |displacement| in pixels (AU motion is small and local)
 
     def with_overrides(self, **changes: Any) -> EditorSpec:
         """A copy with ``changes`` (unknown names raise ``ValueError``)."""
@@ -57,10 +58,12 @@ class EditorSpec:
 
 TWO_STAGE = EditorSpec()
 WARP_ONLY = dataclasses.replace(TWO_STAGE, use_texture=False, lambda_mask=0.0, lambda_mask_smooth=0.0)
-TEXTURE_ONLY = dataclasses.replace(TWO_STAGE, use_motion=False, lambda_flow_tv=0.0, lambda_flow_bias=0.0)
+TEXTURE_ONLY = dataclasses.replace(
+    TWO_STAGE, use_motion=False, lambda_flow_tv=0.0, lambda_flow_bias=0.0, lambda_flow_mag=0.0
+)
 TWO_STAGE_NO_TV = dataclasses.replace(TWO_STAGE, lambda_flow_tv=0.0)
 TWO_STAGE_NO_CYCLE = dataclasses.replace(TWO_STAGE, lambda_cycle=0.0)
 TWO_STAGE_NO_MASK = dataclasses.replace(TWO_STAGE, lambda_mask=0.0, lambda_mask_smooth=0.0)
 # GANimation's published generator: 64 channels, 2 downsamplings, 6 residual blocks.
 GANIMATION = EditorSpec(generator="ganimation", use_motion=False, channels=64, res_blocks=6, motion_res_blocks=0, stem_norm=True, mask_bias=None,
-                        lambda_flow_tv=0.0, lambda_flow_bias=0.0)  # fmt: skip
+                        lambda_flow_tv=0.0, lambda_flow_bias=0.0, lambda_flow_mag=0.0)  # fmt: skip

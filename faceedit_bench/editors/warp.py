@@ -65,6 +65,11 @@ def flow_tv_loss(grid: torch.Tensor) -> torch.Tensor:
     return tv_x + tv_y
 
 
+def flow_magnitude_loss(grid: torch.Tensor) -> torch.Tensor:
+    """Mean displacement length in pixels (ours: keeps the warp near the identity)."""
+    return displacement_pixels(grid).norm(dim=-1).mean()
+
+
 def bias_reduce_loss(mean_grid: torch.Tensor) -> torch.Tensor:
     """Squared distance (in pixels) of the batch-mean grid ``(1, H, W, 2)`` to the identity."""
     return displacement_pixels(mean_grid).pow(2).mean()

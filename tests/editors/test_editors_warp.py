@@ -60,3 +60,13 @@ def test_bias_reduce_penalises_a_mean_shift_only():
     torch.testing.assert_close(
         displacement_pixels(shifted)[0, 0, 0], torch.tensor([1.0, 1.0]), atol=1e-5, rtol=0
     )
+
+
+def test_flow_magnitude_is_zero_at_identity_and_measures_pixels():
+    from faceedit_bench.editors.warp import flow_magnitude_loss
+
+    ident = identity_grid(2, 8, 8)
+    assert flow_magnitude_loss(ident) < 1e-6
+    shifted = ident.clone()
+    shifted[..., 0] += 3 * 2 / 8  # three pixels in x
+    torch.testing.assert_close(flow_magnitude_loss(shifted), torch.tensor(3.0), atol=1e-5, rtol=0)
