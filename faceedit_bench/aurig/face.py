@@ -283,6 +283,7 @@ class LayerState:
     chin: Tensor
     forehead: Tensor
     press: Tensor
+    stretch: Tensor
 
 
 def layer_state(aus: Tensor) -> LayerState:
@@ -294,7 +295,7 @@ def layer_state(aus: Tensor) -> LayerState:
     return LayerState(
         lid_up=(0.32 - 0.32 * a("AU05") + 0.66 * a("AU45") + 0.08 * a("AU07")).clamp(0, 1),
         lid_lo=(0.02 + 0.5 * a("AU07") + 0.18 * a("AU06")).clamp(0, 1),
-        mouth_open=(0.5 * a("AU25") + 0.5 * a("AU26")).clamp(0, 1),
+        mouth_open=(0.6 * a("AU25") + 0.4 * a("AU26")).clamp(0, 1),
         furrow=a("AU04"),
         wrinkle=a("AU09"),
         cheek=a("AU06"),
@@ -303,6 +304,7 @@ def layer_state(aus: Tensor) -> LayerState:
         chin=a("AU17"),
         forehead=(0.5 * a("AU01") + 0.5 * a("AU02")).clamp(0, 1),
         press=a("AU23"),
+        stretch=a("AU20"),
     )
 
 
@@ -363,7 +365,7 @@ def _upper_layers(img, skin, shade, ident: Identity, fr: Frame, aa: Tensor, st: 
     eye = cover(torch.maximum(torch.maximum(top - ye, ye - bot), side), aa)
     opening = cover(torch.maximum(torch.maximum(lid_top - ye, ye - lid_bot), side), aa)
     blend(img, eye * (1 - opening), _c(ident.skin * 0.92) * shade.unsqueeze(1))
-    lash = cover((ye - lid_top).abs() - 0.006, aa) * cover(side, aa)
+    lash = cover((ye - lid_top).abs() - 0.008, aa) * cover(side, aa)
     blend(img, lash * 0.9, torch.full((1, 3, 1, 1), 0.08))
 
 
@@ -385,7 +387,7 @@ def _nose_layer(img, skin, shade, ident: Identity, fr: Frame, aa: Tensor, st: La
 
 
 def _mouth_layers(img, skin, shade, ident: Identity, fr: Frame, aa: Tensor, st: LayerState) -> None:
-    """Nasolabial fold (AU12/10/09), dimple (AU14), chin boss (AU17), pressed lips (AU23), mouth interior (AU25/26)."""
+    """Nasolabial fold (AU12/10/09), dimple (AU14), lip stretch (AU20), chin boss (AU17), pressed lips (AU23), mouth (AU25/26)."""
     x, y, u = fr.xy("mouth")
     dark = _dark(ident, shade)
     ny, my, nw, mw = _v(ident.nose_y), _v(ident.mouth_y), _v(ident.nose_w), _v(ident.mouth_w)
@@ -393,10 +395,13 @@ def _mouth_layers(img, skin, shade, ident: Identity, fr: Frame, aa: Tensor, st: 
     xc = nw + 0.03 + (mw - nw) * t + 0.08 * t * (1 - t)
     fold = _line(u - xc, 0.005, aa) * cover((y - (ny + my + 0.03) / 2).abs() - (my + 0.03 - ny) / 2, aa)
     blend(img, fold * skin * _v(st.nasolabial) * 0.55, dark)
-    dim = _line(u - mw - 0.02 - 2 * (y - my) ** 2, 0.01, aa) * cover((y - my).abs() - 0.05, aa)
+    dim = _line(u - mw - 0.02 - 2 * (y - my) ** 2, 0.014, aa) * cover((y - my).abs() - 0.06, aa)
     blend(img, dim * skin * _v(st.dimple), dark)
-    chin = _line(y - my - _v(ident.lip_lo) - 0.045 + 2.0 * u * u, 0.007, aa) * cover(u - 0.07, 0.02)
-    blend(img, chin * skin * _v(st.chin) * 0.8, dark)
+    # stretched lips (AU20): short horizontal creases out from the corners
+    stretch = _line(y - my - 0.01, 0.006, aa) * cover((u - mw - 0.05).abs() - 0.04, aa)
+    blend(img, stretch * skin * _v(st.stretch) * 0.8, dark)
+    chin = _line(y - my - _v(ident.lip_lo) - 0.045 + 2.0 * u * u, 0.01, aa) * cover(u - 0.08, 0.02)
+    blend(img, chin * skin * _v(st.chin), dark)
 
     ym, prof = _mouth_line(ident, x)
     # pressed lips (AU23) lose their red: blend the lip band towards the skin colour

@@ -128,7 +128,7 @@ def sample_identities(keys: np.ndarray) -> Identity:
         eye_x=r(0.21, 0.25),
         eye_y=r(-0.10, -0.05),
         eye_w=r(0.095, 0.115),
-        eye_h=r(0.048, 0.056),
+        eye_h=r(0.053, 0.06),
         eye_tilt=r(-0.06, 0.14),
         iris=_palette(_IRIS, u[:, next(it)], smooth=False) * r(0.8, 1.2).unsqueeze(1),
         iris_r=r(0.88, 0.98),
