@@ -21,6 +21,7 @@ from faceedit_bench.aurig.identity import Identity, sample_identities
 from faceedit_bench.aurig.pairs import AuRigPairSet
 from faceedit_bench.aurig.render import check_resolution, render
 from faceedit_bench.aurig.rng import STREAM_PAIRS, STREAM_SAMPLE_AUS, identity_keys, mix, split_code, uniforms
+from faceedit_bench.aurig.threads import single_thread
 from faceedit_bench.aurig.version import dataset_hash
 
 SAMPLES_PER_IDENTITY = 10
@@ -71,7 +72,10 @@ class AuRigDataset(FaceDataset):
     def landmarks(self, indices: Sequence[int]) -> torch.Tensor:
         """(N, 29, 2) landmarks in [-1, 1] image coordinates (see ``landmarks.LANDMARK_NAMES``)."""
         idx = self._check(indices)
-        return render(self.identities(idx // SAMPLES_PER_IDENTITY), self.aus(idx), self.resolution).landmarks
+        with single_thread():
+            return render(
+                self.identities(idx // SAMPLES_PER_IDENTITY), self.aus(idx), self.resolution
+            ).landmarks
 
     # --- FaceDataset ------------------------------------------------------------------
     def get(self, index: int) -> FaceSample:
@@ -85,7 +89,8 @@ class AuRigDataset(FaceDataset):
         idx = self._check(indices)
         ids = idx // SAMPLES_PER_IDENTITY
         aus = self.aus(idx)
-        images = render(self.identities(ids), aus, self.resolution).images
+        with single_thread():
+            images = render(self.identities(ids), aus, self.resolution).images
         return ImageBatch(images=images, aus=aus, identity_ids=[self.identity_name(i) for i in ids])
 
     def cache_key(self) -> str:

@@ -11,6 +11,7 @@ import torch
 from faceedit_bench.api.batch import PairBatch
 from faceedit_bench.api.dataset import PairSet
 from faceedit_bench.aurig.render import render_pair
+from faceedit_bench.aurig.threads import single_thread
 
 if TYPE_CHECKING:
     from faceedit_bench.aurig.dataset import AuRigDataset
@@ -62,9 +63,10 @@ class AuRigPairSet(PairSet):
             raise IndexError(f"AU-rig pair index out of range [0, {len(self)})")
         ids = self.identity_index[idx]
         t = torch.from_numpy(idx)
-        pair = render_pair(
-            self.dataset.identities(ids), self.source_aus[t], self.target_aus[t], self.dataset.resolution
-        )
+        with single_thread():
+            pair = render_pair(
+                self.dataset.identities(ids), self.source_aus[t], self.target_aus[t], self.dataset.resolution
+            )
         return PairBatch(
             source=pair.source.images,
             target_aus=self.target_aus[t].clone(),

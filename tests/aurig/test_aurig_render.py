@@ -127,3 +127,18 @@ def test_each_au_alone_changes_only_its_region(ds: AuRigDataset, au: str) -> Non
 def test_bad_resolution_is_a_clear_error() -> None:
     with pytest.raises(ValueError, match="resolution"):
         AuRigDataset("train", 16)
+
+
+def test_rendering_runs_single_threaded_and_restores_the_setting() -> None:
+    from faceedit_bench.aurig.threads import single_thread
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        with single_thread():
+            assert torch.get_num_threads() == 1
+        assert torch.get_num_threads() == 2
+        AuRigDataset("test", 32, size=20).get_batch([0, 1])
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
