@@ -78,7 +78,7 @@ ANCHORS: tuple[Anchor, ...] = (
     ),
     Anchor("AU02", _brow_outer, (0.08, 0.11), (0.01, -0.058)),
     Anchor("AU04", _brow_inner, (0.09, 0.07), (-0.04, 0.045)),
-    Anchor("AU05", lambda i: (i.eye_x, i.eye_y - i.eye_h - 0.03), (0.08, 0.05), (0.0, -0.035)),
+    Anchor("AU05", lambda i: (i.eye_x, i.eye_y - i.eye_h - 0.03), (0.08, 0.05), (0.0, -0.045)),
     Anchor("AU06", lambda i: (i.eye_x + 0.01, i.eye_y + 0.16), (0.1, 0.08), (0.0, -0.045)),
     Anchor("AU06", lambda i: (i.eye_x + i.eye_w, i.eye_y), (0.06, 0.06), (-0.012, 0.0)),
     Anchor("AU07", lambda i: (i.eye_x, i.eye_y + i.eye_h), (0.07, 0.05), (0.0, -0.025)),

@@ -293,9 +293,9 @@ def layer_state(aus: Tensor) -> LayerState:
         return aus[:, au_index(name)] / AU_MAX
 
     return LayerState(
-        lid_up=(0.32 - 0.32 * a("AU05") + 0.66 * a("AU45") + 0.08 * a("AU07")).clamp(0, 1),
+        lid_up=(0.36 - 0.36 * a("AU05") + 0.62 * a("AU45") + 0.08 * a("AU07")).clamp(0, 1),
         lid_lo=(0.02 + 0.5 * a("AU07") + 0.18 * a("AU06")).clamp(0, 1),
-        mouth_open=(0.6 * a("AU25") + 0.4 * a("AU26")).clamp(0, 1),
+        mouth_open=(0.7 * a("AU25") + 0.3 * a("AU26")).clamp(0, 1),
         furrow=a("AU04"),
         wrinkle=a("AU09"),
         cheek=a("AU06"),

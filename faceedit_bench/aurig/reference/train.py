@@ -38,7 +38,7 @@ AU_FILE, ID_FILE = "au_regressor", "identity_encoder"
 class TrainConfig:
     n_ids: int = 2500  # reference identities in the training pool
     per_id: int = 8  # expressions per identity
-    epochs_au: int = 12
+    epochs_au: int = 15
     epochs_id: int = 4
     batch_size: int = 64
     lr: float = 3e-3
