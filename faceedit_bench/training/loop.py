@@ -85,6 +85,7 @@ class _Run:
             0.0,
         )
         self.final_metrics: dict[str, float] = {}
+        self.code_version = code_version()  # of the code that starts (or resumes) the run
 
     def state(self) -> dict[str, Any]:
         return {
@@ -94,7 +95,7 @@ class _Run:
             "config": config_to_json(self.config),
             "step": self.step,
             "seed": self.config.seed,
-            "code_version": code_version(),
+            "code_version": self.code_version,
             "planned_steps": self.planned,
             "calibrated": self.calibrated,
             "elapsed_s": self.elapsed,
@@ -239,5 +240,5 @@ def _loop(run: _Run, dataset: FaceDataset, ctx: StepContext, validator: Validato
     if env.is_main:
         write_json_atomic(out / "summary.json", {
             "editor": config.editor, "steps": run.step, "wall_time_s": round(run.elapsed, 1),
-            "seed": config.seed, "code_version": code_version(), "final_metrics": run.final_metrics,
+            "seed": config.seed, "code_version": run.code_version, "final_metrics": run.final_metrics,
         })  # fmt: skip
