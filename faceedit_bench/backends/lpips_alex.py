@@ -60,7 +60,25 @@ def _lpips_linear_weights() -> Path:
     return Path(spec.origin).parent / "weights" / "v0.1" / "alex.pth"
 
 
-class LpipsAlex(PerceptualDistance):
+class LpipsModule(PerceptualDistance):
+    """An LPIPS-package-style network ``model(x, y)`` on [-1, 1] inputs, held in ``self.model``."""
+
+    model: torch.nn.Module
+    device: torch.device
+
+    def to(self, device: torch.device | str) -> LpipsModule:
+        self.device = torch.device(device)
+        self.model.to(self.device)
+        return self
+
+    @torch.no_grad()
+    def distance(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        check_pair(a, b, self.label)
+        x, y = (t.to(self.device, torch.float32) * 2 - 1 for t in (a, b))  # the package expects [-1, 1]
+        return self.model(x, y).reshape(-1).double()
+
+
+class LpipsAlex(LpipsModule):
     """``distance(a, b) -> (N,)`` LPIPS v0.1 alex between images in [0, 1]."""
 
     label: ClassVar[str] = "lpips-alex"
@@ -107,17 +125,6 @@ class LpipsAlex(PerceptualDistance):
         return Availability(
             False, f"place torchvision's {ALEXNET_WEIGHTS} (AlexNet_Weights.IMAGENET1K_V1) in {path.parent}"
         )
-
-    def to(self, device: torch.device | str) -> LpipsAlex:
-        self.device = torch.device(device)
-        self.model.to(self.device)
-        return self
-
-    @torch.no_grad()
-    def distance(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-        check_pair(a, b, self.label)
-        x, y = (t.to(self.device, torch.float32) * 2 - 1 for t in (a, b))  # the package expects [-1, 1]
-        return self.model(x, y).reshape(-1).double()
 
     def provenance(self) -> dict[str, object]:
         return {

@@ -15,8 +15,8 @@ from typing import ClassVar
 
 import torch
 
-from faceedit_bench.api.backends import Availability, PerceptualDistance
-from faceedit_bench.backends.lpips_alex import check_pair, load_exactly
+from faceedit_bench.api.backends import Availability
+from faceedit_bench.backends.lpips_alex import LpipsModule, load_exactly
 from faceedit_bench.io import sha256_file
 
 
@@ -29,7 +29,7 @@ def shift_tolerant_weights() -> Path | None:
     return path if path.is_file() else None
 
 
-class ShiftTolerantLpipsAlex(PerceptualDistance):
+class ShiftTolerantLpipsAlex(LpipsModule):
     """``distance(a, b) -> (N,)`` shift-tolerant LPIPS alex between images in [0, 1]."""
 
     label: ClassVar[str] = "stlpips-alex"
@@ -53,17 +53,6 @@ class ShiftTolerantLpipsAlex(PerceptualDistance):
         if path is None:
             return Availability(False, "install stlpips-pytorch==0.0.2 (with ipython and torchsummary)")
         return Availability(True, f"weights in the stlpips-pytorch wheel: {path}")
-
-    def to(self, device: torch.device | str) -> ShiftTolerantLpipsAlex:
-        self.device = torch.device(device)
-        self.model.to(self.device)
-        return self
-
-    @torch.no_grad()
-    def distance(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-        check_pair(a, b, self.label)
-        x, y = (t.to(self.device, torch.float32) * 2 - 1 for t in (a, b))  # the package expects [-1, 1]
-        return self.model(x, y).reshape(-1).double()
 
     def provenance(self) -> dict[str, object]:
         return {
