@@ -70,7 +70,11 @@ class PrefixPairSet(PairSet):
 
 def run_compare(config: CompareConfig) -> Path | None:
     """Run the comparison; returns the output folder (None on non-zero ranks)."""
-    distributed.init_from_env()
+    with distributed.process_group():
+        return _run_compare(config)
+
+
+def _run_compare(config: CompareConfig) -> Path | None:
     rank, _ = distributed.rank_and_world()
     protocol: Protocol = plugins.protocols.get(config.protocol)
     if config.au_detector and "detector" in protocol.dataset_args:
@@ -225,9 +229,13 @@ def run_evaluate(config: EvaluateConfig) -> Path | None:
         fields = {f.name: getattr(config, f.name) for f in dataclasses.fields(RunOptions)}
         return run_compare(CompareConfig(**fields, editors=[config.editor], checkpoint=checkpoints))
 
+    with distributed.process_group():
+        return _run_manifest(config)
+
+
+def _run_manifest(config: EvaluateConfig) -> Path | None:
     from faceedit_bench.harness.manifest import ManifestPairs, PrecomputedEditor
 
-    distributed.init_from_env()
     rank, _ = distributed.rank_and_world()
     base: Protocol = plugins.protocols.get(config.protocol)
     pairs = ManifestPairs(config.manifest, base.resolution)

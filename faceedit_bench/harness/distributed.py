@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import torch.distributed as dist
@@ -26,6 +28,23 @@ def init_from_env() -> bool:
         if backend == "nccl":
             torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", 0)))
     return True
+
+
+@contextmanager
+def process_group() -> Iterator[None]:
+    """Join the torchrun job for the duration of a run and leave it cleanly.
+
+    Leaving matters: a gloo group still alive at interpreter exit can abort the
+    process ("terminate called without an active exception") after the results
+    were written, which torchrun reports as a failed job.
+    """
+    joined = not dist.is_initialized() and init_from_env()
+    try:
+        yield
+    finally:
+        if joined and dist.is_initialized():
+            dist.barrier()
+            dist.destroy_process_group()
 
 
 def gather_objects(obj: Any) -> list[Any]:
