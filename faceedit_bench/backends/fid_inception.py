@@ -22,6 +22,7 @@ from __future__ import annotations
 import importlib.metadata
 import importlib.util
 import io
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar, Literal
@@ -83,7 +84,10 @@ def _torch_fidelity_skeleton() -> torch.nn.Module:
 def convert_fid_helper_weights(torchscript: Path) -> dict[str, torch.Tensor]:
     """torch-fidelity-format state dict from fid-helper's TF-Inception TorchScript (fc = NaN)."""
     try:
-        source = torch.jit.load(str(torchscript), map_location="cpu").state_dict()
+        with warnings.catch_warnings():
+            # fid-helper ships TorchScript; the deprecation notice is not the user's to act on
+            warnings.simplefilter("ignore", FutureWarning)
+            source = torch.jit.load(str(torchscript), map_location="cpu").state_dict()
     except Exception as err:
         raise RuntimeError(f"{torchscript}: not a readable TorchScript file ({err})") from err
     src_convs = [k[: -len(".weight")] for k in source if k.endswith(".weight")]
