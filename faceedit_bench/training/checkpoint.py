@@ -14,7 +14,8 @@ from typing import Any
 import torch
 
 from faceedit_bench import __version__
-from faceedit_bench.io import torch_save_atomic
+from faceedit_bench.config import ConfigError
+from faceedit_bench.io import sha256_file, torch_save_atomic
 
 FORMAT = "faceedit-bench-train/1"
 WEIGHTS_FORMAT = "faceedit-bench-editor/1"
@@ -62,3 +63,56 @@ def export_weights(checkpoint: Path, dest: Path, half: bool = True) -> dict[str,
     out = {"format": WEIGHTS_FORMAT, **{k: state.get(k) for k in _META_KEYS}, "generator": weights}
     torch_save_atomic(out, dest)
     return out
+
+
+def load_init(path: Path, editor: str, spec: Any, resolution: int) -> dict[str, Any]:
+    """The state a ``--init`` run starts from, checked against the run (errors name the file).
+
+    ``path`` is a training checkpoint (generator + critic) or a shipped weights file
+    (generator only: the critic then starts fresh). Editor, resolution and every spec
+    field the file records must equal the run's.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"option 'init': {path} does not exist")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as err:  # torch.load raises many types on a foreign file
+        raise ConfigError(f"option 'init': {path} cannot be read ({err})") from None
+    if not isinstance(state, dict) or state.get("format") not in (FORMAT, WEIGHTS_FORMAT):
+        raise ConfigError(f"option 'init': {path} is not a faceedit-bench checkpoint or editor weights file")
+    if state.get("editor") != editor:
+        raise ConfigError(f"option 'init': {path} holds editor {state.get('editor')!r}, not {editor!r}")
+    if int(state.get("resolution") or 0) != resolution:
+        raise ConfigError(
+            f"option 'init': {path} was trained at {state.get('resolution')} px, this run is at {resolution} px"
+        )
+    ours = spec.to_json()
+    theirs = state.get("spec") or {}
+    differ = [f"{k}={theirs[k]!r} (run: {ours[k]!r})" for k in theirs if k in ours and theirs[k] != ours[k]]
+    if differ:
+        raise ConfigError(
+            f"option 'init': the spec of {path} differs from this run's: {', '.join(differ)}; "
+            "pass the matching --channels/--res-blocks/--motion-res-blocks/loss_weights"
+        )
+    return state
+
+
+def apply_init(
+    path: Path, state: dict[str, Any], generator: torch.nn.Module, critic: torch.nn.Module
+) -> dict:
+    """Load ``state``'s weights (see :func:`load_init`); returns the record kept in the run's config."""
+    try:
+        generator.load_state_dict({k: v.float() for k, v in state["generator"].items()})
+        if "critic" in state:
+            critic.load_state_dict(state["critic"])
+    except RuntimeError as err:
+        raise ConfigError(f"option 'init': the weights of {path} do not fit this run's nets: {err}") from None
+    return {
+        "path": str(path),
+        "sha256": sha256_file(path),
+        "format": state.get("format"),
+        "step": state.get("step"),
+        "code_version": state.get("code_version"),
+        "critic": "loaded" if "critic" in state else "fresh (the file holds generator weights only)",
+    }

@@ -47,6 +47,11 @@ class TrainConfig:
     seed: int = option(0, help="seed of weights, batches, target AUs and penalties")
     out: Path | None = option(None, help="run folder (default runs/<editor>)")
     resume: bool = option(False, help="continue the run in --out from its checkpoint")
+    init: Path | None = option(
+        None,
+        help="fine-tune: start generator and critic from this checkpoint (training checkpoint or shipped "
+        "weights; same editor, spec and resolution); optimisers fresh, step 0",
+    )
     device: str = option("auto", help="auto, cpu or cuda (auto: cuda when available)")
     amp: bool = option(True, help="bfloat16 autocast on CUDA (ignored on CPU)")
     channels_last: bool = option(
@@ -99,9 +104,13 @@ class TrainConfig:
             raise ConfigError(f"editor {self.editor!r} is not trainable (it has no EditorSpec)")
         plugins.datasets.canonical(self.dataset)
         try:
-            self.editor_spec()
+            spec = self.editor_spec()
         except ValueError as err:
             raise ConfigError(f"option 'loss_weights': {err}") from None
+        if self.init is not None:
+            from faceedit_bench.training.checkpoint import load_init
+
+            load_init(self.init, self.editor, spec, self.resolution)  # fail before any data is built
 
     def editor_spec(self):  # -> EditorSpec (import kept lazy)
         """The editor's registered spec with this config's size and loss-weight overrides."""

@@ -4,7 +4,8 @@ The loop only ever sees :class:`FaceDataset` image batches (images + AUs): no gr
 truth flow, target image or texture mask. It writes ``metrics.jsonl`` (losses,
 validation), a resumable ``checkpoint.pt`` (atomic), ``config.json`` and, at the end,
 ``summary.json``. A resumed run continues from the checkpoint's step with the
-saved optimiser and RNG states, so it equals an uninterrupted run.
+saved optimiser and RNG states, so it equals an uninterrupted run. ``--init`` starts
+a fine-tuning run from another checkpoint's weights (fresh optimisers, step 0).
 """
 
 from __future__ import annotations
@@ -23,7 +24,13 @@ from faceedit_bench.config import config_to_json
 from faceedit_bench.editors.generator import build_generator
 from faceedit_bench.editors.trained import resolve_device
 from faceedit_bench.io import append_jsonl, read_jsonl, write_json_atomic, write_text_atomic
-from faceedit_bench.training.checkpoint import code_version, load_checkpoint, save_checkpoint
+from faceedit_bench.training.checkpoint import (
+    apply_init,
+    code_version,
+    load_checkpoint,
+    load_init,
+    save_checkpoint,
+)
 from faceedit_bench.training.config import TrainConfig
 from faceedit_bench.training.critic import Critic
 from faceedit_bench.training.distributed import (
@@ -69,6 +76,10 @@ class _Run:
         torch.manual_seed(config.seed)
         self.generator = build_generator(self.spec).to(device)
         self.critic = Critic(config.resolution, config.critic_channels, config.critic_max_channels).to(device)
+        self.init_record = None  # --init: fine-tune from another run's or a shipped editor's weights
+        if config.init is not None:
+            init = load_init(config.init, config.editor, self.spec, config.resolution)
+            self.init_record = apply_init(config.init, init, self.generator, self.critic)
         if config.channels_last:
             self.generator.to(memory_format=torch.channels_last)
             self.critic.to(memory_format=torch.channels_last)
@@ -144,7 +155,8 @@ def _prepare_run_dir(config: TrainConfig, run: _Run, env: DistEnv) -> Path:
         (out / "metrics.jsonl").unlink(missing_ok=True)
     if env.is_main:
         write_json_atomic(
-            out / "config.json", {**config_to_json(config), "spec": run.spec.to_json(), "argv": sys.argv}
+            out / "config.json",
+            {**config_to_json(config), "spec": run.spec.to_json(), "argv": sys.argv, "init": run.init_record},
         )
     return out
 
