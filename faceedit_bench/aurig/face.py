@@ -78,7 +78,7 @@ def cover(d: Tensor, aa: float | Tensor) -> Tensor:
 
 def blend(img: Tensor, alpha: Tensor, colour: Tensor) -> None:
     """In place ``img += alpha * (colour - img)``; alpha (N,h,w), colour (N,3,1,1) or (N,3,h,w)."""
-    img.add_(alpha.unsqueeze(1) * (colour - img))
+    img.lerp_(colour, alpha.unsqueeze(1))
 
 
 def _ellipse(x: Tensor, y: Tensor, rx: Tensor | float, ry: Tensor | float) -> Tensor:

@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 
 from faceedit_bench.aurig import deform
-from faceedit_bench.aurig.face import BOXES, Frame, draw_base, draw_layers, layer_state
+from faceedit_bench.aurig.face import BOXES, Frame, LayerState, draw_base, draw_layers, layer_state
 from faceedit_bench.aurig.identity import Identity
 
 MIN_RES, MAX_RES = 32, 256
@@ -80,25 +80,30 @@ def to_image(ident: Identity, q: torch.Tensor) -> torch.Tensor:
     return torch.stack([x, y], -1)
 
 
-def pixel_window(ident: Identity, res: int, box: Box, margin: float) -> tuple[slice, slice]:
-    """Pixel rows/cols containing face-space ``box`` (grown by ``margin``) for every identity."""
-    x0, x1, y0, y1 = box
+def pixel_windows(ident: Identity, res: int, boxes: list[Box], margin: float) -> list[tuple[slice, slice]]:
+    """Pixel rows/cols containing each face-space box (grown by ``margin``) for every identity."""
     corners = torch.tensor(
         [
-            [x0 - margin, y0 - margin],
-            [x1 + margin, y0 - margin],
-            [x0 - margin, y1 + margin],
-            [x1 + margin, y1 + margin],
+            [
+                [x0 - margin, y0 - margin],
+                [x1 + margin, y0 - margin],
+                [x0 - margin, y1 + margin],
+                [x1 + margin, y1 + margin],
+            ]
+            for x0, x1, y0, y1 in boxes
         ]
-    )
-    img = to_image(ident, corners.view(1, 1, 4, 2))
-    lo, hi = img.flatten(0, 2).amin(0), img.flatten(0, 2).amax(0)
+    )  # (B, 4, 2)
+    img = to_image(ident, corners.unsqueeze(0))  # (N, B, 4, 2)
+    lo, hi = img.amin(dim=(0, 2)), img.amax(dim=(0, 2))  # (B, 2)
     # pixel i has its centre at (2i + 1) / res - 1; keep one extra pixel each side
-    first = ((lo + 1) * res - 1) / 2
-    last = ((hi + 1) * res - 1) / 2
-    c0, r0 = (max(0, math.floor(float(v)) - 1) for v in first)
-    c1, r1 = (min(res, math.ceil(float(v)) + 2) for v in last)
-    return slice(r0, max(r0, r1)), slice(c0, max(c0, c1))
+    first = (((lo + 1) * res - 1) / 2).tolist()
+    last = (((hi + 1) * res - 1) / 2).tolist()
+    out = []
+    for (fc, fr), (lc, lr) in zip(first, last, strict=True):
+        c0, r0 = max(0, math.floor(fc) - 1), max(0, math.floor(fr) - 1)
+        c1, r1 = min(res, math.ceil(lc) + 2), min(res, math.ceil(lr) + 2)
+        out.append((slice(r0, max(r0, r1)), slice(c0, max(c0, c1))))
+    return out
 
 
 def _aa(ident: Identity, res: int) -> torch.Tensor:
@@ -108,13 +113,14 @@ def _aa(ident: Identity, res: int) -> torch.Tensor:
 
 def _frame(ident: Identity, c: torch.Tensor, res: int, grids: list[torch.Tensor]) -> Frame:
     margin = max(float(g[:, :2].abs().amax()) for g in grids) + 2 * float(_aa(ident, res).max())
-    return Frame(c, {name: pixel_window(ident, res, box, margin) for name, box in BOXES.items()})
+    windows = pixel_windows(ident, res, list(BOXES.values()), margin)
+    return Frame(c, dict(zip(BOXES, windows, strict=True)))
 
 
-def _landmarks(ident: Identity, grid: torch.Tensor, aus: torch.Tensor) -> torch.Tensor:
+def _landmarks(ident: Identity, grid: torch.Tensor, st: LayerState) -> torch.Tensor:
     from faceedit_bench.aurig.landmarks import canonical_landmarks
 
-    c = canonical_landmarks(ident, layer_state(aus)).unsqueeze(1)  # (N, 1, L, 2)
+    c = canonical_landmarks(ident, st).unsqueeze(1)  # (N, 1, L, 2)
     q, _, _ = deform.invert_warp(grid, c)
     return to_image(ident, q)[:, 0]
 
@@ -132,18 +138,28 @@ def render(ident: Identity, aus: torch.Tensor, res: int) -> Rendered:
     check_resolution(res)
     if len(ident) != aus.shape[0]:
         raise ValueError(f"render: {len(ident)} identities but {aus.shape[0]} AU vectors")
-    parts = [_render(ident.index(ix), aus[ix].float(), res) for ix in _chunks(len(ident), res)]
+    parts = [_render(ident.index(ix), aus[ix].float(), res)[0] for ix in _chunks(len(ident), res)]
     return Rendered(torch.cat([p.images for p in parts]), torch.cat([p.landmarks for p in parts]))
 
 
-def _render(ident: Identity, aus: torch.Tensor, res: int, grid: torch.Tensor | None = None) -> Rendered:
-    grid = deform.field_grid(ident, aus) if grid is None else grid
+def _render(ident: Identity, aus: torch.Tensor, res: int) -> tuple[Rendered, torch.Tensor, LayerState]:
+    """One chunk: the render, its displacement grid and its layer state."""
+    grid = deform.field_grid(ident, aus)
+    st = layer_state(aus)
     c = deform.warp_to_canonical(grid, to_face(ident, pixel_grid(res)))
     aa = _aa(ident, res)
     fr = _frame(ident, c, res, [grid])
     base, aux = draw_base(ident, fr, aa)
-    img = draw_layers(base, aux, ident, fr, aa, layer_state(aus)).clamp_(0, 1)
-    return Rendered(img, _landmarks(ident, grid, aus))
+    img = draw_layers(base, aux, ident, fr, aa, st).clamp_(0, 1)
+    return Rendered(img, _landmarks(ident, grid, st)), grid, st
+
+
+def _support_window(
+    ident: Identity, grid: torch.Tensor, res: int, margin: float
+) -> tuple[slice, slice] | None:
+    """Pixels whose face point lies within ``margin`` of where ``D`` is not (numerically) zero."""
+    box = deform.support_box(grid)
+    return None if box is None else pixel_windows(ident, res, [box], margin)[0]
 
 
 def _backward_flow(
@@ -157,13 +173,22 @@ def _backward_flow(
     q_s = c_t.clone()
     residual = torch.zeros(c_t.shape[:3])
     det = torch.ones(c_t.shape[:3])
-    box = deform.support_box(grid_a)
-    if box is not None:
-        margin = float(grid_a[:, :2].abs().amax()) + 2.0 / res
-        rs, cs = pixel_window(ident, res, box, margin)
+    win = _support_window(ident, grid_a, res, float(grid_a[:, :2].abs().amax()) + 2.0 / res)
+    if win is not None:
+        rs, cs = win
         q, r, d = deform.invert_warp(grid_a, c_t[:, rs, cs].contiguous())
         q_s[:, rs, cs], residual[:, rs, cs], det[:, rs, cs] = q, r, d
     return q_s, residual, det
+
+
+def _area_det(ident: Identity, grid: torch.Tensor, q: torch.Tensor, res: int) -> torch.Tensor:
+    """``det(I - grad D)`` at face points ``q`` (N, H, W, 2); 1 outside the support window of ``D``."""
+    det = torch.ones(q.shape[:3])
+    win = _support_window(ident, grid, res, 2.0 / res)
+    if win is not None:
+        rs, cs = win
+        det[:, rs, cs] = deform.jacobian_det(grid, q[:, rs, cs].contiguous())
+    return det
 
 
 def render_pair(ident: Identity, aus_a: torch.Tensor, aus_b: torch.Tensor, res: int) -> RenderedPair:
@@ -188,24 +213,24 @@ def render_pair(ident: Identity, aus_a: torch.Tensor, aus_b: torch.Tensor, res: 
 
 
 def _render_pair(ident: Identity, aus_a: torch.Tensor, aus_b: torch.Tensor, res: int) -> RenderedPair:
-    grid_a = deform.field_grid(ident, aus_a)
+    src, grid_a, st_a = _render(ident, aus_a, res)
     grid_b = deform.field_grid(ident, aus_b)
-    src = _render(ident, aus_a, res, grid_a)
+    st_b = layer_state(aus_b)
     q_t = to_face(ident, pixel_grid(res))
     c_t = deform.warp_to_canonical(grid_b, q_t)
     aa = _aa(ident, res)
     fr = _frame(ident, c_t, res, [grid_a, grid_b])
     base, aux = draw_base(ident, fr, aa)
-    tgt_img = draw_layers(base, aux, ident, fr, aa, layer_state(aus_b)).clamp_(0, 1)
-    as_a = draw_layers(base, aux, ident, fr, aa, layer_state(aus_a)).clamp_(0, 1)
+    tgt_img = draw_layers(base, aux, ident, fr, aa, st_b).clamp_(0, 1)
+    as_a = draw_layers(base, aux, ident, fr, aa, st_a).clamp_(0, 1)
 
     q_s, residual, det_a = _backward_flow(ident, grid_a, c_t, res)
     flow = to_image(ident, q_s)
-    area = deform.jacobian_det(grid_b, q_t) / det_a
+    area = _area_det(ident, grid_b, q_t, res) / det_a
     bad = (tgt_img - as_a).abs().amax(1) > COLOUR_TOL
     bad |= residual / _aa(ident, res) > RESIDUAL_TOL_PX
     bad |= (area.log().abs() > math.log(AREA_LIMIT)) | ~torch.isfinite(area)
     bad |= (flow.abs() > 1).any(-1)
     mask = F.max_pool2d(bad.float().unsqueeze(1), 3, stride=1, padding=1)
-    tgt = Rendered(tgt_img, _landmarks(ident, grid_b, aus_b))
+    tgt = Rendered(tgt_img, _landmarks(ident, grid_b, st_b))
     return RenderedPair(source=src, target=tgt, flow=flow, texture_mask=mask)
