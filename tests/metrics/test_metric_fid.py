@@ -88,3 +88,15 @@ def test_fid_too_few_samples_is_nan_and_bad_state_is_refused():
     assert math.isnan(FID().compute()["fid"])
     with pytest.raises(ValueError, match="cannot merge"):
         FID().merge([{"edited_features": torch.zeros(2, 3)}])
+
+
+def test_eigh_fid_with_memoised_real_root_matches_sqrtm():
+    rng = np.random.default_rng(5)
+    real = torch.from_numpy(rng.random((60, 8)))
+    stats_real = mean_cov(*moments(real))
+    for shift in (0.0, 0.3, 0.3):  # the repeat reuses the memoised root of the real side
+        edited = torch.from_numpy(rng.random((50, 8)) + shift)
+        stats_edit = mean_cov(*moments(edited))
+        exact = frechet_distance(*stats_edit, *stats_real, method="sqrtm")
+        fast = frechet_distance(*stats_edit, *stats_real, method="eigh")
+        assert fast == pytest.approx(exact, rel=1e-6, abs=1e-9)

@@ -35,6 +35,18 @@ def test_functional_kid_matches_torch_fidelity():
         kid(x, y, KIDConfig(subset_size=26))
 
 
+def test_precomputed_kernels_equal_per_subset_kernels(monkeypatch):
+    import faceedit_bench.metrics.functional.kid as kid_module
+
+    rng = np.random.default_rng(3)
+    x, y = rng.random((40, 12)), rng.random((35, 12)) + 0.1
+    fast = kid(x, y, KIDConfig(subset_size=20))
+    monkeypatch.setattr(kid_module, "MAX_PRECOMPUTED_KERNEL", 0)  # force one kernel per subset
+    slow = kid(x, y, KIDConfig(subset_size=20))
+    assert fast[0] == pytest.approx(slow[0], rel=1e-10)
+    assert fast[1] == pytest.approx(slow[1], rel=1e-8)
+
+
 def test_kid_small_for_one_distribution_and_grows_with_shift():
     rng = np.random.default_rng(1)
     x, x2 = rng.random((200, 8)), rng.random((200, 8))
