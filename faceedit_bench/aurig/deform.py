@@ -219,11 +219,13 @@ def _fold_guard(grid: torch.Tensor) -> torch.Tensor:
     return gains.view(-1)[first]
 
 
+_BOX_LO = torch.tensor([BOX_X[0], BOX_Y[0]])
+_BOX_SCALE = torch.tensor([2 / (BOX_X[1] - BOX_X[0]), 2 / (BOX_Y[1] - BOX_Y[0])])
+
+
 def sample_field(grid: torch.Tensor, q: torch.Tensor, channels: int = 2) -> torch.Tensor:
     """Read the first ``channels`` of ``grid`` at face points ``q`` (N, H, W, 2) -> (N, C, H, W)."""
-    g = torch.empty_like(q)
-    g[..., 0] = (q[..., 0] - BOX_X[0]) * (2 / (BOX_X[1] - BOX_X[0])) - 1
-    g[..., 1] = (q[..., 1] - BOX_Y[0]) * (2 / (BOX_Y[1] - BOX_Y[0])) - 1
+    g = (q - _BOX_LO).mul_(_BOX_SCALE).sub_(1)  # face coords -> grid_sample's [-1, 1] on the box
     return F.grid_sample(grid[:, :channels], g, mode="bilinear", padding_mode="zeros", align_corners=True)
 
 
