@@ -59,4 +59,6 @@ def canonical_landmarks(ident: Identity, st: LayerState) -> torch.Tensor:
     jy = 0.7 * ry
     jx = rx * (1 - jaw * 0.49) * (1 - 0.49) ** 0.5
     pts += [(0 * rx, ry), (-jx, jy), (jx, jy), (-rx, ey + 0.05), (rx, ey + 0.05)]
-    return torch.stack([torch.stack([x, y], -1) for x, y in pts], 1)
+    xs = torch.stack([x for x, _ in pts], 1)
+    ys = torch.stack([y for _, y in pts], 1)
+    return torch.stack([xs, ys], -1)
