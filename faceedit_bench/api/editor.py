@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import ClassVar
@@ -56,9 +57,26 @@ class EditorLoadError(RuntimeError):
     """A trained editor has no checkpoint for the requested setting."""
 
 
-def create_editor(cls: type[Editor], *, checkpoint: str | None, resolution: int, device: str) -> Editor:
-    """Build a registered editor class: ``cls.create(...)`` when it defines one."""
+def create_editor(
+    cls: type[Editor],
+    *,
+    checkpoint: str | None,
+    resolution: int,
+    device: str,
+    checkpoint_set: str | None = None,
+) -> Editor:
+    """Build a registered editor class: ``cls.create(...)`` when it defines one.
+
+    ``checkpoint_set`` (the protocol's shipped checkpoint set, e.g. ``video-64``) is
+    passed to factories that take it; without it they use their own default.
+    """
     factory = getattr(cls, "create", None)
     if factory is None:
         return cls()
-    return factory(checkpoint=checkpoint, resolution=resolution, device=device)
+    kwargs: dict[str, object] = {"checkpoint": checkpoint, "resolution": resolution, "device": device}
+    params = inspect.signature(factory).parameters.values()
+    if checkpoint_set is not None and any(
+        p.name == "checkpoint_set" or p.kind is inspect.Parameter.VAR_KEYWORD for p in params
+    ):
+        kwargs["checkpoint_set"] = checkpoint_set
+    return factory(**kwargs)

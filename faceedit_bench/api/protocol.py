@@ -28,6 +28,13 @@ class Protocol:
     batch_size: int = 32
     default_editors: tuple[str, ...] = ("identity", "oracle")
     description: str = ""
+    # the shipped checkpoints its trained editors load (editors/checkpoints/<set>/<editor>.pt);
+    # "" -> "<dataset>-<resolution>" (a set not shipped at that resolution: the dataset's nearest)
+    checkpoint_set: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.checkpoint_set:
+            object.__setattr__(self, "checkpoint_set", f"{self.dataset}-{self.resolution}")
 
     def to_json(self) -> dict[str, object]:
         out = asdict(self)

@@ -19,18 +19,23 @@ from faceedit_bench.editors.spec import EditorSpec
 from faceedit_bench.io import sha256_file
 
 CHECKPOINT_ROOT = Path(__file__).resolve().parent / "checkpoints"
-SHIPPED_DATASET = "aurig"
-SHIPPED_RESOLUTIONS = (64,)  # resolutions with shipped checkpoints; others resize to these
+SHIPPED_DATASET = "aurig"  # the dataset of the set used when a caller names none
 
 
-def shipped_checkpoint(name: str, resolution: int, root: Path | None = None) -> Path | None:
-    """The shipped checkpoint for ``name``: at ``resolution`` if shipped, else the nearest."""
+def shipped_checkpoint(name: str, checkpoint_set: str, root: Path | None = None) -> Path | None:
+    """``name``'s checkpoint in the shipped set ``checkpoint_set`` (``<dataset>-<resolution>``).
+
+    A set without ``name`` falls back to the nearest resolution of the *same* dataset
+    (``aurig-32`` -> ``aurig-64``), never to another dataset's set.
+    """
     root = CHECKPOINT_ROOT if root is None else root
-    exact = root / f"{SHIPPED_DATASET}-{resolution}" / f"{name}.pt"
-    if exact.is_file():
-        return exact
-    for res in sorted(SHIPPED_RESOLUTIONS, key=lambda r: abs(r - resolution)):
-        path = root / f"{SHIPPED_DATASET}-{res}" / f"{name}.pt"
+    candidates = [checkpoint_set]
+    dataset, _, res = checkpoint_set.rpartition("-")
+    if dataset and res.isdigit():
+        shipped = [d.name for d in root.glob(f"{dataset}-*") if d.name[len(dataset) + 1 :].isdigit()]
+        candidates += sorted(shipped, key=lambda d: abs(int(d[len(dataset) + 1 :]) - int(res)))
+    for candidate in candidates:
+        path = root / candidate / f"{name}.pt"
         if path.is_file():
             return path
     return None
@@ -76,16 +81,24 @@ class TrainedEditor(Editor):
 
     # -- construction ---------------------------------------------------------------
     @classmethod
-    def create(cls, *, checkpoint: str | None, resolution: int, device: str) -> TrainedEditor:
-        """Load ``checkpoint``, or the shipped one for this editor when ``None``."""
+    def create(
+        cls, *, checkpoint: str | None, resolution: int, device: str, checkpoint_set: str | None = None
+    ) -> TrainedEditor:
+        """Load ``checkpoint``, or this editor's one in the shipped ``checkpoint_set`` when ``None``.
+
+        ``checkpoint_set`` defaults to AU-rig's set at ``resolution`` (the nearest shipped).
+        """
         if checkpoint is None:
-            path = shipped_checkpoint(cls.name, resolution)
+            checkpoint_set = checkpoint_set or f"{SHIPPED_DATASET}-{resolution}"
+            path = shipped_checkpoint(cls.name, checkpoint_set)
             if path is None:
+                dataset, _, res = checkpoint_set.rpartition("-")
                 raise EditorLoadError(
-                    f"no shipped checkpoint for editor {cls.name!r} (looked under {CHECKPOINT_ROOT}). "
-                    f"Train one with `faceedit-bench train --editor {cls.name} --dataset aurig "
-                    f"--resolution {resolution} --out runs/{cls.name}` and pass its "
-                    f"runs/{cls.name}/checkpoint.pt as the checkpoint."
+                    f"no shipped checkpoint for editor {cls.name!r} in set {checkpoint_set!r} (looked under "
+                    f"{CHECKPOINT_ROOT}/{dataset or checkpoint_set}-*; other datasets' sets are not used). "
+                    f"Train one with `faceedit-bench train --editor {cls.name} --dataset {dataset or '...'} "
+                    f"--resolution {res if res.isdigit() else resolution} --out runs/{cls.name}` and pass "
+                    f"--checkpoint {cls.name}=runs/{cls.name}/checkpoint.pt."
                 )
         else:
             path = Path(checkpoint).expanduser()

@@ -89,7 +89,12 @@ def _run_compare(config: CompareConfig) -> Path | None:
     pairs = build_pairs(protocol, config.n_pairs)
     names = config.editors or list(protocol.default_editors)
     editors, unavailable = load_editors(
-        names, parse_checkpoints(config.checkpoint), protocol.resolution, device, pairs.has_ground_truth
+        names,
+        parse_checkpoints(config.checkpoint),
+        protocol.resolution,
+        device,
+        pairs.has_ground_truth,
+        checkpoint_set=protocol.checkpoint_set,
     )
     for name, why in unavailable.items():
         print(f"note: editor {name!r} skipped: {why}")

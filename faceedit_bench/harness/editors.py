@@ -7,9 +7,18 @@ from faceedit_bench.api.editor import Editor, EditorLoadError, create_editor
 
 
 def load_editors(
-    names: list[str], checkpoints: dict[str, str], resolution: int, device: str, has_ground_truth: bool
+    names: list[str],
+    checkpoints: dict[str, str],
+    resolution: int,
+    device: str,
+    has_ground_truth: bool,
+    checkpoint_set: str | None = None,
 ) -> tuple[dict[str, Editor], dict[str, str]]:
-    """(editors that loaded, {name: why not} for those that could not)."""
+    """(editors that loaded, {name: why not} for those that could not).
+
+    Trained editors without an explicit checkpoint load the one shipped in
+    ``checkpoint_set`` (the protocol's); one missing from that set is unavailable.
+    """
     loaded: dict[str, Editor] = {}
     unavailable: dict[str, str] = {}
     for name in names:
@@ -19,7 +28,11 @@ def load_editors(
             continue
         try:
             editor = create_editor(
-                cls, checkpoint=checkpoints.get(name), resolution=resolution, device=device
+                cls,
+                checkpoint=checkpoints.get(name),
+                resolution=resolution,
+                device=device,
+                checkpoint_set=checkpoint_set,
             )
         except (EditorLoadError, FileNotFoundError) as err:
             unavailable[name] = str(err)

@@ -68,7 +68,7 @@ class _CrashingEditor(Editor):
 def test_killed_run_resumes_to_identical_results(tmp_path, monkeypatch):
     from faceedit_bench.harness import compare as compare_mod
 
-    def fake_loader(editor_names, checkpoints, resolution, device, has_gt):
+    def fake_loader(editor_names, checkpoints, resolution, device, has_gt, **_):
         return {"flip": _CrashingEditor(crash_at=crash_at)}, {}
 
     monkeypatch.setattr(compare_mod, "load_editors", fake_loader)
