@@ -56,28 +56,36 @@ def _trace_sqrt_product_sqrtm(s1: np.ndarray, s2: np.ndarray, eps: float) -> flo
 
 
 def _trace_sqrt_product_eigh(s1: np.ndarray, s2: np.ndarray) -> float:
-    root = _psd_root(s1)
-    inner = root @ s2 @ root
+    """``tr sqrt(S1 S2)`` from the eigenvalues of ``R S2 R`` with ``R = S1^(1/2)``.
+
+    With ``S1 = V diag(w) V^T`` only the numerically non-zero eigenpairs matter:
+    ``R S2 R`` has the eigenvalues of the ``r x r`` matrix ``D^(1/2) V_r^T S2 V_r D^(1/2)``.
+    When features are fewer than dimensions (200 samples of 2048-d Inception
+    features) ``r < n`` and this replaces a second 2048 x 2048 eigenproblem.
+    """
+    w, v = _psd_eig(s1)
+    keep = w > w.max(initial=0.0) * len(w) * np.finfo(w.dtype).eps
+    scaled = v[:, keep] * np.sqrt(w[keep])
+    inner = scaled.T @ s2 @ scaled
     ev = scipy.linalg.eigvalsh((inner + inner.T) / 2)
     return float(np.sqrt(np.clip(ev, 0.0, None)).sum())
 
 
-_ROOTS: dict[bytes, np.ndarray] = {}
+_EIGS: dict[bytes, tuple[np.ndarray, np.ndarray]] = {}
 
 
-def _psd_root(sigma: np.ndarray) -> np.ndarray:
-    """Symmetric square root of a PSD matrix, memoised by content.
+def _psd_eig(sigma: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Eigenvalues and vectors of a symmetric matrix, memoised by content.
 
     Every editor of a run is compared with the same real-side covariance, so its
     eigendecomposition (seconds at D = 2048) is done once per run, not per editor.
     """
     key = hashlib.blake2b(np.ascontiguousarray(sigma).view(np.uint8), digest_size=16).digest()
-    if key not in _ROOTS:
-        w, v = scipy.linalg.eigh(sigma)
-        if len(_ROOTS) >= 4:
-            _ROOTS.pop(next(iter(_ROOTS)))
-        _ROOTS[key] = (v * np.sqrt(np.clip(w, 0.0, None))) @ v.T
-    return _ROOTS[key]
+    if key not in _EIGS:
+        if len(_EIGS) >= 4:
+            _EIGS.pop(next(iter(_EIGS)))
+        _EIGS[key] = scipy.linalg.eigh(sigma)
+    return _EIGS[key]
 
 
 def frechet_distance(
