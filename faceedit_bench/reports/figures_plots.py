@@ -147,6 +147,9 @@ def _pick(results: dict[str, Any], want: tuple[str, ...], prefix: str) -> Metric
     return (exact or loose or [None])[0]
 
 
+_MARKERS = ("s", "D", "o", "^", "v", "<", ">", "P", "X", "*", "h")
+
+
 def fid_vs_au_figure(inp: RunInputs, out_dir: Path) -> list[Path]:
     """One point per editor: AU error (x) against FID (y), with CIs where present."""
     res = inp.results
@@ -163,15 +166,19 @@ def fid_vs_au_figure(inp: RunInputs, out_dir: Path) -> list[Path]:
         raise SkipFigure(f"no editor reports both {x_id.id} and {y_id.id}")
     refs = inp.reference_editors()
     colors = editor_colors([p[0] for p in points], refs)
-    fig = new_figure(COLUMN_W, 2.5)
+    # a legend, not labels beside the points: editors with near-equal scores (e.g. a
+    # model that learned to leave faces unchanged next to `identity`) would overlap
+    rows = math.ceil(len(points) / 3)
+    fig = new_figure(COLUMN_W, 2.3 + 0.14 * rows)
     ax = fig.add_subplot()
     for i, (editor, cx, cy) in enumerate(points):
         ref = editor in refs
-        ax.errorbar(cx.value, cy.value, xerr=_err(cx), yerr=_err(cy), fmt="s" if ref else "o", color=colors[editor],
-                    mfc="white" if ref else colors[editor], elinewidth=0.6, markersize=4)  # fmt: skip
-        offset = (4, 3) if i % 2 == 0 else (4, -8)
-        ax.annotate(editor + (" (ref.)" if ref else ""), (cx.value, cy.value), xytext=offset,
-                    textcoords="offset points", fontsize=5.5, color="#333333")  # fmt: skip
+        ax.errorbar(cx.value, cy.value, xerr=_err(cx), yerr=_err(cy), fmt=_MARKERS[i % len(_MARKERS)],
+                    color=colors[editor], mfc="white" if ref else colors[editor], elinewidth=0.6,
+                    markersize=4, alpha=0.9, label=editor + (" (ref.)" if ref else ""))  # fmt: skip
+    fig.legend(loc="lower center", ncol=3, fontsize=5.5, frameon=False, handletextpad=0.3,
+               columnspacing=0.8, borderaxespad=0.2)  # fmt: skip
+    fig.subplots_adjust(bottom=0.18 + 0.05 * rows)
     ax.set_xlabel(metric_label(x_id, points[0][1].higher_is_better))
     ax.set_ylabel(metric_label(y_id, points[0][2].higher_is_better))
     ax.margins(x=0.25, y=0.15)
