@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: compare test smoke lint install clean-venv
+.PHONY: compare test smoke lint install publish clean-venv
 
 $(STAMP): pyproject.toml setup.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,11 @@ smoke: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# Copy the default run's results, tables and PNG figures into reports/ and refresh the
+# README's tables from them (see reports/README.md).
+publish: $(STAMP)
+	$(BIN)/python -m faceedit_bench.reports.publish runs/aurig-demo reports/aurig-demo --readme README.md
 
 clean-venv:
 	rm -rf $(VENV)
