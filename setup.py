@@ -4,9 +4,11 @@ pyproject.toml holds all metadata; this file only exists because setuptools' sta
 configuration cannot combine package discovery with a renamed folder.
 """
 
-from setuptools import find_packages, setup
+from setuptools import find_namespace_packages, find_packages, setup
 
-core = find_packages(include=["faceedit_bench", "faceedit_bench.*"])
+# namespace discovery: data folders without __init__.py (editors/checkpoints/<set>/,
+# aurig/reference/weights/) count as packages, so package-data ships their files
+core = find_namespace_packages(include=["faceedit_bench", "faceedit_bench.*"], exclude=["*__pycache__"])
 baselines = ["faceedit_bench.baselines"] + [
     f"faceedit_bench.baselines.{p}" for p in find_packages(where="baselines")
 ]
