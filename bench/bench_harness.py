@@ -100,8 +100,9 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=500)
     parser.add_argument("--memory-pairs", type=int, nargs=2, default=(500, 5000))
     parser.add_argument("--skip-memory", action="store_true")
+    parser.add_argument("--threads", type=int, default=2, help="torch intra-op threads")
     args = parser.parse_args()
-    torch.set_num_threads(2)
+    torch.set_num_threads(args.threads)
 
     with tempfile.TemporaryDirectory() as tmp:
         # warm the real-side feature cache and backend weights for both variants alike

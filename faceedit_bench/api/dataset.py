@@ -61,6 +61,14 @@ class PairSet(ABC):
     @abstractmethod
     def cache_key(self) -> str: ...
 
+    def true_edits(self, indices: Sequence[int], target_aus: torch.Tensor) -> torch.Tensor | None:
+        """The true images of these pairs' sources showing ``target_aus`` instead of their targets.
+
+        Only data that can make them (a renderer) returns images; the default is None.
+        Figures use them to show what an AU sweep should look like.
+        """
+        return None
+
     def reference_images(self, indices: Sequence[int]) -> torch.Tensor:
         """Real images that FID/KID compare edits against (default: the true targets)."""
         b = self.batch(indices)

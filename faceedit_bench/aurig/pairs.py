@@ -10,7 +10,7 @@ import torch
 
 from faceedit_bench.api.batch import PairBatch
 from faceedit_bench.api.dataset import PairSet
-from faceedit_bench.aurig.render import render_pair
+from faceedit_bench.aurig.render import render, render_pair
 from faceedit_bench.aurig.threads import single_thread
 
 if TYPE_CHECKING:
@@ -77,6 +77,19 @@ class AuRigPairSet(PairSet):
             texture_mask=pair.texture_mask,
             identity_ids=[self.dataset.identity_name(i) for i in ids],
         )
+
+    def true_edits(self, indices: Sequence[int], target_aus: torch.Tensor) -> torch.Tensor:
+        """Each pair's identity rendered with the given AUs (the exact answer to that edit)."""
+        idx = np.asarray(indices, dtype=np.int64).reshape(-1)
+        if len(idx) != target_aus.shape[0]:
+            raise ValueError(f"true_edits: {len(idx)} indices but {target_aus.shape[0]} AU rows")
+        with single_thread():
+            rendered = render(
+                self.dataset.identities(self.identity_index[idx]),
+                target_aus.float().cpu(),
+                self.dataset.resolution,
+            )
+        return rendered.images
 
     def cache_key(self) -> str:
         return f"{self.dataset.cache_key()}-{self.tag}"

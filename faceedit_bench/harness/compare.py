@@ -64,6 +64,9 @@ class PrefixPairSet(PairSet):
     def reference_images(self, indices):
         return self.inner.reference_images(indices)
 
+    def true_edits(self, indices, target_aus):
+        return self.inner.true_edits(indices, target_aus)
+
     def cache_key(self) -> str:
         return f"{self.inner.cache_key()}[:{self.n}]"
 

@@ -28,13 +28,26 @@ def run_sweeps(pairs: PairSet, editors: dict[str, Editor], device: str) -> dict[
         "au_vocabulary": np.array(AU_NAMES),
     }
     s = len(batch)
+    for au in SWEEP_AUS:
+        truth = pairs.true_edits(
+            [i for i in range(s) for _ in range(SWEEP_STEPS)], _swept(base, au, intensities).cpu()
+        )
+        if truth is not None:
+            arr = (truth.clamp(0, 1) * 255).round().byte().cpu().numpy()
+            out[f"truth__{au}"] = arr.reshape(s, SWEEP_STEPS, *arr.shape[1:])
     for name, editor in editors.items():
         for au in SWEEP_AUS:
-            aus = base.repeat_interleave(SWEEP_STEPS, dim=0).clone()
-            aus[:, au_index(au)] = intensities.repeat(s).to(aus)
+            aus = _swept(base, au, intensities)
             images = batch.source.repeat_interleave(SWEEP_STEPS, dim=0)
             with torch.no_grad():
                 edited = editor.edit(images, aus).images
             arr = (edited.clamp(0, 1) * 255).round().byte().cpu().numpy()
             out[f"edited__{name}__{au}"] = arr.reshape(s, SWEEP_STEPS, *arr.shape[1:])
     return out
+
+
+def _swept(base: torch.Tensor, au: str, intensities: torch.Tensor) -> torch.Tensor:
+    """Each row of ``base`` repeated once per intensity, with ``au`` set to that intensity."""
+    aus = base.repeat_interleave(len(intensities), dim=0).clone()
+    aus[:, au_index(au)] = intensities.repeat(len(base)).to(aus)
+    return aus

@@ -21,6 +21,7 @@ from faceedit_bench.reports.flow_viz import color_wheel, flow_to_rgb, grid_to_di
 
 MAX_ROWS = 6
 CELL_MAX = 0.75  # inches per image cell at most
+TRUTH_LABEL = "truth"
 STRIP_RATIO = 2.2  # AU bar strip width / image width: room for 17 tick labels
 
 
@@ -97,7 +98,8 @@ def qualitative_grid(inp: RunInputs, out_dir: Path) -> list[Path]:
 
 
 def sweep_figures(inp: RunInputs, out_dir: Path) -> list[Path]:
-    """One figure per swept AU: rows = editors, columns = source then intensities 0..5."""
+    """One figure per swept AU: rows = editors (then the truth, where the data renders it),
+    columns = source then intensities 0..5."""
     s = inp.sweeps
     intensities = np.asarray(s["intensities"], dtype=float)
     paths: list[Path] = []
@@ -106,12 +108,15 @@ def sweep_figures(inp: RunInputs, out_dir: Path) -> list[Path]:
         if not editors:
             print(f"figure sweep_{au}: skipped (no edited__<editor>__{au} arrays)")
             continue
+        rows = [(e, s[f"edited__{e}__{au}"][0]) for e in editors]
+        if f"truth__{au}" in s:
+            rows.append((TRUTH_LABEL, s[f"truth__{au}"][0]))
         n_col = 1 + len(intensities)
         cell = min(CELL_MAX, (COLUMN_W - 0.35) / n_col)
-        width, height = cell * n_col + 0.35, cell * len(editors) + 0.4
+        width, height = cell * n_col + 0.35, cell * len(rows) + 0.4
         fig = new_figure(width, height)
         gs = fig.add_gridspec(
-            len(editors),
+            len(rows),
             n_col,
             wspace=0.04,
             hspace=0.04,
@@ -120,8 +125,7 @@ def sweep_figures(inp: RunInputs, out_dir: Path) -> list[Path]:
             top=1 - 0.3 / height,
             bottom=0.01,
         )
-        for r, editor in enumerate(editors):
-            frames = s[f"edited__{editor}__{au}"][0]
+        for r, (editor, frames) in enumerate(rows):
             for c in range(n_col):
                 ax = fig.add_subplot(gs[r, c])
                 image = s["source"][0] if c == 0 else frames[c - 1]

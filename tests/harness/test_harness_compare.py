@@ -114,3 +114,17 @@ def test_unknown_editor_and_missing_ground_truth_are_reported(tmp_path):
     assert list(editors) == ["identity"]
     assert "ground-truth" in unavailable["oracle"]
     assert math.isfinite(torch.tensor(1.0).item())
+
+
+def test_sweeps_render_the_true_edit_on_au_rig():
+    from faceedit_bench.aurig.dataset import AuRigDataset
+    from faceedit_bench.editors.reference import IdentityEditor
+    from faceedit_bench.harness.sweeps import SWEEP_AUS, SWEEP_STEPS, run_sweeps
+
+    pairs = AuRigDataset("test", 32).make_pairs(4, seed=0)
+    out = run_sweeps(pairs, {"identity": IdentityEditor()}, "cpu")
+    truth = out[f"truth__{SWEEP_AUS[0]}"]
+    assert truth.shape == (2, SWEEP_STEPS, 3, 32, 32) and truth.dtype.name == "uint8"
+    # intensity 0 and 5 of the swept AU are different faces; the unedited editor repeats its source
+    assert (truth[:, 0].astype(int) - truth[:, -1]).__abs__().max() > 40
+    assert (out[f"edited__identity__{SWEEP_AUS[0]}"][:, 0] == out["source"]).all()

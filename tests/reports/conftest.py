@@ -172,6 +172,7 @@ def write_run_dir(root: Path) -> Path:
                 for s in range(2)
             ]
             sw[f"edited__{e}__{au}"] = np.array(frames, np.uint8)
+    sw["truth__AU12"] = np.array([[_face(t, 0, 10 * s) for t in intens] for s in range(2)], np.uint8)
     np.savez(art / "sweeps.npz", **sw)
     for e, scale in (("two-stage", 1.0), ("ganimation", 1.5)):
         rows = [

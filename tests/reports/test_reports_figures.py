@@ -151,3 +151,11 @@ def test_malformed_artifacts_name_the_file(run_dir: Path, tmp_path: Path) -> Non
     path.write_bytes(b"not a zip")
     with pytest.raises(ValueError, match=r"qualitative\.npz: not a readable \.npz"):
         make_figures(tmp_path / "run", only=["qualitative"])
+
+
+def test_sweep_adds_a_truth_row_where_the_data_renders_one(figure_dir: Path) -> None:
+    from PIL import Image
+
+    with_truth = Image.open(figure_dir / "sweep_AU12.png").size
+    without = Image.open(figure_dir / "sweep_AU25.png").size
+    assert with_truth[0] == without[0] and with_truth[1] > without[1]
