@@ -1,4 +1,4 @@
-"""Code versions of AU-rig: hashes of the source files that define its images."""
+"""Code versions of AU-rig: hashes of the source files that define its images and reference networks."""
 
 from __future__ import annotations
 
@@ -39,9 +39,13 @@ def dataset_hash() -> str:
     return hashlib.sha256((renderer_hash() + data).encode()).hexdigest()[:16]
 
 
+REFERENCE_FILES = ("models.py", "train.py", "data.py")
+
+
 @lru_cache(maxsize=1)
-def reference_hash() -> str:
-    """Renderer plus reference-network source: the version of the shipped weights."""
-    ref = sorted((_HERE / "reference").glob("*.py"))
-    ref = [p for p in ref if p.name != "backends.py"]
-    return hashlib.sha256((renderer_hash() + _hash_files(ref)).encode()).hexdigest()[:16]
+def reference_code_hash() -> str:
+    """Reference-network and training sources: with the renderer probe, the validity key of the weights.
+
+    The renderer itself is not hashed here: ``reference.probe`` checks its output instead.
+    """
+    return _hash_files([_HERE / "reference" / f for f in REFERENCE_FILES])

@@ -11,9 +11,8 @@ import torch
 from faceedit_bench.api.aus import AU_NAMES, N_AUS
 from faceedit_bench.api.backends import AUDetector, IdentityModel
 from faceedit_bench.aurig.dataset import AuRigDataset
-from faceedit_bench.aurig.reference import backends
+from faceedit_bench.aurig.reference import backends, probe
 from faceedit_bench.aurig.reference.metrics import au_scores, equal_error_rate, pair_scores
-from faceedit_bench.aurig.version import reference_hash
 from faceedit_bench.plugins import au_detectors, identity_models
 
 torch.set_num_threads(1)
@@ -22,7 +21,8 @@ torch.set_num_threads(1)
 def test_shipped_weights_match_the_current_code() -> None:
     for name in ("au_regressor", "identity_encoder"):
         record = json.loads((backends.WEIGHTS_DIR / f"{name}.json").read_text())
-        assert record["code_version"] == reference_hash(), f"{name}: retrain (see datasets.md)"
+        why = probe.probe_mismatch(backends.WEIGHTS_DIR, record)
+        assert why is None, f"{name}: {why}; retrain (see datasets.md)"
         assert (backends.WEIGHTS_DIR / f"{name}.pt").stat().st_size < 3 * 2**20
         assert record["trained_on"] == "aurig reference split only"
 
@@ -68,7 +68,8 @@ def test_identity_model_separates_identities(judges: tuple[AUDetector, IdentityM
     assert eer < 0.1
     assert 0 < ident.threshold < 1 and float((same >= ident.threshold).float().mean()) > 0.9
     prov = ident.provenance()
-    assert prov["label"] == "aurig-ref" and prov["code_version"] == reference_hash()
+    shipped = json.loads((backends.WEIGHTS_DIR / "identity_encoder.json").read_text())
+    assert prov["label"] == "aurig-ref" and prov["code_version"] == shipped["code_version"]
 
 
 def test_au_scores_match_numpy() -> None:
@@ -91,7 +92,8 @@ def test_equal_error_rate_on_known_scores() -> None:
 
 def test_code_change_retrains_into_the_cache(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
     monkeypatch.setenv("FACEEDIT_BENCH_CACHE", str(tmp_path))
-    monkeypatch.setattr(backends, "reference_hash", lambda: "changed0000")
+    monkeypatch.setattr(backends, "probe_mismatch", lambda folder, record: "renderer output changed")
+    monkeypatch.setattr(backends, "reference_key", lambda: "changed0000")
     calls = []
 
     def fake_train_all(out, cfg=None, command=None):
@@ -107,3 +109,44 @@ def test_code_change_retrains_into_the_cache(monkeypatch: pytest.MonkeyPatch, tm
     assert folder == tmp_path / "aurig-reference" / "changed0000" and record["code_version"] == "changed0000"
     backends.weights_folder("identity_encoder")  # already there: no second training
     assert len(calls) == 1
+
+
+def _fake_weights(folder, monkeypatch: pytest.MonkeyPatch) -> dict[str, object]:
+    """A record with the current reference-code hash and a small stand-in probe saved in ``folder``."""
+    fake = torch.arange(2 * 3 * 4 * 4, dtype=torch.uint8).view(2, 3, 4, 4) * 2 + 1
+    monkeypatch.setattr(probe, "current_probe", lambda: fake)
+    return {"reference_code": probe.reference_code_hash(), "renderer_probe": probe.probe_record(folder)}
+
+
+def test_a_faster_renderer_keeps_the_weights(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    record = _fake_weights(tmp_path, monkeypatch)
+    stored = probe.current_probe()
+    assert probe.probe_mismatch(tmp_path, record) is None
+    # one grey level anywhere (rounding of a reordered sum) is the same renderer
+    nudged = stored.clone()
+    nudged[0, 0, 0, :2] += 1
+    nudged[1, 2, 3, 3] -= 1
+    monkeypatch.setattr(probe, "current_probe", lambda: nudged)
+    assert probe.probe_mismatch(tmp_path, record) is None
+
+
+def test_changed_images_or_network_code_invalidate_the_weights(
+    monkeypatch: pytest.MonkeyPatch, tmp_path
+) -> None:
+    record = _fake_weights(tmp_path, monkeypatch)
+    changed = probe.current_probe().clone()
+    changed[1, 0, 2, 2] += 2
+    monkeypatch.setattr(probe, "current_probe", lambda: changed)
+    assert "differs by up to 2/255" in str(probe.probe_mismatch(tmp_path, record))
+    assert "reference-network code" in str(
+        probe.probe_mismatch(tmp_path, {**record, "reference_code": "old"})
+    )
+    assert "no renderer probe" in str(probe.probe_mismatch(tmp_path, {**record, "renderer_probe": None}))
+    torch.save(changed, tmp_path / probe.PROBE_FILE)  # edited by hand: digest no longer matches
+    assert "recorded digest" in str(probe.probe_mismatch(tmp_path, record))
+
+
+def test_probe_is_deterministic_and_small() -> None:
+    a = probe.render_probe()
+    assert a.dtype == torch.uint8 and a.shape == (probe.PROBE_IDS * probe.PROBE_PER_ID, 3, 32, 32)
+    assert torch.equal(a, probe.render_probe())

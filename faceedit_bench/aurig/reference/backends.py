@@ -1,9 +1,11 @@
 """The AU-rig reference judges as harness backends (``aurig-ref``).
 
-Weights ship in ``weights/`` with a JSON record. If the recorded code version (a
-hash of the renderer and reference-network sources) differs from the current
-code, the networks are retrained once into ``cache_dir("aurig-reference", hash)``
-(a few minutes, logged) and loaded from there afterwards.
+Weights ship in ``weights/`` with a JSON record. They are valid while the
+reference-network sources hash as recorded and the current renderer reproduces
+the recorded renderer probe to within 1/255 (see :mod:`.probe`): a renderer that
+only gets faster keeps them. Otherwise the networks are retrained once into
+``cache_dir("aurig-reference", key)`` (several minutes, logged) and loaded from
+there afterwards.
 """
 
 from __future__ import annotations
@@ -16,9 +18,9 @@ from typing import Any, ClassVar
 
 import torch
 
-from faceedit_bench.api.backends import AUDetector, Availability, IdentityModel
+from faceedit_bench.api.backends import AUDetector, Availability, Backend, IdentityModel
 from faceedit_bench.aurig.reference.models import INPUT_SIZE, AURegressor, IdentityEncoder
-from faceedit_bench.aurig.version import reference_hash
+from faceedit_bench.aurig.reference.probe import probe_mismatch, reference_key
 from faceedit_bench.paths import cache_dir
 
 log = logging.getLogger(__name__)
@@ -37,12 +39,12 @@ def _read_record(folder: Path, name: str) -> dict[str, Any] | None:
 
 
 def weights_folder(name: str) -> tuple[Path, dict[str, Any]]:
-    """Folder holding current ``name`` weights, retraining into the cache if the code changed."""
-    version = reference_hash()
+    """Folder holding valid ``name`` weights: the shipped ones, or a one-off retrain in the cache."""
     shipped = _read_record(WEIGHTS_DIR, name)
-    if shipped is not None and shipped.get("code_version") == version:
-        return WEIGHTS_DIR, shipped
-    folder = cache_dir("aurig-reference", version)
+    why = "no shipped weights" if shipped is None else probe_mismatch(WEIGHTS_DIR, shipped)
+    if why is None:
+        return WEIGHTS_DIR, shipped  # type: ignore[return-value]
+    folder = cache_dir("aurig-reference", reference_key())
     record = _read_record(folder, name)
     if record is None:
         with open(folder / ".lock", "w") as lock:
@@ -51,12 +53,10 @@ def weights_folder(name: str) -> tuple[Path, dict[str, Any]]:
             if record is None:
                 from faceedit_bench.aurig.reference.train import train_all
 
-                old = shipped.get("code_version") if shipped else "none"
                 log.warning(
-                    "AU-rig reference networks: shipped weights are for code %s, current code is %s; "
-                    "retraining into %s (a few minutes, once)",
-                    old,
-                    version,
+                    "AU-rig reference networks: shipped weights do not fit the current code (%s); "
+                    "retraining into %s (several minutes, once)",
+                    why,
                     folder,
                 )
                 train_all(folder, command=f"automatic retrain by {__name__} (code changed)")
@@ -66,102 +66,94 @@ def weights_folder(name: str) -> tuple[Path, dict[str, Any]]:
     return folder, record
 
 
-def _load(model: torch.nn.Module, name: str) -> dict[str, Any]:
-    folder, record = weights_folder(name)
-    path = folder / f"{name}.pt"
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-        model.load_state_dict(state)
-    except (RuntimeError, OSError, KeyError) as err:
-        raise ValueError(f"{path}: cannot load {type(model).__name__} weights ({err})") from None
-    model.eval()
-    return {"weights": str(path), "code_version": record.get("code_version"), "record": record}
+class _ReferenceNet(Backend):
+    """Shared loading, device moves and provenance of the two reference networks."""
 
+    weights_name: ClassVar[str]
 
-def _check_images(images: torch.Tensor, who: str) -> None:
-    if images.ndim != 4 or images.shape[1] != 3:
-        raise ValueError(f"{who}: expected images (N, 3, H, W), got {tuple(images.shape)}")
-
-
-class AuRigAUDetector(AUDetector):
-    """Reference AU regressor for AU-rig faces: (N, 17) intensities on 0-5."""
-
-    label: ClassVar[str] = "aurig-ref"
-    input_size: ClassVar[int | None] = INPUT_SIZE
-
-    def __init__(self) -> None:
-        self.model = AURegressor(**_width(WEIGHTS_DIR, "au_regressor"))
-        self._info = _load(self.model, "au_regressor")
+    def _load(self, model: torch.nn.Module) -> None:
+        folder, record = weights_folder(self.weights_name)
+        path = folder / f"{self.weights_name}.pt"
+        try:
+            model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+        except (RuntimeError, OSError, KeyError) as err:
+            raise ValueError(f"{path}: cannot load {type(model).__name__} weights ({err})") from None
+        self.model = model.eval()
+        self.record = record
+        self.weights = path
         self.device = torch.device("cpu")
 
     @classmethod
     def availability(cls) -> Availability:
         return Availability(True, f"trained on AU-rig reference identities ({WEIGHTS_DIR})")
 
-    def to(self, device: torch.device | str) -> AuRigAUDetector:
+    def to(self, device: torch.device | str) -> _ReferenceNet:
         self.device = torch.device(device)
         self.model.to(self.device)
         return self
 
     @torch.no_grad()
-    def detect(self, images: torch.Tensor) -> torch.Tensor:
-        _check_images(images, "aurig-ref AU detector")
+    def _forward(self, images: torch.Tensor) -> torch.Tensor:
+        if images.ndim != 4 or images.shape[1] != 3:
+            raise ValueError(
+                f"{self.label} {self.weights_name}: expected images (N, 3, H, W), got {tuple(images.shape)}"
+            )
         return self.model(images.to(self.device, torch.float32)).float().cpu()
 
+    def _val(self) -> dict[str, Any]:
+        return self.record.get("validation", {}).get("val", {})
+
     def provenance(self) -> dict[str, object]:
-        val = self._info["record"].get("validation", {}).get("val", {})
         return {
             **super().provenance(),
-            "weights": self._info["weights"],
-            "code_version": self._info["code_version"],
+            "weights": str(self.weights),
+            "code_version": self.record.get("code_version"),
+        }
+
+
+def _architecture(name: str) -> dict[str, int]:
+    """Architecture arguments recorded with the shipped weights (defaults if none)."""
+    cfg = (_read_record(WEIGHTS_DIR, name) or {}).get("config", {})
+    return {"width": int(cfg.get("width", 32)), "embed_dim": int(cfg.get("embed_dim", 64))}
+
+
+class AuRigAUDetector(_ReferenceNet, AUDetector):
+    """Reference AU regressor for AU-rig faces: (N, 17) intensities on 0-5."""
+
+    label: ClassVar[str] = "aurig-ref"
+    input_size: ClassVar[int | None] = INPUT_SIZE
+    weights_name: ClassVar[str] = "au_regressor"
+
+    def __init__(self) -> None:
+        self._load(AURegressor(_architecture(self.weights_name)["width"]))
+
+    def detect(self, images: torch.Tensor) -> torch.Tensor:
+        return self._forward(images)
+
+    def provenance(self) -> dict[str, object]:
+        val = self._val()
+        return {
+            **super().provenance(),
             "val_mae": val.get("mae_mean"),
             "val_pearson_min": val.get("pearson_min"),
         }
 
 
-class AuRigIdentityModel(IdentityModel):
+class AuRigIdentityModel(_ReferenceNet, IdentityModel):
     """Reference identity encoder for AU-rig faces: L2-normalised embeddings."""
 
     label: ClassVar[str] = "aurig-ref"
     input_size: ClassVar[int | None] = INPUT_SIZE
+    weights_name: ClassVar[str] = "identity_encoder"
     threshold: ClassVar[float] = 0.5  # replaced per instance by the recorded EER threshold
 
     def __init__(self) -> None:
-        self.model = IdentityEncoder(**_width(WEIGHTS_DIR, "identity_encoder", embed=True))
-        self._info = _load(self.model, "identity_encoder")
-        self.threshold = float(self._info["record"]["threshold"])  # type: ignore[misc]
-        self.device = torch.device("cpu")
+        arch = _architecture(self.weights_name)
+        self._load(IdentityEncoder(arch["width"], arch["embed_dim"]))
+        self.threshold = float(self.record["threshold"])  # type: ignore[misc]
 
-    @classmethod
-    def availability(cls) -> Availability:
-        return Availability(True, f"trained on AU-rig reference identities ({WEIGHTS_DIR})")
-
-    def to(self, device: torch.device | str) -> AuRigIdentityModel:
-        self.device = torch.device(device)
-        self.model.to(self.device)
-        return self
-
-    @torch.no_grad()
     def embed(self, images: torch.Tensor) -> torch.Tensor:
-        _check_images(images, "aurig-ref identity model")
-        return self.model(images.to(self.device, torch.float32)).float().cpu()
+        return self._forward(images)
 
     def provenance(self) -> dict[str, object]:
-        val = self._info["record"].get("validation", {}).get("val", {})
-        return {
-            **super().provenance(),
-            "weights": self._info["weights"],
-            "code_version": self._info["code_version"],
-            "threshold": self.threshold,
-            "val_eer": val.get("eer"),
-        }
-
-
-def _width(folder: Path, name: str, embed: bool = False) -> dict[str, int]:
-    """Architecture arguments recorded with the shipped weights (defaults if none)."""
-    rec = _read_record(folder, name) or {}
-    cfg = rec.get("config", {})
-    out = {"width": int(cfg.get("width", 32))}
-    if embed:
-        out["dim"] = int(cfg.get("embed_dim", 64))
-    return out
+        return {**super().provenance(), "threshold": self.threshold, "val_eer": self._val().get("eer")}
