@@ -35,6 +35,8 @@ BOXES: dict[str, tuple[float, float, float, float]] = {
     "cheeks": (-0.56, 0.56, -0.16, 0.36),  # cheek bumps and the AU06 cheek layer
     "chin": (-0.25, 0.25, 0.35, 0.8),
     "nose": (-0.14, 0.14, -0.1, 0.25),
+    # the bridge's shading bump: centre (eye_y + nose_y) / 2 + 0.02, reach 2.5 * (nose_y - eye_y) / 2
+    "bridge": (-0.08, 0.08, -0.30, 0.43),
     "mouth": (-0.3, 0.3, 0.1, 0.56),
 }
 
@@ -165,9 +167,10 @@ def _shade_face(img: Tensor, face: Tensor, shade: Tensor, ident: Identity, fr: F
     lam.copy_((-tx * lx - ty * ly + torch.sqrt(1 - (tx * tx + ty * ty).clamp(max=1))) * 0.6)
     light = ident.light
     ey, ny, my = _v(ident.eye_y), _v(ident.nose_y), _v(ident.mouth_y)
+    x, y, u = fr.xy("bridge")
+    fr.view(shade, "bridge").add_(2.5 * _bump(x, y - (ey + ny) / 2 - 0.02, 0.03, (ny - ey) / 2.0, 0.012, light))
     x, y, u = fr.xy("nose")
-    bridge = _bump(x, y - (ey + ny) / 2 - 0.02, 0.03, (ny - ey) / 2.0, 0.012, light)
-    fr.view(shade, "nose").add_(2.5 * (bridge + _bump(x, y - ny + 0.015, 0.035, 0.03, 0.014, light)))
+    fr.view(shade, "nose").add_(2.5 * _bump(x, y - ny + 0.015, 0.035, 0.03, 0.014, light))
     x, y, u = fr.xy("chin")
     fr.view(shade, "chin").add_(2.5 * _bump(x, y - my - 0.2, 0.09, 0.06, 0.02, light))
     # mirrored bumps: local x is signed so that both sides are lit by the same light

@@ -36,6 +36,25 @@ def test_same_seed_same_bytes_and_batch_independent(ds: AuRigDataset) -> None:
     assert not torch.equal(other[0], a[0])
 
 
+def test_feature_windows_cut_nothing_at_128px(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every feature's window holds all of it: windowed == drawn over the whole image.
+
+    At 128 px the nose-bridge shading once reached past its box, so a pixel depended
+    on which other faces shared its chunk (up to 0.012).
+    """
+    from faceedit_bench.aurig import render as render_module
+    from faceedit_bench.aurig.identity import sample_identities
+
+    ident = sample_identities(np.arange(1000, 1016, dtype=np.int64))  # 1004 used to fail
+    aus = torch.rand(16, N_AUS, generator=torch.Generator().manual_seed(0)) * 5
+    windowed = render(ident, aus, 128).images
+    monkeypatch.setattr(
+        render_module, "pixel_windows", lambda _i, res, boxes, _m: [(slice(0, res), slice(0, res))] * len(boxes)
+    )
+    whole = render(ident, aus, 128).images
+    assert torch.equal(windowed, whole)
+
+
 def test_images_are_valid_and_varied(ds: AuRigDataset) -> None:
     b = ds.get_batch(range(0, 200, 10))
     assert b.images.shape == (20, 3, 48, 48) and b.images.dtype == torch.float32
