@@ -168,7 +168,9 @@ def _shade_face(img: Tensor, face: Tensor, shade: Tensor, ident: Identity, fr: F
     light = ident.light
     ey, ny, my = _v(ident.eye_y), _v(ident.nose_y), _v(ident.mouth_y)
     x, y, u = fr.xy("bridge")
-    fr.view(shade, "bridge").add_(2.5 * _bump(x, y - (ey + ny) / 2 - 0.02, 0.03, (ny - ey) / 2.0, 0.012, light))
+    fr.view(shade, "bridge").add_(
+        2.5 * _bump(x, y - (ey + ny) / 2 - 0.02, 0.03, (ny - ey) / 2.0, 0.012, light)
+    )
     x, y, u = fr.xy("nose")
     fr.view(shade, "nose").add_(2.5 * _bump(x, y - ny + 0.015, 0.035, 0.03, 0.014, light))
     x, y, u = fr.xy("chin")

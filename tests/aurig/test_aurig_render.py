@@ -49,7 +49,9 @@ def test_feature_windows_cut_nothing_at_128px(monkeypatch: pytest.MonkeyPatch) -
     aus = torch.rand(16, N_AUS, generator=torch.Generator().manual_seed(0)) * 5
     windowed = render(ident, aus, 128).images
     monkeypatch.setattr(
-        render_module, "pixel_windows", lambda _i, res, boxes, _m: [(slice(0, res), slice(0, res))] * len(boxes)
+        render_module,
+        "pixel_windows",
+        lambda _i, res, boxes, _m: [(slice(0, res), slice(0, res))] * len(boxes),
     )
     whole = render(ident, aus, 128).images
     assert torch.equal(windowed, whole)
