@@ -1,6 +1,6 @@
 """AU-rig renderer throughput: single images/s and pairs-with-flow/s at 64 and 128 px.
 
-    .venv/bin/python bench/bench_aurig.py [--threads 1] [--procs 2] [--batch 64] [--seconds 3]
+    .venv/bin/python bench/bench_aurig.py [--threads 1] [--procs 2] [--batch 64] [--seconds 8]
 
 Pairs count as two images each (source + target) and include the backward flow,
 the texture mask and landmarks. ``--psnr`` also measures how well the true flow
@@ -109,7 +109,7 @@ def main() -> None:
         "--procs", type=int, default=2, help="also measure N rendering processes together (0: skip)"
     )
     p.add_argument("--batch", type=int, default=64)
-    p.add_argument("--seconds", type=float, default=3.0)
+    p.add_argument("--seconds", type=float, default=8.0)
     p.add_argument("--res", type=int, nargs="+", default=[64, 128])
     p.add_argument("--psnr", action="store_true", help="also measure the flow ground truth (200 test pairs)")
     a = p.parse_args()
