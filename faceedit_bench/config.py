@@ -70,6 +70,10 @@ def add_config_arguments(parser: argparse.ArgumentParser, cls: type) -> None:
             parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=None, help=help_text)
         elif typing.get_origin(tp) in (list, tuple):
             parser.add_argument(flag, nargs="+", default=None, help=help_text, metavar=f.name.upper())
+        elif typing.get_origin(tp) is dict or tp is dict:
+            parser.add_argument(
+                flag, nargs="+", action="extend", default=None, help=help_text, metavar="KEY=VALUE"
+            )
         else:
             parser.add_argument(flag, default=None, help=help_text, metavar=f.name.upper())
 
@@ -88,6 +92,8 @@ def _convert(name: str, value: Any, tp: Any, source: str) -> Any:
             converted = [_convert(name, v, item_t, source) for v in items]
             return tuple(converted) if origin is tuple else converted
         if origin is dict or inner is dict:
+            if isinstance(value, list | tuple):  # KEY=VALUE words from the command line
+                return dict(_key_value(name, str(v), source) for v in value)
             if not isinstance(value, dict):
                 raise TypeError("expected a mapping")
             return dict(value)
@@ -107,10 +113,24 @@ def _convert(name: str, value: Any, tp: Any, source: str) -> Any:
                 raise ValueError(value)
             return inner(value)
         return value
+    except ConfigError:
+        raise
     except (TypeError, ValueError):
         raise ConfigError(
             f"{source}: option '{name}' = {value!r} is not a valid {getattr(inner, '__name__', inner)}"
         ) from None
+
+
+def _key_value(name: str, word: str, source: str) -> tuple[str, Any]:
+    """``KEY=VALUE`` -> (key, YAML-typed value): ``steps=5`` gives 5, ``path=a/b`` gives 'a/b'."""
+    key, sep, text = word.partition("=")
+    if not sep or not key.strip():
+        raise ConfigError(f"{source}: option '{name}' expects KEY=VALUE words, got {word!r}")
+    try:
+        value = yaml.safe_load(text) if text else ""
+    except yaml.YAMLError:
+        value = text
+    return key.strip().replace("-", "_"), value
 
 
 def load_yaml(path: Path) -> dict[str, Any]:
@@ -148,7 +168,10 @@ def build_config(
         for name in names:
             value = getattr(args, name, None)
             if value is not None:
-                values[name] = _convert(name, value, hints[name], "--" + name.replace("_", "-"))
+                converted = _convert(name, value, hints[name], "--" + name.replace("_", "-"))
+                if isinstance(converted, dict) and isinstance(values.get(name), dict):
+                    converted = {**values[name], **converted}  # flags refine the YAML mapping key by key
+                values[name] = converted
     for name, value in overrides.items():
         if name not in names:
             raise ConfigError(f"unknown option {name!r}")

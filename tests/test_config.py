@@ -16,6 +16,7 @@ class Demo:
     tags: list[str] = option([], help="tags")
     out: Path | None = option(None, help="out")
     fast: bool = option(False, help="fast")
+    extra: dict[str, object] = option({}, help="KEY=VALUE mapping")
 
     def validate(self) -> None:
         if self.steps < 1:
@@ -40,6 +41,16 @@ def test_yaml_then_flags_override(tmp_path):
     path.write_text("name: y\nsteps: 7\nrate: 0.25\n")
     cfg = build_config(Demo, _parse(["--config", str(path), "--steps", "9"]))
     assert (cfg.name, cfg.steps, cfg.rate) == ("y", 9, 0.25)
+
+
+def test_mapping_flags_are_typed_key_values_that_refine_yaml(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("name: y\nextra: {root: faces, size: 3}\n")
+    argv = ["--config", str(path), "--extra", "size=5", "aus=a/b.csv", "--extra", "crop=false"]
+    cfg = build_config(Demo, _parse(argv))
+    assert cfg.extra == {"root": "faces", "size": 5, "aus": "a/b.csv", "crop": False}
+    with pytest.raises(ConfigError, match=r"--extra.*KEY=VALUE.*'root'"):
+        build_config(Demo, _parse(["--name", "x", "--extra", "root"]))
 
 
 def test_errors_name_the_file_or_flag(tmp_path):

@@ -81,3 +81,38 @@ def read_frames(path: str | Path, indices: Sequence[int]) -> torch.Tensor:
         cap.release()
     stack = np.stack([frames[int(i)] for i in indices])
     return torch.from_numpy(stack).permute(0, 3, 1, 2).float().div(255.0)
+
+
+VIDEO_SUFFIXES = (".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v")
+
+
+def is_video_file(path: str | Path) -> bool:
+    return Path(path).is_file() and Path(path).suffix.lower() in VIDEO_SUFFIXES
+
+
+def export_frames(path: str | Path, out_dir: str | Path, stride: int) -> list[Path]:
+    """Write every ``stride``-th frame of ``path`` as ``out_dir/<stem>_f<index>.png`` (atomically).
+
+    Frames already exported are kept, so a killed export resumes.
+    """
+    import cv2
+
+    from faceedit_bench.io import write_bytes_atomic
+
+    if stride < 1:
+        raise ValueError(f"frame stride must be >= 1, got {stride}")
+    path, out_dir = Path(path), Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written, total = [], frame_count(path)
+    for start in range(0, total, stride * 32):
+        indices = list(range(start, min(total, start + stride * 32), stride))
+        todo = [i for i in indices if not (out_dir / f"{path.stem}_f{i:06d}.png").exists()]
+        frames = read_frames(path, todo) if todo else torch.empty(0)
+        for i, frame in zip(todo, frames, strict=True):
+            rgb = (frame.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
+            ok, png = cv2.imencode(".png", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+            if not ok:
+                raise VideoReadError(f"{path}: cannot encode frame {i} as PNG")
+            write_bytes_atomic(out_dir / f"{path.stem}_f{i:06d}.png", png.tobytes())
+        written += [out_dir / f"{path.stem}_f{i:06d}.png" for i in indices]
+    return written

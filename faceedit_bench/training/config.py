@@ -23,7 +23,7 @@ class TrainConfig:
     editor: str = option(help="registered trained editor to train (e.g. two-stage, ganimation)")
     dataset: str = option("aurig", help="registered FaceDataset to train on")
     dataset_args: dict[str, Any] = option(
-        {}, help="extra dataset constructor arguments (YAML only)", cli=False
+        {}, help="dataset constructor arguments, e.g. --dataset-args root=FACES aus=FACES/aus.csv"
     )
     resolution: int = option(128, help="training resolution in pixels (GANimation: 128)")
     batch_size: int = option(25, help="global batch size, split over DDP ranks (GANimation: 25)")
@@ -41,7 +41,7 @@ class TrainConfig:
     channels: int | None = option(None, help="override the editor's generator base channels")
     res_blocks: int | None = option(None, help="override the editor's texture/GANimation residual blocks")
     motion_res_blocks: int | None = option(None, help="override the editor's motion residual blocks")
-    loss_weights: dict[str, float] = option({}, help="override lambda_* loss weights (YAML only)", cli=False)
+    loss_weights: dict[str, float] = option({}, help="override loss weights, e.g. --loss-weights lambda_tv=0")
     critic_channels: int = option(64, help="critic base channels (GANimation: 64)")
     critic_max_channels: int = option(2048, help="critic channel cap (GANimation: 2048)")
     seed: int = option(0, help="seed of weights, batches, target AUs and penalties")

@@ -48,16 +48,22 @@ def test_unknown_detector_fails_with_known_names(portraits: Path) -> None:
         annotate_folder(portraits, "openface", portraits / "x.csv")
 
 
-def test_annotate_extracted_video_frames(tmp_path: Path) -> None:
+def test_cli_annotates_a_video_through_its_frames(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from PIL import Image
 
-    frames = read_frames(pyfeat_file("single_face.mp4"), [0, 35, 70])
-    for i, frame in enumerate(frames):
-        Image.fromarray(to_uint8_hwc(frame)).save(tmp_path / f"frame_{i:03d}.png")
-    summary = annotate_folder(tmp_path, "auto", tmp_path / "aus.csv")
-    assert summary.written == 3 and not summary.no_face and not summary.unreadable
-    ds = ImageFolderDataset(tmp_path, split="all", resolution=32)  # finds aus.csv itself
-    assert ds.names == ["frame_000.png", "frame_001.png", "frame_002.png"]
+    video, frames_dir = pyfeat_file("single_face.mp4"), tmp_path / "frames"
+    argv = ["annotate", str(video), "--stride", "35", "--frames-dir", str(frames_dir)]
+    assert main(argv) == 0
+    assert "3 frames (every 35th)" in capsys.readouterr().out
+    names = sorted(p.name for p in frames_dir.glob("*.png"))
+    assert names == ["single_face_f000000.png", "single_face_f000035.png", "single_face_f000070.png"]
+    expected = to_uint8_hwc(read_frames(video, [35])[0])
+    assert np.array_equal(np.asarray(Image.open(frames_dir / names[1]).convert("RGB")), expected)
+    stamps = [(frames_dir / n).stat().st_mtime_ns for n in names]
+    assert main(argv) == 0  # frames already there are kept (a killed export resumes)
+    assert stamps == [(frames_dir / n).stat().st_mtime_ns for n in names]
+    ds = ImageFolderDataset(frames_dir, split="all", resolution=32)  # finds aus.csv itself
+    assert ds.names == names and ds.n_skipped == 0
     assert ds.get_batch([0, 1, 2]).images.shape == (3, 3, 32, 32)
 
 
