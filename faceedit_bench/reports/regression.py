@@ -10,6 +10,7 @@ different backends, are refused: such numbers are not comparable.
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -251,13 +252,29 @@ def _provenance(results: dict[str, Any]) -> str:
     return f"(git {results.get('git', 'unknown')}, created {results.get('created', 'unknown')})"
 
 
+def _location_free(provenance: Any) -> Any:
+    """Provenance with file locations reduced to file names: a clone elsewhere is the same backend."""
+    if isinstance(provenance, dict):
+        return {k: _location_free(v) for k, v in provenance.items()}
+    if isinstance(provenance, str) and os.path.isabs(provenance):
+        return os.path.basename(provenance)
+    return provenance
+
+
 def _backend_notes(report: RegressionReport, baseline: dict[str, Any], current: dict[str, Any]) -> None:
     bb, cb = baseline.get("backends", {}), current.get("backends", {})
     for kind in sorted(bb.keys() & cb.keys()):
         b, c = bb[kind] or {}, cb[kind] or {}
-        if b.get("label") == c.get("label") and b.get("provenance") != c.get("provenance"):
+        before, now = _location_free(b.get("provenance")), _location_free(c.get("provenance"))
+        if b.get("label") == c.get("label") and before != now:
+            changed = sorted(
+                k
+                for k in (before or {}).keys() | (now or {}).keys()
+                if (before or {}).get(k) != (now or {}).get(k)
+            )
             report.notes.append(
-                f"backend {kind} ({b.get('label')}): same label, different provenance (weights or version changed?)"
+                f"backend {kind} ({b.get('label')}): same label, different provenance "
+                f"({', '.join(changed)} changed: weights or version?)"
             )
 
 

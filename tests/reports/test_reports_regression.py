@@ -105,6 +105,23 @@ def test_mixed_backends_refused(run_dir: Path, tmp_path: Path, capsys: pytest.Ca
     assert "'fid'" in err and "inception-v3-compat" in err and "clean-fid" in err
 
 
+def test_backend_provenance_notes_ignore_where_the_clone_lives(run_dir: Path, tmp_path: Path) -> None:
+    def moved(d: dict) -> None:
+        d["backends"]["au_detector"]["provenance"] = {"weights": "/a/clone/au.pt", "code_version": "1"}
+
+    def elsewhere(d: dict) -> None:
+        d["backends"]["au_detector"]["provenance"] = {"weights": "/other/place/au.pt", "code_version": "1"}
+
+    def retrained(d: dict) -> None:
+        d["backends"]["au_detector"]["provenance"] = {"weights": "/other/place/au.pt", "code_version": "2"}
+
+    base = write_variant(run_dir, tmp_path / "base.json", moved)
+    same = regression_report(base, write_variant(run_dir, tmp_path / "same.json", elsewhere))
+    assert not any("provenance" in n for n in same.notes)
+    changed = regression_report(base, write_variant(run_dir, tmp_path / "new.json", retrained))
+    assert any("au_detector" in n and "code_version changed" in n for n in changed.notes)
+
+
 def test_protocol_version_refused(run_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     cur = write_variant(run_dir, tmp_path / "cur.json", lambda d: d["protocol"].update(version=2))
     assert run_report(str(cur), "--baseline", str(run_dir / "results.json")) == 2
