@@ -256,7 +256,8 @@ def select_pairs(pool: np.ndarray, n_pairs: int, seed: int) -> np.ndarray:
             if len(chosen) == n_pairs:
                 break
     if len(chosen) < n_pairs:  # caps too strict for a short video: fill by rank
-        rest = [int(r) for r in order if int(r) not in set(chosen)]
+        taken = set(chosen)
+        rest = [int(r) for r in order if int(r) not in taken]
         chosen += rest[: n_pairs - len(chosen)]
     return pool[chosen, :2].astype(np.int64)
 
