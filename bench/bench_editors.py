@@ -7,9 +7,11 @@ registered specs (GANimation: the published 64-channel, 6-residual-block generat
 
     .venv/bin/python bench/bench_editors.py [--threads 2] [--iters 3] [--quick]
 
-Reference on this 2-core machine (a public PyTorch GANimation re-implementation with
-the same topology): 2.4 s per iteration at 64 px batch 16, 12.3 s at 128 px batch 25,
-15 images/s inference at 128 px.
+Reference quoted by the issue for a 2-core machine (a public PyTorch GANimation
+re-implementation with the same topology): 2.4 s per iteration at 64 px batch 16,
+12.3 s at 128 px batch 25, 15 images/s inference at 128 px. Machines differ, so the
+comparison that counts is side by side in this run: ``ganimation-textbook`` is the same
+networks and losses trained with the textbook step (bench/textbook_ganimation.py).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import subprocess
 import sys
 
 REFERENCE = {("train", 64, 16): 2.4, ("train", 128, 25): 12.3, ("infer", 128, 16): 15.0}
+TEXTBOOK = "ganimation-textbook"  # same networks and losses, textbook step (bench/textbook_ganimation.py)
 
 
 def _worker(
@@ -40,7 +43,10 @@ def _worker(
 
     torch.set_num_threads(threads)
     torch.manual_seed(0)
-    spec = plugins.editors.get(editor).spec.with_overrides(**json.loads(overrides))
+    textbook = editor == TEXTBOOK
+    spec = plugins.editors.get("ganimation" if textbook else editor).spec.with_overrides(
+        **json.loads(overrides)
+    )
     # channels-last helps bf16 inference on CPU but slows training (GroupNorm backward)
     layout = torch.channels_last if kind == "infer" else torch.contiguous_format
     gen = build_generator(spec).to(memory_format=layout)
@@ -64,8 +70,13 @@ def _worker(
         b = Batch(real=x, aus=aus, target_aus=aus.roll(1, 0), alpha=torch.rand(batch, 1, 1, 1))
         for i in range(iters + 1):
             t0 = time.perf_counter()
-            _, fake = generator_step(gen, critic, opt_g, b, ctx)
-            critic_step(gen, critic, opt_d, b, ctx, fake)
+            if textbook:
+                from textbook_ganimation import textbook_iteration
+
+                textbook_iteration(gen, critic, opt_g, opt_d, b, spec)
+            else:
+                _, fake = generator_step(gen, critic, opt_g, b, ctx)
+                critic_step(gen, critic, opt_d, b, ctx, fake)
             if i:
                 times.append(time.perf_counter() - t0)
         value = sum(times) / len(times)
@@ -96,6 +107,12 @@ def main() -> int:
         default=True,
         help="bfloat16 autocast (the trainer's default where the CPU has native bf16)",
     )
+    parser.add_argument(
+        "--textbook",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also time the textbook GANimation step (bench/textbook_ganimation.py) side by side",
+    )
     parser.add_argument("--worker", nargs=8, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -113,15 +130,21 @@ def main() -> int:
     infer: dict[tuple[str, bool], float] = {}
     for kind, res, batch, amp in configs:
         ref = REFERENCE.get((kind, res, batch))
-        for editor in args.editors:
+        editors = [*args.editors, TEXTBOOK] if kind == "train" and args.textbook else args.editors
+        train: dict[str, float] = {}
+        for editor in editors:
             r = _run(kind, editor, res, batch, args, amp)
-            head = f"{kind:5s} {editor:12s} {res:4d}px b{batch:<3d} {'bf16' if amp else 'fp32'}"
+            head = f"{kind:5s} {editor:19s} {res:4d}px b{batch:<3d} {'bf16' if amp else 'fp32'}"
             if kind == "train":
+                train[editor] = r["value"]
                 line = f"{head} {r['value']:7.2f} s/iter  (reference GANimation {ref} s)"
             else:
                 infer[(editor, amp)] = r["value"]
                 line = f"{head} {r['value']:7.1f} img/s  (reference GANimation {ref} img/s)"
             print(f"{line}  peak RSS {r['peak_gib']:.2f} GiB  G params {r['gen_params_m']:.2f} M", flush=True)
+        if TEXTBOOK in train and "ganimation" in train:
+            ratio = train["ganimation"] / train[TEXTBOOK]
+            print(f"our GANimation step / textbook step at {res} px b{batch}: {ratio:.2f}x (target < 1)")
     for amp in (False, True):
         if ("ganimation", amp) in infer and ("two-stage", amp) in infer:
             ratio = infer[("ganimation", amp)] / infer[("two-stage", amp)]
