@@ -36,11 +36,19 @@ from faceedit_bench.harness.step import BackendSet
 METRICS = ("fid", "lpips", "au_error", "identity")
 
 
-def _protocol(name: str):
+def _protocol(name: str, n_pairs: int):
+    """The protocol with the four timed metrics and exactly ``n_pairs`` pairs (not capped at its own count)."""
     import dataclasses
 
     base = plugins.protocols.get(name)
-    return dataclasses.replace(base, metrics=tuple(m for m in base.metrics if m in METRICS))
+    return dataclasses.replace(base, metrics=tuple(m for m in base.metrics if m in METRICS), n_pairs=n_pairs)
+
+
+def _pairs(protocol, n_pairs: int):
+    pairs = build_pairs(protocol)
+    if len(pairs) != n_pairs:
+        raise RuntimeError(f"{protocol.name}: asked for {n_pairs} pairs, got {len(pairs)}")
+    return pairs
 
 
 def _fresh_feature_cache(work: Path) -> None:
@@ -49,10 +57,10 @@ def _fresh_feature_cache(work: Path) -> None:
 
 
 def one_pass(protocol_name: str, n_pairs: int, work: Path) -> float:
-    protocol = _protocol(protocol_name)
+    protocol = _protocol(protocol_name, n_pairs)
     _fresh_feature_cache(work)
     start = time.perf_counter()
-    pairs = build_pairs(protocol, n_pairs)
+    pairs = _pairs(protocol, n_pairs)
     backends, choices = choose_backends(protocol)
     evaluate(protocol, pairs, {"identity": IdentityEditor()}, backends, choices, work, progress=False)
     return time.perf_counter() - start
@@ -62,7 +70,7 @@ def separately(protocol_name: str, n_pairs: int, work: Path) -> dict[str, float]
     """Each metric alone: its own backend load, its own image decoding, its own pass."""
     import dataclasses
 
-    base = _protocol(protocol_name)
+    base = _protocol(protocol_name, n_pairs)
     times: dict[str, float] = {}
     for metric in base.metrics:
         kind = plugins.metrics.get(metric).backend_kind
@@ -71,7 +79,7 @@ def separately(protocol_name: str, n_pairs: int, work: Path) -> dict[str, float]
         )
         _fresh_feature_cache(work / metric)
         start = time.perf_counter()
-        pairs = build_pairs(protocol, n_pairs)
+        pairs = _pairs(protocol, n_pairs)
         backends, choices = choose_backends(protocol) if kind else (BackendSet(), {})
         evaluate(
             protocol, pairs, {"identity": IdentityEditor()}, backends, choices, work / metric, progress=False
