@@ -177,9 +177,11 @@ def test_cli_trains_from_yaml_and_flags(tmp_path, monkeypatch, tiny_faces):
     parser = argparse.ArgumentParser()
     cli_train.add_parser(parser.add_subparsers())
     args = parser.parse_args(["train", "--config", str(cfg), "--steps", "2", "--out", str(tmp_path / "r"),
-                              "--device", "cpu", "--export", str(tmp_path / "w.pt")])  # fmt: skip
+                              "--device", "cpu", "--export", str(tmp_path / "w.pt"),
+                              "--loss-weights", "lambda_cycle=2.5"])  # fmt: skip
     assert args.run(args) == 0
-    assert load_checkpoint(tmp_path / "r" / "checkpoint.pt")["config"]["editor"] == "warp-only"
+    saved = load_checkpoint(tmp_path / "r" / "checkpoint.pt")["config"]
+    assert saved["editor"] == "warp-only" and saved["loss_weights"] == {"lambda_cycle": 2.5}
     assert (tmp_path / "w.pt").is_file()
 
 
