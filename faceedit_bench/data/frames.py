@@ -97,22 +97,27 @@ def export_frames(path: str | Path, out_dir: str | Path, stride: int) -> list[Pa
     """
     import cv2
 
+    from faceedit_bench.data.images import to_uint8_hwc
     from faceedit_bench.io import write_bytes_atomic
 
     if stride < 1:
         raise ValueError(f"frame stride must be >= 1, got {stride}")
     path, out_dir = Path(path), Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+
+    def png_path(i: int) -> Path:
+        return out_dir / f"{path.stem}_f{i:06d}.png"
+
     written, total = [], frame_count(path)
     for start in range(0, total, stride * 32):
         indices = list(range(start, min(total, start + stride * 32), stride))
-        todo = [i for i in indices if not (out_dir / f"{path.stem}_f{i:06d}.png").exists()]
-        frames = read_frames(path, todo) if todo else torch.empty(0)
-        for i, frame in zip(todo, frames, strict=True):
-            rgb = (frame.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
-            ok, png = cv2.imencode(".png", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+        written += [png_path(i) for i in indices]
+        todo = [i for i in indices if not png_path(i).exists()]
+        if not todo:
+            continue
+        for i, frame in zip(todo, read_frames(path, todo), strict=True):
+            ok, png = cv2.imencode(".png", cv2.cvtColor(to_uint8_hwc(frame), cv2.COLOR_RGB2BGR))
             if not ok:
                 raise VideoReadError(f"{path}: cannot encode frame {i} as PNG")
-            write_bytes_atomic(out_dir / f"{path.stem}_f{i:06d}.png", png.tobytes())
-        written += [out_dir / f"{path.stem}_f{i:06d}.png" for i in indices]
+            write_bytes_atomic(png_path(i), png.tobytes())
     return written

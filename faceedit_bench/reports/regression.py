@@ -265,13 +265,9 @@ def _backend_notes(report: RegressionReport, baseline: dict[str, Any], current: 
     bb, cb = baseline.get("backends", {}), current.get("backends", {})
     for kind in sorted(bb.keys() & cb.keys()):
         b, c = bb[kind] or {}, cb[kind] or {}
-        before, now = _location_free(b.get("provenance")), _location_free(c.get("provenance"))
+        before, now = (_location_free(side.get("provenance")) or {} for side in (b, c))
         if b.get("label") == c.get("label") and before != now:
-            changed = sorted(
-                k
-                for k in (before or {}).keys() | (now or {}).keys()
-                if (before or {}).get(k) != (now or {}).get(k)
-            )
+            changed = sorted(k for k in before.keys() | now.keys() if before.get(k) != now.get(k))
             report.notes.append(
                 f"backend {kind} ({b.get('label')}): same label, different provenance "
                 f"({', '.join(changed)} changed: weights or version?)"
