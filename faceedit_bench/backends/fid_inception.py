@@ -15,6 +15,12 @@ Weights, first found wins (recorded in :meth:`InceptionV3Compat.provenance`):
    the converted file carries a NaN ``fc`` (torch-fidelity loads state dicts strictly),
    so an Inception Score can never come out of it as a number, and
    :meth:`InceptionV3Compat.logits` refuses. Built once into ``cache_dir("weights")``.
+
+For inference the loaded network is rewritten once (:func:`fold_for_inference`): each
+batch norm folded into its convolution and the weights put in channels-last layout,
+oneDNN's fast path on CPU. Same algebra; float32 rounding moves the 2048-d features
+by about 1e-6 relative (FID parity with torch-fidelity stays far inside 1e-4), and it
+runs 1.8-2.7x faster on the 2-core machine (``bench/bench_harness.py --inception``).
 """
 
 from __future__ import annotations
@@ -161,6 +167,25 @@ def to_uint8(images: torch.Tensor) -> torch.Tensor:
     return torch.floor(images.detach().to(torch.float32).clamp(0, 1) * 255 + 0.5).to(torch.uint8)
 
 
+def fold_for_inference(net: torch.nn.Module) -> int:
+    """Fold every ``conv -> bn`` pair of torch-fidelity's Inception in place; returns how many.
+
+    torch-fidelity's ``BasicConv2d`` applies ``relu(bn(conv(x)))``: with the folded
+    convolution and the batch norm replaced by identity it computes the same function.
+    """
+    from torch.nn.utils.fusion import fuse_conv_bn_eval
+
+    net.eval()
+    folded = 0
+    for module in net.modules():
+        conv, bn = getattr(module, "conv", None), getattr(module, "bn", None)
+        if isinstance(conv, torch.nn.Conv2d) and isinstance(bn, torch.nn.BatchNorm2d):
+            module.conv, module.bn = fuse_conv_bn_eval(conv, bn), torch.nn.Identity()
+            folded += 1
+    net.to(memory_format=torch.channels_last)
+    return folded
+
+
 class InceptionV3Compat(FeatureExtractor):
     """torch-fidelity's TF-Inception: ``features(images) -> (N, 2048)`` float64 pool3."""
 
@@ -181,6 +206,7 @@ class InceptionV3Compat(FeatureExtractor):
             ) from err
         self.has_logits = bool(torch.isfinite(self.net.fc.weight).all())
         self._sha256 = sha256_file(self.weights.path)
+        self.folded = fold_for_inference(self.net)
         self.device = torch.device(device)
         self.net.to(self.device)
 
@@ -238,6 +264,7 @@ class InceptionV3Compat(FeatureExtractor):
             "weights_path": str(self.weights.path),
             "weights_sha256": self._sha256,
             "has_logits": self.has_logits,
+            "inference": f"{self.folded} conv+bn folded, channels_last",
             "torch_fidelity": importlib.metadata.version("torch-fidelity"),
         }
         if self.weights.source == "offline-conversion":

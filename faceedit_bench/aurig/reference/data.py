@@ -2,8 +2,11 @@
 
 The pool is rendered from the ``reference`` split only (identities never seen by
 editors or by the val/test evaluation): half of the AU vectors follow the
-realistic expression distribution, half switch AUs on independently so the
-regressor cannot lean on co-occurrence.
+realistic expression distribution, three in eight switch AUs on independently so
+the regressor cannot lean on co-occurrence, and one in eight are *lid mixtures*:
+AU45 on together with AU05 and/or AU07, which move the same upper lid in opposite
+directions. Those mixtures are rare in the realistic distribution and were the
+regressor's worst case (AU45 under-read by about 1.8 when AU05 is also on).
 """
 
 from __future__ import annotations
@@ -14,13 +17,26 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from faceedit_bench.api.aus import AU_MAX, au_index
 from faceedit_bench.aurig.expressions import sample_aus, sample_independent_aus
 from faceedit_bench.aurig.identity import sample_identities
 from faceedit_bench.aurig.render import render
-from faceedit_bench.aurig.rng import identity_keys, mix, split_code
+from faceedit_bench.aurig.rng import identity_keys, mix, split_code, uniforms
 
 STREAM_POOL_REAL = 11
 STREAM_POOL_INDEP = 12
+STREAM_POOL_LIDS = 13
+LID_MIX_EVERY = 8  # one pool sample in 8 is a lid mixture
+
+
+def lid_mixtures(keys: np.ndarray, base: torch.Tensor) -> torch.Tensor:
+    """``base`` AUs with AU45 in U(0.5, 5) plus AU05 (p 0.6) and AU07 (p 0.4) at U(0, 5)."""
+    u = torch.from_numpy(uniforms(keys, 5, STREAM_POOL_LIDS)).float()
+    aus = base.clone()
+    aus[:, au_index("AU45")] = 0.5 + (AU_MAX - 0.5) * u[:, 0]
+    aus[:, au_index("AU05")] = (u[:, 1] < 0.6) * u[:, 2] * AU_MAX
+    aus[:, au_index("AU07")] = (u[:, 3] < 0.4) * u[:, 4] * AU_MAX
+    return aus
 
 
 @dataclass
@@ -42,9 +58,11 @@ def render_pool(
     """``n_ids`` reference identities x ``per_id`` random expressions each."""
     ids = np.repeat(np.arange(n_ids), per_id)
     keys = mix(split_code("reference"), seed, np.arange(len(ids)))
+    index = torch.from_numpy(np.arange(len(ids))).unsqueeze(1)
     real = sample_aus(keys, STREAM_POOL_REAL)
     indep = sample_independent_aus(keys, STREAM_POOL_INDEP, p_on)
-    aus = torch.where(torch.from_numpy(np.arange(len(ids)) % 2 == 0).unsqueeze(1), real, indep)
+    aus = torch.where(index % 2 == 0, real, indep)
+    aus = torch.where(index % LID_MIX_EVERY == LID_MIX_EVERY - 1, lid_mixtures(keys, indep), aus)
     images = torch.empty(len(ids), 3, res, res, dtype=torch.uint8)
     for s in range(0, len(ids), chunk):
         sl = slice(s, s + chunk)

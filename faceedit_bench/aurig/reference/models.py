@@ -22,15 +22,20 @@ def _block(cin: int, cout: int, stride: int) -> nn.Sequential:
 
 
 class Trunk(nn.Module):
-    """64x64x3 -> 4x4x``width*4`` features, flattened."""
+    """64x64x3 -> 4x4x``width*4`` features, flattened.
 
-    def __init__(self, width: int = 32) -> None:
+    ``fine_stem`` keeps the first layer at full resolution (about 1.9x the compute):
+    the AU regressor needs it for one-pixel cues such as the upper-lid fold that
+    tells AU05 from AU45; identity does not.
+    """
+
+    def __init__(self, width: int = 32, fine_stem: bool = False) -> None:
         super().__init__()
         w = width
         self.net = nn.Sequential(
-            _block(3, w, 2),  # 32
-            _block(w, 2 * w, 2),  # 16
-            _block(2 * w, 2 * w, 1),
+            _block(3, w, 1 if fine_stem else 2),  # 64 or 32
+            _block(w, 2 * w, 2),  # 32 or 16
+            _block(2 * w, 2 * w, 2 if fine_stem else 1),  # 16
             _block(2 * w, 3 * w, 2),  # 8
             _block(3 * w, 4 * w, 2),  # 4
         )
@@ -54,7 +59,7 @@ class AURegressor(nn.Module):
 
     def __init__(self, width: int = 32) -> None:
         super().__init__()
-        self.trunk = Trunk(width)
+        self.trunk = Trunk(width, fine_stem=True)
         self.head = nn.Linear(self.trunk.out_features, N_AUS)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
