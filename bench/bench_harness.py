@@ -127,24 +127,38 @@ def _write_png_folders(protocol_name: str, n_pairs: int, work: Path) -> tuple[Pa
     return folders
 
 
-def torch_fidelity_fid(edited: Path, real: Path) -> tuple[float, float]:
-    """(seconds, FID) of torch-fidelity's ``calculate_metrics`` on two folders, loading everything itself."""
+def _torch_fidelity_child(edited: str, real: str, weights: str, threads: int) -> None:
+    """In a fresh process: time ``calculate_metrics`` (imports excluded) and print it with the FID."""
     import torch_fidelity
 
-    from faceedit_bench.backends.fid_inception import choose_weights
-
+    torch.set_num_threads(threads)
     start = time.perf_counter()
-    weights = choose_weights().path
     out = torch_fidelity.calculate_metrics(
-        input1=str(edited),
-        input2=str(real),
+        input1=edited,
+        input2=real,
         fid=True,
-        feature_extractor_weights_path=str(weights),
+        feature_extractor_weights_path=weights,
         cuda=torch.cuda.is_available(),
         cache=False,
         verbose=False,
     )
-    return time.perf_counter() - start, out["frechet_inception_distance"]
+    print(json.dumps([time.perf_counter() - start, out["frechet_inception_distance"]]))
+
+
+def torch_fidelity_fid(edited: Path, real: Path) -> tuple[float, float]:
+    """(seconds, FID) of torch-fidelity's ``calculate_metrics`` on two folders, as its own script.
+
+    A separate process, as a user runs a separate tool (and so untouched by the threads
+    that MediaPipe or dlib leave in this one); interpreter start and imports are not
+    counted, weight loading and image decoding are.
+    """
+    from faceedit_bench.backends.fid_inception import choose_weights
+
+    args = [str(edited), str(real), str(choose_weights().path), torch.get_num_threads()]
+    code = f"import sys; sys.path.insert(0, 'bench'); import bench_harness as b; b._torch_fidelity_child(*{args!r})"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    seconds, fid = json.loads(out.stdout.strip().splitlines()[-1])
+    return seconds, fid
 
 
 def inception_ms_per_image(n: int = 32) -> tuple[float, float]:
