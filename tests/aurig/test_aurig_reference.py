@@ -150,3 +150,23 @@ def test_probe_is_deterministic_and_small() -> None:
     a = probe.render_probe()
     assert a.dtype == torch.uint8 and a.shape == (probe.PROBE_IDS * probe.PROBE_PER_ID, 3, 32, 32)
     assert torch.equal(a, probe.render_probe())
+
+
+def test_pool_mixes_realistic_independent_and_lid_samples() -> None:
+    from faceedit_bench.api.aus import au_index
+    from faceedit_bench.aurig.reference.data import LID_MIX_EVERY, lid_mixtures, render_pool
+    from faceedit_bench.aurig.rng import mix, split_code
+
+    pool = render_pool(n_ids=4, per_id=8, seed=0, res=32)
+    assert pool.images.shape == (32, 3, 32, 32) and pool.images.dtype == torch.uint8
+    lids = pool.aus[LID_MIX_EVERY - 1 :: LID_MIX_EVERY]
+    assert (lids[:, au_index("AU45")] >= 0.5).all() and (pool.aus >= 0).all() and (pool.aus <= 5).all()
+    # the mixtures' own draws: AU45 always on, AU05 and AU07 on about 60% and 40% of the time
+    keys = mix(split_code("reference"), 0, np.arange(4000))
+    base = torch.zeros(4000, N_AUS)
+    aus = lid_mixtures(keys, base)
+    on = (aus > 0).float().mean(0)
+    assert on[au_index("AU45")] == 1.0
+    assert abs(on[au_index("AU05")] - 0.6) < 0.03 and abs(on[au_index("AU07")] - 0.4) < 0.03
+    others = [i for i in range(N_AUS) if AU_NAMES[i] not in ("AU05", "AU07", "AU45")]
+    assert (aus[:, others] == 0).all()
