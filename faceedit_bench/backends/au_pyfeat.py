@@ -18,7 +18,6 @@ this one backend, not with OpenFace intensities.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 from pathlib import Path
 from typing import ClassVar
@@ -28,6 +27,7 @@ import torch
 from faceedit_bench.api.aus import AU_MAX, AU_NAMES, N_AUS
 from faceedit_bench.api.backends import AUDetector, Availability
 from faceedit_bench.data.images import check_batch
+from faceedit_bench.paths import package_dirs
 
 # (repo_id, [filename, fallback filename]) that Detectorv1(au_model="xgb") loads.
 REQUIRED_FILES: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -39,10 +39,8 @@ REQUIRED_FILES: tuple[tuple[str, tuple[str, ...]], ...] = (
 
 def pyfeat_resource_dir() -> Path | None:
     """``feat/resources``: the ``cache_dir`` py-feat passes to ``hf_hub_download``."""
-    spec = importlib.util.find_spec("feat")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    return Path(next(iter(spec.submodule_search_locations))) / "resources"
+    dirs = package_dirs("feat")
+    return dirs[0] / "resources" if dirs else None
 
 
 def find_cached(repo_id: str, filenames: tuple[str, ...]) -> Path | None:

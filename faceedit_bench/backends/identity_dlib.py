@@ -29,6 +29,7 @@ import torch.nn.functional as F
 
 from faceedit_bench.api.backends import Availability, IdentityModel
 from faceedit_bench.data.images import check_batch, to_uint8_hwc
+from faceedit_bench.paths import package_dirs
 
 DESCRIPTOR_DIM = 128
 DLIB_EUCLIDEAN_THRESHOLD = 0.6
@@ -39,11 +40,8 @@ _FILES = ("shape_predictor_5_face_landmarks.dat", "dlib_face_recognition_resnet_
 
 def models_dir() -> Path | None:
     """The ``models/`` folder of the installed ``face-recognition-models`` wheel, if any."""
-    spec = importlib.util.find_spec("face_recognition_models")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    for root in spec.submodule_search_locations:
-        folder = Path(root) / "models"
+    for root in package_dirs("face_recognition_models"):
+        folder = root / "models"
         if all((folder / f).is_file() for f in _FILES):
             return folder
     return None
