@@ -39,6 +39,7 @@ import torch
 from faceedit_bench.api.backends import Availability, FeatureExtractor
 from faceedit_bench.io import sha256_file, torch_save_atomic
 from faceedit_bench.paths import cache_dir, torch_home, user_weights
+from faceedit_bench.safe_load import UnsafeOrBrokenFile, load_tensors
 
 WEIGHTS_ENV = "FACEEDIT_BENCH_INCEPTION_WEIGHTS"
 TORCH_FIDELITY_WEIGHTS = "weights-inception-2015-12-05-6726825d.pth"
@@ -159,6 +160,21 @@ def choose_weights(build: bool = True) -> WeightsChoice:
     return WeightsChoice(path, "offline-conversion")
 
 
+def _tensors_only(path: Path) -> io.BytesIO:
+    """The weights at ``path`` loaded without code, re-serialised for torch-fidelity's own loader.
+
+    torch-fidelity unpickles the path it is given; handing it a buffer we wrote from a
+    ``weights_only=True`` load means a user-supplied file can never run code.
+    """
+    state = load_tensors(path, "Inception weights")
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise UnsafeOrBrokenFile(f"Inception weights {path} are not a state dict of tensors")
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    buffer.seek(0)
+    return buffer
+
+
 def to_uint8(images: torch.Tensor) -> torch.Tensor:
     """Float ``[0, 1]`` images to uint8 as a PNG writer does (``floor(255 x + 0.5)``, torchvision's save_image)."""
     if images.dim() != 4 or images.shape[1] != 3:
@@ -199,8 +215,10 @@ class InceptionV3Compat(FeatureExtractor):
         self.weights = choose_weights()
         try:
             self.net = FeatureExtractorInceptionV3(
-                self.label, ["2048"], feature_extractor_weights_path=str(self.weights.path)
+                self.label, ["2048"], feature_extractor_weights_path=_tensors_only(self.weights.path)
             )
+        except UnsafeOrBrokenFile:
+            raise
         except Exception as err:
             raise RuntimeError(
                 f"{self.weights.path}: not torch-fidelity inception-v3-compat weights ({err})"

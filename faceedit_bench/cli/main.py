@@ -45,7 +45,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"faceedit-bench {args.command}: error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f"faceedit-bench {args.command}: interrupted; completed results are on disk", file=sys.stderr)
+        # what was saved (and where) is printed by the command itself, only when something was
+        print(f"faceedit-bench {args.command}: interrupted", file=sys.stderr)
         return 130
 
 

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from faceedit_bench.io import torch_save_atomic
+from faceedit_bench.cache_file import load_checked, save_checked
 from faceedit_bench.paths import cache_dir
 
 CROP_RULE = "eyes-mouth-v1"
@@ -91,7 +91,7 @@ def crop_key(file_hash: str, resolution: int, landmarks: str) -> str:
 
 
 class CropCache:
-    """On-disk cache of face crops (uint8 tensors + the 5 points used), atomic writes."""
+    """On-disk cache of face crops (uint8 tensors + the 5 points used), checksummed, atomic writes."""
 
     def __init__(self, root: Path | None = None) -> None:
         self.root = root if root is not None else cache_dir("crops")
@@ -100,13 +100,29 @@ class CropCache:
         return self.root / key[:2] / f"{key}.pt"
 
     def load(self, key: str) -> dict[str, object] | None:
-        path = self.path(key)
-        if not path.is_file():
-            return None
-        try:
-            return torch.load(path, weights_only=True)
-        except Exception:  # a stale or foreign file: recompute and overwrite
-            return None
+        """The crop cached under ``key``, or None (with a warning for a bad file, then rebuilt)."""
+        record, why = load_checked(self.path(key), key)
+        if record is not None and _crop_ok(record):
+            return dict(record)
+        if why != "missing":
+            print(
+                f"warning: rebuilding face-crop cache entry: {why or f'{self.path(key)}: not a valid crop'}"
+            )
+        return None
 
-    def save(self, key: str, record: dict[str, object]) -> None:
-        torch_save_atomic(record, self.path(key))
+    def save(self, key: str, record: dict[str, torch.Tensor | str]) -> None:
+        save_checked(self.path(key), key, record)
+
+
+def _crop_ok(record: dict[str, torch.Tensor | str]) -> bool:
+    """A faceless-image note, or a uint8 HWC crop with its points."""
+    if isinstance(record.get("reason"), str):
+        return True
+    image, points = record.get("image"), record.get("points")
+    return (
+        isinstance(image, torch.Tensor)
+        and image.dtype == torch.uint8
+        and image.dim() == 3
+        and isinstance(points, torch.Tensor)
+        and bool(torch.isfinite(points.double()).all())
+    )

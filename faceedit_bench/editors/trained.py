@@ -17,6 +17,7 @@ from faceedit_bench.api.editor import Editor, EditorLoadError, EditOutput
 from faceedit_bench.editors.generator import GeneratorOutput, build_generator
 from faceedit_bench.editors.spec import EditorSpec
 from faceedit_bench.io import sha256_file
+from faceedit_bench.safe_load import UnsafeOrBrokenFile, load_tensors
 
 CHECKPOINT_ROOT = Path(__file__).resolve().parent / "checkpoints"
 SHIPPED_DATASET = "aurig"  # the dataset of the set used when a caller names none
@@ -109,14 +110,20 @@ class TrainedEditor(Editor):
     @classmethod
     def load(cls, path: Path, device: str = "cpu") -> TrainedEditor:
         """Build the generator a checkpoint (full training state or exported weights) describes."""
-        state = torch.load(path, map_location="cpu", weights_only=False)
-        if not isinstance(state, dict) or "generator" not in state or "spec" not in state:
+        try:
+            state = load_tensors(path, f"checkpoint of editor {cls.name!r}")
+        except UnsafeOrBrokenFile as err:
+            raise EditorLoadError(str(err)) from None
+        if not isinstance(state, dict) or not isinstance(state.get("generator"), dict) or "spec" not in state:
             raise EditorLoadError(f"{path} is not a faceedit-bench editor checkpoint")
         if state.get("editor") not in (None, cls.name):
             raise EditorLoadError(f"{path} holds editor {state.get('editor')!r}, not {cls.name!r}")
-        generator = build_generator(EditorSpec.from_json(state["spec"]))
-        weights = {k: v.float() for k, v in state["generator"].items()}
-        generator.load_state_dict(weights)
+        try:
+            generator = build_generator(EditorSpec.from_json(state["spec"]))
+            generator.load_state_dict({k: v.float() for k, v in state["generator"].items()})
+        except (RuntimeError, TypeError, ValueError, KeyError, AttributeError) as err:
+            reason = str(err).splitlines()[0]
+            raise EditorLoadError(f"{path}: its weights do not fit editor {cls.name!r} ({reason})") from None
         generator.to(resolve_device(device), memory_format=torch.channels_last)  # faster inference on CPU
         return cls(generator, state, path)
 

@@ -1,7 +1,9 @@
 """On-disk cache of real-side distribution features (e.g. Inception pool3 of true targets).
 
 Keyed by a hash of the pair set (dataset, split, renderer/preprocessing), the backend
-label and provenance, and the exact pair indices; written atomically.
+label and provenance, and the exact pair indices; written atomically with that key
+and a content checksum (:mod:`faceedit_bench.cache_file`). A file that fails either
+check, or holds non-finite or misshapen features, is rebuilt with a warning.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from tqdm.auto import tqdm
 
 from faceedit_bench.api.backends import FeatureExtractor
 from faceedit_bench.api.dataset import PairSet
-from faceedit_bench.io import torch_save_atomic
+from faceedit_bench.cache_file import load_checked, save_checked
 from faceedit_bench.paths import cache_dir
 
 
@@ -40,14 +42,16 @@ def reference_features(
     root = os.environ.get("FACEEDIT_BENCH_CACHE_FEATURES")  # benchmarks isolate this cache
     folder = Path(root) if root else cache_dir("features")
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{feature_cache_key(pairs, indices, extractor)}.pt"
-    if path.exists():
-        try:
-            cached = torch.load(path, weights_only=True)
-            if cached.shape[0] == len(indices):
-                return cached
-        except Exception as err:
-            print(f"warning: rebuilding unreadable feature cache {path}: {err}")
+    key = feature_cache_key(pairs, indices, extractor)
+    path = folder / f"{key}.pt"
+    cached, why = load_checked(path, key)
+    if cached is not None:
+        problem = _problem(cached.get("features"), len(indices))
+        if problem is None:
+            return cached["features"]
+        why = f"{path}: {problem}"
+    if why != "missing":
+        print(f"warning: rebuilding feature cache: {why}")
     chunks = []
     starts = range(0, len(indices), batch_size)
     for start in tqdm(
@@ -62,5 +66,19 @@ def reference_features(
             ).clamp(0, 1)
         chunks.append(extractor.features(images).double().cpu())
     feats = torch.cat(chunks) if chunks else torch.zeros(0)
-    torch_save_atomic(feats, path)
+    problem = _problem(feats, len(indices))
+    if problem is not None:
+        raise RuntimeError(f"{extractor.label} features of the real images are unusable: {problem}")
+    save_checked(path, key, {"features": feats})
     return feats
+
+
+def _problem(feats: torch.Tensor | None, n: int) -> str | None:
+    """Why ``feats`` cannot be the real-side features of ``n`` images (None when they can)."""
+    if feats is None or feats.dim() != 2 or feats.shape[0] != n:
+        return f"expected ({n}, D) features, found {None if feats is None else tuple(feats.shape)}"
+    if feats.dtype != torch.float64:
+        return f"expected float64 features, found {feats.dtype}"
+    if not torch.isfinite(feats).all():
+        return "features contain NaN or infinite values"
+    return None

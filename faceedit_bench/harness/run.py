@@ -2,20 +2,27 @@
 
 Per batch, source/target-side judge outputs are computed once and shared by all
 editors (:class:`BatchMemo`); real-side FID features come from an on-disk cache.
-Progress is checkpointed after every batch to ``OUT/.partial/`` so a killed run
-resumes where it stopped; under ``torchrun`` each rank takes every world-th batch
-and rank 0 merges exact states (per-sample values, float64 moment sums).
+Progress is saved to ``OUT/.partial/`` (plain arrays, see :mod:`.partial`) from the
+first finished batch on, and on Ctrl-C or SIGTERM, so a stopped run resumes where
+it stopped; under ``torchrun`` each rank takes every world-th batch and rank 0
+merges exact states (per-sample values, float64 moment sums). A sample an editor
+cannot edit is a counted, named failure (:mod:`.robust_edit`), never a lost run.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
 import shutil
+import signal
+import threading
 import time
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -23,6 +30,7 @@ import torch
 from tqdm.auto import tqdm
 
 from faceedit_bench import plugins
+from faceedit_bench.api.batch import PairBatch
 from faceedit_bench.api.dataset import PairSet
 from faceedit_bench.api.editor import Editor, EditOutput
 from faceedit_bench.api.metric import Metric
@@ -30,33 +38,15 @@ from faceedit_bench.api.protocol import Protocol
 from faceedit_bench.harness import distributed
 from faceedit_bench.harness.backends import BackendChoice
 from faceedit_bench.harness.feature_cache import reference_features
+from faceedit_bench.harness.partial import EditorState, RunState, SampleFailure, load_partial, save_partial
+from faceedit_bench.harness.robust_edit import edit_rows, subset
 from faceedit_bench.harness.step import BackendSet, BatchMemo, EvalStep
-from faceedit_bench.io import torch_save_atomic
 
 QUALITATIVE_PAIRS = 6
-# Resume state holds float64 FID moments (32 MB per editor): save it at most this often.
+# After the first batch, resume state is saved after every batch while saving is quick,
+# else at most this often (large protocols); always on the last batch and on interruption.
 CHECKPOINT_EVERY_S = 30.0
-
-
-@dataclass
-class EditorState:
-    """What one process has accumulated for one editor."""
-
-    values: dict[str, list[float]] = field(default_factory=dict)  # key@backend -> per-sample
-    order: list[int] = field(default_factory=list)  # pair index of each per-sample entry
-    sample_ids: list[str] = field(default_factory=list)
-    identity_ids: list[str] = field(default_factory=list)
-    dist_states: dict[str, dict[str, torch.Tensor]] = field(default_factory=dict)  # metric name -> state
-    no_face: dict[str, int] = field(default_factory=lambda: {"source": 0, "edited": 0, "target": 0})
-    failed: str | None = None
-
-
-@dataclass
-class RunState:
-    fingerprint: str
-    done_batches: list[int] = field(default_factory=list)
-    editors: dict[str, EditorState] = field(default_factory=dict)
-    qualitative: dict[str, np.ndarray] = field(default_factory=dict)
+QUICK_SAVE_S = 0.5
 
 
 @dataclass
@@ -69,6 +59,7 @@ class EvaluationOutput:
     failed: dict[str, str]
     metrics_meta: dict[str, dict[str, Any]]
     qualitative: dict[str, np.ndarray]
+    sample_failures: dict[str, list[dict[str, str]]]  # editor -> [{sample_id, reason}]
 
 
 def applicable_metrics(protocol: Protocol, pairs: PairSet, backends: BackendSet) -> dict[str, type[Metric]]:
@@ -90,13 +81,23 @@ def _make_metric(cls: type[Metric], backends: BackendSet) -> Metric:
 
 
 def _fingerprint(
-    protocol: Protocol, editors: dict[str, Editor], labels: dict[str, str | None], shard: tuple[int, int]
+    protocol: Protocol,
+    editors: dict[str, Editor],
+    labels: dict[str, str | None],
+    shard: tuple[int, int],
+    batch_size: int,
+    real_features: torch.Tensor | None,
 ) -> str:
+    """Identity of a run: resume state from any other run (or other cache contents) is not reused."""
     payload = {
         "protocol": protocol.to_json(),
         "editors": {k: e.describe() for k, e in editors.items()},
         "backends": labels,
         "shard": list(shard),
+        "batch_size": batch_size,
+        "real_features": None
+        if real_features is None
+        else hashlib.sha256(real_features.contiguous().numpy().tobytes()).hexdigest(),
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
@@ -105,11 +106,10 @@ def _to_uint8(images: torch.Tensor) -> np.ndarray:
     return (images.detach().float().clamp(0, 1) * 255).round().to(torch.uint8).cpu().numpy()
 
 
-def _record_qualitative(
-    store: dict[str, np.ndarray], editor: str, batch_source, batch, out: EditOutput, k: int
-) -> None:
+def _record_qualitative(store: dict[str, np.ndarray], editor: str, batch: PairBatch, out: EditOutput) -> None:
+    k = QUALITATIVE_PAIRS
     if "source" not in store:
-        store["source"] = _to_uint8(batch_source[:k])
+        store["source"] = _to_uint8(batch.source[:k])
         store["target_aus"] = batch.target_aus[:k].cpu().numpy().astype(np.float32)
         if batch.source_aus is not None:
             store["source_aus"] = batch.source_aus[:k].cpu().numpy().astype(np.float32)
@@ -124,18 +124,62 @@ def _record_qualitative(
         store[f"warped__{editor}"] = _to_uint8(out.warped[:k])
 
 
-def _count_no_face(step: EvalStep, state: EditorState, shared_counted: bool) -> None:
-    """Count images where the AU detector found no face (an all-NaN row)."""
+def _no_face(step: EvalStep, sides: list[str]) -> dict[str, int]:
+    """Images where the AU detector found no face (an all-NaN row), per side."""
     if step.backends.au_detector is None:
-        return
-    sides = (
-        ["edited"]
-        if shared_counted
-        else ["edited", "source"] + (["target"] if step.batch.has_ground_truth else [])
-    )
-    for side in sides:
-        aus = step.aus(side)  # type: ignore[arg-type]
-        state.no_face[side] += int(torch.isnan(aus).all(dim=1).sum())
+        return {}
+    return {side: int(torch.isnan(step.aus(side)).all(dim=1).sum()) for side in sides}  # type: ignore[arg-type]
+
+
+class _ReplayStep:
+    """What a distribution metric reads of one finished batch, rebuilt from saved features."""
+
+    def __init__(self, has_ground_truth: bool, edited: torch.Tensor, real: torch.Tensor) -> None:
+        self.batch = SimpleNamespace(has_ground_truth=has_ground_truth)
+        self._features = {"edited": edited, "target" if has_ground_truth else "source": real}
+
+    def fid_features(self, which: str) -> torch.Tensor:
+        return self._features[which]
+
+
+@dataclass
+class _Pass:
+    """Fixed inputs of one evaluation pass on this process."""
+
+    pairs: PairSet
+    editors: dict[str, Editor]
+    backends: BackendSet
+    metrics: dict[str, dict[str, Metric]]  # editor -> metric name -> accumulator
+    batch_size: int
+    device: str
+    real_feats: torch.Tensor | None
+    position: dict[int, int]  # pair index -> row of real_feats
+
+    def indices(self, b: int) -> list[int]:
+        return list(range(b * self.batch_size, min(len(self.pairs), (b + 1) * self.batch_size)))
+
+    def memo(self, indices: list[int], has_ground_truth: bool) -> BatchMemo:
+        memo = BatchMemo()
+        if self.real_feats is not None:
+            which = "target" if has_ground_truth else "source"
+            rows = torch.tensor([self.position[i] for i in indices])
+            memo.values[(which, "fid", self.backends.fid_features.label)] = self.real_feats[rows].to(
+                self.device
+            )  # type: ignore[union-attr]
+        return memo
+
+    def distribution(self, editor: str) -> list[Metric]:
+        return [m for m in self.metrics[editor].values() if not m.per_sample]
+
+    def replay(self, state: RunState) -> None:
+        """Feed every finished batch's saved features to the distribution metrics, in order."""
+        for name, ed in state.editors.items():
+            for b, rows, feats in ed.dist_inputs:
+                indices = self.indices(b)
+                real = self.real_feats[[self.position[indices[r]] for r in rows]]  # type: ignore[index]
+                step = _ReplayStep(self.pairs.has_ground_truth, torch.from_numpy(np.array(feats)), real)
+                for metric in self.distribution(name):
+                    metric.update(step)  # type: ignore[arg-type]
 
 
 def evaluate(
@@ -154,104 +198,230 @@ def evaluate(
     rank, world = distributed.rank_and_world()
     batch_size = batch_size or protocol.batch_size
     metric_classes = applicable_metrics(protocol, pairs, backends)
-    labels = {k: c.label for k, c in choices.items()}
-    fingerprint = _fingerprint(protocol, editors, labels, (rank, world))
-    partial = work_dir / ".partial" / f"rank{rank}-of-{world}.pt"
-    state = _load_partial(partial, fingerprint) or RunState(fingerprint=fingerprint)
-    for name in editors:
-        state.editors.setdefault(name, EditorState())
-
-    n = len(pairs)
-    n_batches = math.ceil(n / batch_size)
+    n_batches = math.ceil(len(pairs) / batch_size)
     my_batches = [b for b in range(n_batches) if b % world == rank]
-    metrics = {ed: {m: _make_metric(cls, backends) for m, cls in metric_classes.items()} for ed in editors}
-    for ed, per in metrics.items():  # restore distribution states of a resumed run
-        for m, metric in per.items():
-            saved = state.editors[ed].dist_states.get(m)
-            if saved and not metric.per_sample:
-                metric.merge([saved])
-
-    my_indices = [i for b in my_batches for i in range(b * batch_size, min(n, (b + 1) * batch_size))]
+    my_indices = [i for b in my_batches for i in range(b * batch_size, min(len(pairs), (b + 1) * batch_size))]
     real_feats = None
     if backends.fid_features is not None and any(not c.per_sample for c in metric_classes.values()):
         real_feats = reference_features(
             pairs, my_indices, backends.fid_features, batch_size, progress and rank == 0
         )
+    labels = {k: c.label for k, c in choices.items()}
+    fingerprint = _fingerprint(protocol, editors, labels, (rank, world), batch_size, real_feats)
+    partial = work_dir / ".partial" / f"rank{rank}-of-{world}.npz"
+    for legacy in sorted((work_dir / ".partial").glob("*.pt")):
+        print(f"note: ignoring {legacy}: resume state from an older version (pickles are never loaded)")
+    state = load_partial(partial, fingerprint) or RunState(fingerprint=fingerprint)
+    for name in editors:
+        state.editors.setdefault(name, EditorState())
+    metrics = {ed: {m: _make_metric(cls, backends) for m, cls in metric_classes.items()} for ed in editors}
+    run = _Pass(
+        pairs,
+        editors,
+        backends,
+        metrics,
+        batch_size,
+        device,
+        real_feats,
+        {i: k for k, i in enumerate(my_indices)},
+    )
+    run.replay(state)
 
-    todo = [b for b in my_batches if b not in set(state.done_batches)]
-    last_save = time.monotonic()
+    done = set(state.done_batches)
+    todo = [b for b in my_batches if b not in done]
     bar = tqdm(
         todo, desc=f"{protocol.name}: {len(editors)} editors", unit="batch", disable=not progress or rank != 0
     )
-    for b in bar:
-        indices = list(range(b * batch_size, min(n, (b + 1) * batch_size)))
-        batch = pairs.batch(indices).to(device)
-        memo = BatchMemo()
-        if real_feats is not None:
-            which = "target" if batch.has_ground_truth else "source"
-            rows = torch.tensor([my_indices.index(i) for i in indices])
-            memo.values[(which, "fid", backends.fid_features.label)] = real_feats[rows].to(device)
-        shared_counted = False
-        for ed_name, editor in editors.items():
-            ed_state = state.editors[ed_name]
-            if ed_state.failed:
-                continue
-            try:
-                with torch.no_grad():
-                    out = editor.edit_batch(batch)
-            except Exception as err:  # one broken editor must not lose the others' results
-                ed_state.failed = f"{type(err).__name__}: {err}"
-                print(
-                    f"error: editor {ed_name!r} failed on batch {b}: {ed_state.failed}; continuing without it"
-                )
-                continue
-            step = EvalStep(batch, out, ed_name, backends, memo)
-            for metric in metrics[ed_name].values():
-                for key, vals in metric.update(step).items():
-                    full = f"{key}@{metric.backend_label}"
-                    ed_state.values.setdefault(full, [float("nan")] * len(ed_state.order))
-                    ed_state.values[full].extend(vals.detach().double().cpu().tolist())
-            ed_state.order.extend(indices)
-            ed_state.sample_ids.extend(batch.sample_ids)
-            ed_state.identity_ids.extend(batch.identity_ids or [""] * len(indices))
-            for vals in ed_state.values.values():  # keys absent this batch stay aligned
-                vals.extend([float("nan")] * (len(ed_state.order) - len(vals)))
-            _count_no_face(step, ed_state, shared_counted)
-            shared_counted = True
-            if b == 0:
-                _record_qualitative(state.qualitative, ed_name, batch.source, batch, out, QUALITATIVE_PAIRS)
-            ed_state.dist_states = {
-                m: metric.state() for m, metric in metrics[ed_name].items() if not metric.per_sample
-            }
-        # source/target no-face counts are per pair, not per editor: copy from the first editor
-        first = next(iter(editors))
-        for ed_state in state.editors.values():
-            ed_state.no_face["source"] = state.editors[first].no_face["source"]
-            ed_state.no_face["target"] = state.editors[first].no_face["target"]
-        state.done_batches.append(b)
-        if time.monotonic() - last_save > CHECKPOINT_EVERY_S or b == todo[-1]:
-            torch_save_atomic(state, partial)
-            last_save = time.monotonic()
+    saver = _Saver(partial, len(my_batches))
+    with _interrupts_save(saver, state) as guard:
+        for b in bar:
+            pending = _run_batch(run, state, b)
+            with guard.deferred():  # the batch is finished: record it whole or not at all
+                _commit_batch(state, b, *pending)
+                saver.maybe_save(state, last=b == todo[-1])
 
+    for name, ed_state in state.editors.items():  # in memory only: what rank 0 merges
+        ed_state.dist_states = {
+            m: metric.state() for m, metric in metrics[name].items() if not metric.per_sample
+        }
     gathered = distributed.gather_objects(state)
     if rank != 0:
         return None
     return _merge(gathered, list(editors), metric_classes, backends)
 
 
-def _load_partial(path: Path, fingerprint: str) -> RunState | None:
-    if not path.exists():
-        return None
+class _Saver:
+    """Writes resume state: first batch, then every batch while quick (else every 30 s), last batch."""
+
+    def __init__(self, path: Path, n_batches: int) -> None:
+        self.path, self.n_batches = path, n_batches
+        self.last_save, self.cost = 0.0, 0.0
+
+    def save(self, state: RunState) -> None:
+        t0 = time.monotonic()
+        save_partial(state, self.path)
+        self.last_save, self.cost = time.monotonic(), time.monotonic() - t0
+
+    def maybe_save(self, state: RunState, last: bool) -> None:
+        due = time.monotonic() - self.last_save > CHECKPOINT_EVERY_S
+        if last or len(state.done_batches) == 1 or self.cost < QUICK_SAVE_S or due:
+            self.save(state)
+
+
+class _Interrupts:
+    """Ctrl-C and SIGTERM as KeyboardInterrupt, held back while a finished batch is committed."""
+
+    def __init__(self) -> None:
+        self.deferring, self.pending = False, False
+
+    def handler(self, signum: int, frame: object) -> None:
+        if self.deferring:
+            self.pending = True
+            return
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    @contextlib.contextmanager
+    def deferred(self) -> Iterator[None]:
+        self.deferring = True
+        try:
+            yield
+        finally:
+            self.deferring = False
+        if self.pending:
+            raise KeyboardInterrupt("interrupted")
+
+
+@contextlib.contextmanager
+def _interrupts_save(saver: _Saver, state: RunState) -> Iterator[_Interrupts]:
+    """On Ctrl-C or SIGTERM, save the finished batches and say where (or that there are none)."""
+    guard = _Interrupts()
+    previous: dict[int, Any] = {}
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            previous[sig] = signal.signal(sig, guard.handler)
     try:
-        saved = torch.load(path, weights_only=False)
-    except Exception as err:
-        print(f"warning: ignoring unreadable partial state {path}: {err}")
-        return None
-    if not isinstance(saved, RunState) or saved.fingerprint != fingerprint:
-        print(f"note: {path} belongs to a different run configuration; starting afresh")
-        return None
-    print(f"resuming: {len(saved.done_batches)} batches already done ({path})")
-    return saved
+        yield guard
+    except KeyboardInterrupt:
+        if state.done_batches:
+            saver.save(state)
+            print(
+                f"interrupted: {len(state.done_batches)} of {saver.n_batches} batches are saved in {saver.path}; "
+                "run the same command again to resume"
+            )
+        else:
+            print("interrupted before the first batch finished: nothing was saved, nothing to resume")
+        raise
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+_Pending = tuple[dict[str, tuple[EditorState, bool]], dict[str, int], dict[str, np.ndarray]]
+
+
+def _run_batch(run: _Pass, state: RunState, b: int) -> _Pending:
+    """Edit and score batch ``b`` for every editor; ``state`` is only read (see :func:`_commit_batch`)."""
+    indices = run.indices(b)
+    batch = run.pairs.batch(indices).to(run.device)
+    memo = run.memo(indices, batch.has_ground_truth)
+    sides = ["source"] + (["target"] if batch.has_ground_truth else [])
+    shared = _no_face(EvalStep(batch, EditOutput(images=batch.source), "", run.backends, memo), sides)
+    pending: dict[str, tuple[EditorState, bool]] = {}
+    qualitative: dict[str, np.ndarray] = {}
+    for name, editor in run.editors.items():
+        ed_state = state.editors[name]
+        if ed_state.failed:
+            continue
+        out, rows, errors = edit_rows(editor, batch)
+        if out is None and not ed_state.order:  # nothing of this editor has ever worked: it is broken
+            reason = next(iter(errors.values()))
+            print(f"error: editor {name!r} failed on batch {b}: {reason}; continuing without it")
+            pending[name] = (EditorState(failed=reason), True)
+            continue
+        part = EditorState(
+            failures=[
+                SampleFailure(indices[r], batch.sample_ids[r], _identity(batch, r), why)
+                for r, why in errors.items()
+            ]
+        )
+        if errors:
+            first = next(iter(errors.items()))
+            print(
+                f"warning: editor {name!r}: {len(errors)} of {len(batch)} samples in batch {b} could not be "
+                f"edited (first: {batch.sample_ids[first[0]]}: {first[1]}); they are counted as failed"
+            )
+        if out is not None:
+            _score(
+                run, name, batch if len(rows) == len(batch) else subset(batch, rows), b, rows, out, memo, part
+            )
+            first = list(range(min(QUALITATIVE_PAIRS, len(batch))))
+            if b == 0 and rows[: len(first)] == first:  # figures show the same pairs for every editor
+                _record_qualitative(qualitative, name, batch, out)
+        pending[name] = (part, False)
+    return pending, shared, qualitative
+
+
+def _commit_batch(
+    state: RunState,
+    b: int,
+    pending: dict[str, tuple[EditorState, bool]],
+    shared: dict[str, int],
+    qualitative: dict[str, np.ndarray],
+) -> None:
+    for name, (part, failed) in pending.items():
+        _commit(state.editors[name], part, failed, shared)
+    state.qualitative.update({k: v for k, v in qualitative.items() if k not in state.qualitative})
+    state.done_batches.append(b)
+
+
+def _identity(batch: PairBatch, row: int) -> str:
+    return batch.identity_ids[row] if batch.identity_ids else ""
+
+
+def _score(
+    run: _Pass,
+    name: str,
+    sub: PairBatch,
+    b: int,
+    rows: list[int],
+    out: EditOutput,
+    memo: BatchMemo,
+    part: EditorState,
+) -> None:
+    """Metric values of the edited rows of batch ``b`` into ``part``."""
+    indices = run.indices(b)
+    picked = [indices[r] for r in rows]
+    if len(rows) != len(indices):
+        memo = run.memo(picked, sub.has_ground_truth)
+    step = EvalStep(sub, out, name, run.backends, memo)
+    for metric in run.metrics[name].values():
+        for key, vals in metric.update(step).items():
+            part.values[f"{key}@{metric.backend_label}"] = vals.detach().double().cpu().tolist()
+    part.order = picked
+    part.sample_ids = list(sub.sample_ids)
+    part.identity_ids = list(sub.identity_ids or [""] * len(rows))
+    part.no_face = {"edited": _no_face(step, ["edited"]).get("edited", 0)}
+    if run.distribution(name):
+        part.dist_inputs = [(b, rows, step.fid_features("edited").detach().cpu().numpy())]
+
+
+def _commit(ed_state: EditorState, part: EditorState, failed: bool, shared: dict[str, int]) -> None:
+    """Append one finished batch's results to an editor's state (keys absent so far stay aligned)."""
+    if failed:
+        ed_state.failed = part.failed
+        return
+    before = len(ed_state.order)
+    for key, vals in part.values.items():
+        ed_state.values.setdefault(key, [float("nan")] * before).extend(vals)
+    ed_state.order.extend(part.order)
+    ed_state.sample_ids.extend(part.sample_ids)
+    ed_state.identity_ids.extend(part.identity_ids)
+    for vals in ed_state.values.values():
+        vals.extend([float("nan")] * (len(ed_state.order) - len(vals)))
+    for side, count in {**shared, **part.no_face}.items():
+        ed_state.no_face[side] = ed_state.no_face.get(side, 0) + count
+    ed_state.failures.extend(part.failures)
+    ed_state.dist_inputs.extend(part.dist_inputs)
 
 
 def _merge(
@@ -284,12 +454,15 @@ def _merge(
                 "description": cls.description,
             }
 
+    sample_failures: dict[str, list[dict[str, str]]] = {}
     for ed in editor_names:
         parts = [s.editors[ed] for s in states]
         fail = next((p.failed for p in parts if p.failed), None)
         if fail:
             failed[ed] = fail
             continue
+        lost = sorted((f for p in parts for f in p.failures), key=lambda f: f.index)
+        sample_failures[ed] = [{"sample_id": f.sample_id, "reason": f.reason} for f in lost]
         order = np.concatenate([np.asarray(p.order, dtype=np.int64) for p in parts])
         perm = np.argsort(order, kind="stable")
         sample_ids = [sid for p in parts for sid in p.sample_ids]
@@ -352,12 +525,21 @@ def _merge(
             "target": sum(p.no_face["target"] for p in parts),
             "n": len(order),
         }
-        sorted_ids = [sample_ids[i] for i in perm]
-        sorted_identities = [identity_ids[i] for i in perm]
-        for row, (sid, iid) in enumerate(zip(sorted_ids, sorted_identities, strict=True)):
+        rows: list[tuple[int, dict[str, Any]]] = []
+        for row, i in enumerate(perm):
             values = {k: (float(col[row]) if np.isfinite(col[row]) else None) for k, col in columns.items()}
-            samples.append({"editor": ed, "sample_id": sid, "identity_id": iid, "values": values})
-    return EvaluationOutput(results, samples, no_face, failed, meta, qualitative)
+            entry = {
+                "editor": ed,
+                "sample_id": sample_ids[i],
+                "identity_id": identity_ids[i],
+                "values": values,
+            }
+            rows.append((int(order[i]), entry))
+        for f in lost:
+            entry = {"editor": ed, "sample_id": f.sample_id, "identity_id": f.identity_id, "values": {}}
+            rows.append((f.index, {**entry, "failed": f.reason}))
+        samples.extend(entry for _, entry in sorted(rows, key=lambda r: r[0]))
+    return EvaluationOutput(results, samples, no_face, failed, meta, qualitative, sample_failures)
 
 
 def clear_partial(work_dir: Path) -> None:

@@ -13,8 +13,8 @@ def summary_rows(data: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
     header = ["editor"] + [f"{k} {'↑' if meta[k]['higher_is_better'] else '↓'}" for k in present]
     rows = []
     for name, entry in data["editors"].items():
-        if entry.get("status") != "ok":
-            rows.append([name] + [entry.get("status", "?")] + [""] * (len(present) - 1))
+        if entry.get("status") != "ok":  # the status fills the first metric column (if there is one)
+            rows.append([name, *([entry.get("status", "?")] + [""] * (len(present) - 1))[: len(present)]])
             continue
         metrics = entry["metrics"]
         rows.append([name] + [f"{metrics[k]['value']:.4g}" if k in metrics else "-" for k in present])
@@ -32,6 +32,13 @@ def print_summary(data: dict[str, Any]) -> None:
     for r in rows:
         print("  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)))
     for name, entry in data["editors"].items():
+        lost = entry.get("failed_samples") or []
+        if lost:
+            named = ", ".join(f"{f['sample_id']} ({f['reason']})" for f in lost[:3])
+            more = f" and {len(lost) - 3} more" if len(lost) > 3 else ""
+            print(f"  {name}: {len(lost)} sample(s) could not be edited and are not scored: {named}{more}")
+        if entry.get("status") == "failed":
+            print(f"  {name}: failed: {entry.get('reason')}")
         nf = entry.get("no_face") or {}
         if nf.get("edited") or nf.get("source"):
             print(

@@ -16,9 +16,12 @@ import torch
 from faceedit_bench import __version__
 from faceedit_bench.config import ConfigError
 from faceedit_bench.io import sha256_file, torch_save_atomic
+from faceedit_bench.safe_load import UnsafeOrBrokenFile, load_tensors
 
 FORMAT = "faceedit-bench-train/1"
 WEIGHTS_FORMAT = "faceedit-bench-editor/1"
+# options that do not change what a run computes: they may differ on --resume
+RESUME_FREE_OPTIONS = frozenset({"resume", "out", "device", "threads", "progress", "log_every", "ckpt_every"})
 _META_KEYS = ("editor", "spec", "resolution", "config", "step", "seed", "code_version", "final_metrics")
 
 
@@ -48,10 +51,30 @@ def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
 
 
 def load_checkpoint(path: Path) -> dict[str, Any]:
-    state = torch.load(path, map_location="cpu", weights_only=False)
+    """A training checkpoint, loaded without running code; errors name the file."""
+    state = load_tensors(path, "training checkpoint")
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise ValueError(f"{path} is not a faceedit-bench training checkpoint")
     return state
+
+
+def config_differences(saved: dict[str, Any], current: dict[str, Any]) -> list[str]:
+    """``name: saved -> current`` for every option that changes what a resumed run computes."""
+    keys = sorted((set(saved) | set(current)) - RESUME_FREE_OPTIONS)
+    return [f"{k}: {saved.get(k)!r} -> {current.get(k)!r}" for k in keys if saved.get(k) != current.get(k)]
+
+
+def check_resume(path: Path, state: dict[str, Any], current: dict[str, Any]) -> None:
+    """Refuse to resume ``path`` with options that differ from the ones it was trained with."""
+    saved = state.get("config")
+    if not isinstance(saved, dict):
+        raise ConfigError(f"--resume: {path} records no training options; it cannot be resumed safely")
+    differ = config_differences(saved, current)
+    if differ:
+        raise ConfigError(
+            f"--resume: the options differ from those {path} was trained with ({'; '.join(differ)}); "
+            "pass the original values, or start a new run with another --out"
+        )
 
 
 def export_weights(checkpoint: Path, dest: Path, half: bool = True) -> dict[str, Any]:
@@ -76,9 +99,9 @@ def load_init(path: Path, editor: str, spec: Any, resolution: int) -> dict[str, 
     if not path.is_file():
         raise ConfigError(f"option 'init': {path} does not exist")
     try:
-        state = torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as err:  # torch.load raises many types on a foreign file
-        raise ConfigError(f"option 'init': {path} cannot be read ({err})") from None
+        state = load_tensors(path, "option 'init':")
+    except UnsafeOrBrokenFile as err:
+        raise ConfigError(str(err)) from None
     if not isinstance(state, dict) or state.get("format") not in (FORMAT, WEIGHTS_FORMAT):
         raise ConfigError(f"option 'init': {path} is not a faceedit-bench checkpoint or editor weights file")
     if state.get("editor") != editor:

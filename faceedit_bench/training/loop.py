@@ -20,12 +20,13 @@ import torch
 
 from faceedit_bench import plugins
 from faceedit_bench.api.dataset import FaceDataset
-from faceedit_bench.config import config_to_json
+from faceedit_bench.config import ConfigError, config_to_json
 from faceedit_bench.editors.generator import build_generator
 from faceedit_bench.editors.trained import resolve_device
 from faceedit_bench.io import append_jsonl, read_jsonl, write_json_atomic, write_text_atomic
 from faceedit_bench.training.checkpoint import (
     apply_init,
+    check_resume,
     code_version,
     load_checkpoint,
     load_init,
@@ -141,8 +142,14 @@ class _Run:
 def _prepare_run_dir(config: TrainConfig, run: _Run, env: DistEnv) -> Path:
     out = config.run_dir
     ckpt = out / "checkpoint.pt"
-    if ckpt.exists() and config.resume:
-        run.restore(load_checkpoint(ckpt))
+    if config.resume and not ckpt.exists():
+        raise ConfigError(
+            f"--resume: there is no checkpoint to resume at {ckpt}; drop --resume to start a new run"
+        )
+    if config.resume:
+        saved = load_checkpoint(ckpt)
+        check_resume(ckpt, saved, config_to_json(config))
+        run.restore(saved)
         if env.is_main and (out / "metrics.jsonl").exists():  # drop lines written after the checkpoint
             kept = [r for r in read_jsonl(out / "metrics.jsonl") if r.get("step", 0) <= run.step]
             import json
@@ -153,7 +160,7 @@ def _prepare_run_dir(config: TrainConfig, run: _Run, env: DistEnv) -> Path:
     elif env.is_main:
         out.mkdir(parents=True, exist_ok=True)
         (out / "metrics.jsonl").unlink(missing_ok=True)
-    if env.is_main:
+    if env.is_main and not (config.resume and (out / "config.json").exists()):  # keep the start's record
         write_json_atomic(
             out / "config.json",
             {**config_to_json(config), "spec": run.spec.to_json(), "argv": sys.argv, "init": run.init_record},
