@@ -1,0 +1,131 @@
+"""report.html: self-contained, one row per editor, every image decoded in a real browser."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from faceedit_bench.cli.main import main
+from faceedit_bench.harness.browser import pick_pairs, rank_metric
+from faceedit_bench.reports.chromium import ChromiumError, find_chromium, inspect_page, screenshot_report
+from faceedit_bench.reports.html import render_report, write_report
+
+from .conftest import OK
+
+
+def _browser_json(html: str) -> dict:
+    m = re.search(r'<script type="application/json" id="browser-data">(.*?)</script>', html, re.S)
+    assert m is not None
+    return json.loads(m.group(1))
+
+
+@pytest.fixture
+def report(run_dir: Path, tmp_path: Path) -> Path:
+    run = tmp_path / "run"
+    shutil.copytree(run_dir, run)
+    (run / "figures").mkdir()
+    (run / "figures" / "fid_vs_au_error.png").write_bytes(_png())
+    return write_report(run)
+
+
+def _png() -> bytes:
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(np.full((20, 30, 3), 120, np.uint8)).save(buf, "PNG")
+    return buf.getvalue()
+
+
+def test_report_is_self_contained(report: Path) -> None:
+    html = report.read_text(encoding="utf-8")
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", html), "a network reference"
+    assert "default-src 'none'" in html  # the page may not fetch anything even if asked
+    srcs = re.findall(r'<img src="([^"]+)"', html)
+    assert srcs and all(s.startswith("data:image/png;base64,") for s in srcs)
+
+
+def test_report_holds_every_sample_and_the_kept_images(report: Path, run_dir: Path) -> None:
+    data = _browser_json(report.read_text(encoding="utf-8"))
+    assert data["editors"] == OK
+    assert len(data["rows"]) == 8 * len(OK)  # every (editor, pair) of samples.jsonl
+    assert [m["id"] for m in data["metrics"]] == ["au_mae@aurig-ref"]  # per-AU keys stay in the tables
+    assert sorted(data["images"]) == ["p0", "p1", "p2"]  # the 3 pairs of qualitative.npz
+    first = data["images"]["p0"]
+    assert sorted(first["edited"]) == sorted(OK) and first["target"].startswith("data:image/png")
+    assert len(first["target_aus"]) == 17 and all(isinstance(v, float) for v in first["target_aus"])
+
+
+def test_report_escapes_names_and_script_data(run_dir: Path, tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    shutil.copytree(run_dir, run)
+    lines = (run / "samples.jsonl").read_text().replace('"p1"', '"</script><b>x"')
+    (run / "samples.jsonl").write_text(lines)
+    html = render_report(run)
+    assert "</script><b>x" not in html
+    assert any(r[1] == "</script><b>x" for r in _browser_json(html)["rows"])
+
+
+def test_pick_pairs_takes_the_first_and_each_editors_worst() -> None:
+    samples = [
+        {"editor": e, "values": {"au_mae@x": v, "psnr@exact": 1.0}}
+        for e, vals in (("a", [0.1, 0.9, 0.2, 0.8, 0.3]), ("b", [0.5, 0.1, 0.7, 0.2, None]))
+        for v in vals
+    ]
+    assert rank_metric(samples) == "au_mae@x"
+    assert pick_pairs(samples, "au_mae@x", first=1, worst=2) == [0, 1, 3, 2]
+
+
+def test_html_command_writes_the_report(run_dir: Path, tmp_path: Path, capsys) -> None:
+    run = tmp_path / "run"
+    shutil.copytree(run_dir, run)
+    assert main(["html", str(run)]) == 0
+    assert (run / "report.html").stat().st_size > 10_000
+    assert "report.html" in capsys.readouterr().out
+
+
+needs_chromium = pytest.mark.skipif(
+    find_chromium() is None,
+    reason="no Chromium binary (apt-get install chromium; .ci/run installs it): the browser check cannot run",
+)
+
+
+@needs_chromium
+def test_report_renders_in_chromium(report: Path, tmp_path: Path) -> None:
+    shot = tmp_path / "report.png"
+    check = screenshot_report(report, shot)
+    assert check.problems() == []
+    v = check.value
+    assert sorted(v["tables"]["summary"]) == sorted(OK)  # one row per evaluated editor
+    assert v["images"] >= 1 + len(OK) and v["broken"] == []  # figure + viewer images decoded
+    assert v["viewer_images"] == 1 + len(OK) + 1  # source, each editor, truth
+    from PIL import Image
+
+    with Image.open(shot) as im:
+        assert im.width == 1400 and im.height > 1500
+        assert np.asarray(im.convert("L")).std() > 10  # not a blank page
+
+
+@needs_chromium
+def test_browser_check_catches_a_broken_page(tmp_path: Path) -> None:
+    page = tmp_path / "bad.html"
+    page.write_text(
+        '<html><body><img src="data:image/png;base64,AAAA" alt="bad">'
+        "<script>console.error('boom'); undefinedFunction();</script></body></html>"
+    )
+    report = inspect_page(page, "Array.from(document.images).map(i => i.naturalWidth)")
+    assert report.value == [0]
+    assert any("boom" in e for e in report.errors)
+    assert any("undefinedFunction" in e for e in report.errors)
+
+
+def test_missing_chromium_is_a_clear_error(monkeypatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("CHROMIUM", str(tmp_path / "no-such-browser"))
+    with pytest.raises(ChromiumError, match="no Chromium binary"):
+        inspect_page(tmp_path / "x.html")
