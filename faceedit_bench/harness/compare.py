@@ -22,12 +22,12 @@ from faceedit_bench.api.protocol import Protocol
 from faceedit_bench.config import ConfigError, config_to_json
 from faceedit_bench.harness import distributed
 from faceedit_bench.harness.backends import choose_backends
-from faceedit_bench.harness.browser import write_browser_images
-from faceedit_bench.harness.config import CompareConfig, EvaluateConfig, RunOptions, parse_checkpoints
+from faceedit_bench.harness.config import CompareConfig, EvaluateConfig, RunOptions
 from faceedit_bench.harness.editors import editor_group, load_editors
 from faceedit_bench.harness.provenance import git_hash, package_versions
 from faceedit_bench.harness.results import build_results, write_npz_atomic, write_results
 from faceedit_bench.harness.run import EvaluationOutput, clear_partial, evaluate
+from faceedit_bench.harness.seeds import expand_checkpoints, load_with_seeds
 from faceedit_bench.harness.summary import print_summary
 from faceedit_bench.harness.sweeps import run_sweeps
 
@@ -92,17 +92,22 @@ def _run_compare(config: CompareConfig) -> Path | None:
 
     pairs = build_pairs(protocol, config.n_pairs)
     names = config.editors or list(protocol.default_editors)
-    editors, unavailable = load_editors(
+    checkpoints = expand_checkpoints(config.checkpoint)
+    editors, unavailable, replicates = load_with_seeds(
         names,
-        parse_checkpoints(config.checkpoint),
+        checkpoints,
         protocol.resolution,
         device,
         pairs.has_ground_truth,
         checkpoint_set=protocol.checkpoint_set,
+        loader=load_editors,
     )
     for name, why in unavailable.items():
         print(f"note: editor {name!r} skipped: {why}")
-    return _evaluate_and_write(config, protocol, pairs, editors, unavailable, device, out, rank, started)
+    return _evaluate_and_write(
+        config, protocol, pairs, editors, unavailable, device, out, rank, started,
+        seeds=(checkpoints, replicates),
+    )  # fmt: skip
 
 
 def _evaluate_and_write(
@@ -115,7 +120,10 @@ def _evaluate_and_write(
     out: Path,
     rank: int,
     started: float,
+    seeds: tuple[dict[str, list[str]], dict[str, list[str]]] = ({}, {}),
 ) -> Path | None:
+    from faceedit_bench.harness.comparisons import add_statistics
+
     if not editors:
         raise ConfigError(
             "no editor could be loaded: " + "; ".join(f"{k}: {v}" for k, v in unavailable.items())
@@ -161,11 +169,9 @@ def _evaluate_and_write(
         metrics_meta=evaluation.metrics_meta,
         editors=_editor_entries(editors, unavailable, evaluation),
     )
+    add_statistics(data, evaluation.samples, *seeds, reference=getattr(config, "reference", None))
     write_results(out, data, evaluation.samples)
     clear_partial(out)
-    if getattr(config, "html", False):  # images of the pairs the HTML report's browser shows
-        ok = {k: e for k, e in editors.items() if k not in evaluation.failed}
-        write_browser_images(pairs, ok, evaluation.samples, artifacts / "browser.npz", device)
     _write_reports(out, config)
     print_summary(data)
     print(f"wrote {out}/results.json, samples.jsonl, tables/ and figures/ in {time.time() - started:.0f} s")
@@ -196,7 +202,6 @@ def _editor_entries(
             "status": "ok",
             "describe": editor.describe(),
             "no_face": evaluation.no_face.get(name, {}),
-            "failed_samples": evaluation.sample_failures.get(name, []),  # named in samples.jsonl too
             "metrics": evaluation.metrics.get(name, {}),
         }
     for name, why in unavailable.items():
@@ -229,10 +234,6 @@ def _write_reports(out: Path, config: Any) -> None:
             print(f"note: figures not written ({err})")
             return
         make_figures(out, out / "figures")
-    if getattr(config, "html", False):
-        from faceedit_bench.reports.html import write_report
-
-        print(f"wrote {write_report(out)}")
 
 
 def replace_config(config: CompareConfig, **changes: Any) -> CompareConfig:

@@ -38,7 +38,6 @@ class RunOptions:
     fid_features: str | None = option(None, help="force a feature extractor for FID/KID")
     lpips: str | None = option(None, help="force an LPIPS backend")
     figures: bool = option(True, help="write figures (matplotlib) after the tables")
-    html: bool = option(True, help="write report.html (self-contained: tables, figures, per-sample browser)")
     progress: bool = option(True, help="show progress bars")
 
     def validate(self) -> None:
@@ -60,7 +59,14 @@ class RunOptions:
 @dataclass
 class CompareConfig(RunOptions):
     editors: list[str] = option([], help="editors to compare (default: the protocol's editor list)")
-    checkpoint: list[str] = option([], help="EDITOR=PATH checkpoint overrides")
+    checkpoint: list[str] = option(
+        [],
+        help="EDITOR=PATH checkpoint overrides; EDITOR=A.pt,B.pt,C.pt (or a quoted glob) evaluates "
+        "one replicate per checkpoint (training seeds) and pools them in the paired tests",
+    )
+    reference: str | None = option(
+        None, help="editor every other one is compared against (default: the protocol's first baseline)"
+    )
 
     def validate(self) -> None:
         super().validate()

@@ -30,6 +30,7 @@ from faceedit_bench.reports.results import (
     results_path,
     unavailable_editors,
 )
+from faceedit_bench.reports.stats_tables import pooled_view, significant_winner, write_stats_tables
 
 __all__ = [
     "Table",
@@ -175,6 +176,10 @@ def build_table(
     values, half, raw = _collect(results, editors, dict(zip(cols, mids, strict=True)))
     candidates = [e for e in editors if results["editors"][e]["group"] in compete]
     best = _mark_best(values, candidates, [higher_is_better(results, m) for m in mids])
+    if results.get("comparisons") is not None:  # bold only a significant winner
+        for col, mid in zip(cols, mids, strict=True):
+            winner = significant_winner(results, mid.id)
+            best[col] = [e == winner and bool(best.loc[e, col]) for e in best.index]
     raw["best"] = [
         bool(best.loc[e, c]) for e, c in zip(raw.pop("editor_row"), raw.pop("column"), strict=True)
     ]
@@ -291,7 +296,8 @@ def per_au_table(results: dict[str, Any], metric: str | None = None) -> pd.DataF
 
 def write_tables(run_dir: str | Path, out_dir: str | Path | None = None) -> list[Path]:
     """Write summary, ablation and per-AU tables as CSV, Markdown and LaTeX; return the paths."""
-    results = load_results(run_dir)
+    full = load_results(run_dir)
+    results = pooled_view(full)  # one row per editor; its seeds are in tables/seeds.*
     out = Path(out_dir) if out_dir is not None else results_path(run_dir).parent / "tables"
     tables = [build_summary(results), build_ablation(results), *build_per_au(results)]
     written: list[Path] = []
@@ -299,16 +305,26 @@ def write_tables(run_dir: str | Path, out_dir: str | Path | None = None) -> list
         if table.values.empty or table.values.shape[1] == 0:
             print(f"table {table.name}: skipped (no editors or metrics)")
             continue
-        written += _write_one(table, out)
-    return written
+        written += _write_one(table, out, full)
+    return written + write_stats_tables(full, out)
 
 
-def table_notes(table: Table) -> list[str]:
+def table_notes(table: Table, results: dict[str, Any] | None = None) -> list[str]:
     """Reading notes printed under the Markdown table."""
+    comparisons = (results or {}).get("comparisons")
     notes = [
         "value ± half-width of the 95% bootstrap interval; – = not reported; [..] = backend that measured it",
-        "**bold** = best per column (direction from the arrow)",
+        "**bold** = best per column (direction from the arrow)"
+        if comparisons is None
+        else "**bold** = best per column and significantly better than every other competing editor: "
+        + comparisons["rule"]
+        + "; no bold = the best is not separable from the runner-up (tables/comparisons.md)",
     ]
+    seeded = [e for e in table.values.index if (results or {}).get("seeds", {}).get(e)]
+    if seeded:
+        notes.append(
+            f"{', '.join(seeded)}: mean over training seeds, interval over pairs × seeds (tables/seeds.md)"
+        )
     refs = [e for e, role in table.row_labels.items() if "reference" in role]
     if refs:
         notes.append(f"{', '.join(refs)}: shown for reference (bounds or baseline), never marked best")
@@ -316,10 +332,10 @@ def table_notes(table: Table) -> list[str]:
     return notes
 
 
-def _write_one(table: Table, out: Path) -> list[Path]:
+def _write_one(table: Table, out: Path, results: dict[str, Any] | None = None) -> list[Path]:
     paths = [out / f"{table.name}.csv", out / f"{table.name}.md", out / f"{table.name}.tex"]
     write_text_atomic(paths[0], table.raw.to_csv(index=False))
-    notes = "".join(f"- {n}\n" for n in table_notes(table))
+    notes = "".join(f"- {n}\n" for n in table_notes(table, results))
     write_text_atomic(paths[1], f"**{table.title}**\n\n{to_markdown(table.display())}\n\n{notes}")
     write_text_atomic(paths[2], table.to_latex())
     return paths

@@ -1,0 +1,147 @@
+"""Tables of the ``comparisons`` and ``seeds`` blocks of ``results.json``, and the pooled view.
+
+The pooled view shows an editor evaluated from several checkpoints as one row (mean
+over seeds, pairs x seeds interval) so summary tables compare systems, not single
+seeds; the seeds table lists every seed beside the mean and the across-seed spread.
+Comparison rows follow the harness' rule (:mod:`faceedit_bench.harness.comparisons`).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from faceedit_bench.io import write_text_atomic
+from faceedit_bench.reports.labels import decimals_for, latex_escape, metric_label
+from faceedit_bench.reports.markdown import to_markdown
+from faceedit_bench.reports.results import MetricId
+
+
+def pooled_view(results: dict[str, Any]) -> dict[str, Any]:
+    """A copy of ``results`` where each seeded editor's replicates become one entry."""
+    seeds = results.get("seeds") or {}
+    if not seeds:
+        return results
+    out = copy.copy(results)
+    editors: dict[str, Any] = {}
+    replicate_of = {r: base for base, s in seeds.items() for r in s["replicates"]}
+    for name, entry in results["editors"].items():
+        base = replicate_of.get(name)
+        if base is None:
+            editors[name] = entry
+            continue
+        if base in editors:
+            continue
+        block = seeds[base]
+        metrics = {
+            mid: {
+                "value": m["mean"],
+                "ci95": m.get("ci95"),
+                "n": entry["metrics"].get(mid, {}).get("n", 0),
+                "backend": MetricId.parse(mid).backend,
+                "higher_is_better": m["higher_is_better"],
+                "n_seeds": m["n_seeds"],
+                "sd_seeds": m["sd"],
+            }
+            for mid, m in block["metrics"].items()
+        }
+        editors[base] = {
+            "group": entry["group"],
+            "status": "ok",
+            "seeds": len(block["replicates"]),
+            "metrics": metrics,
+        }
+    out["editors"] = editors
+    return out
+
+
+def significant_winner(results: dict[str, Any], metric_id: str) -> str | None:
+    """The editor that ``comparisons.winners`` says is significantly best on ``metric_id``."""
+    win = ((results.get("comparisons") or {}).get("winners") or {}).get(metric_id)
+    return win["best"] if win and win.get("significant") else None
+
+
+def _fmt(x: float, dec: int) -> str:
+    return "–" if x is None or not math.isfinite(x) else f"{x:.{dec}f}"
+
+
+def comparisons_frame(results: dict[str, Any]) -> pd.DataFrame:
+    """One row per (editor, reference, metric): difference, its interval, p and the verdict."""
+    block = results.get("comparisons") or {}
+    rows = []
+    for r in block.get("rows", []):
+        mid = MetricId.parse(r["metric"])
+        dec = decimals_for([r["difference"]], [(r["ci95"][1] - r["ci95"][0]) / 2])
+        verdict = "n.s." if not r["significant"] else ("better" if r["better"] == r["editor"] else "worse")
+        rows.append({
+            "editor": r["editor"], "vs": r["reference"],
+            "metric": f"{metric_label(mid, r['higher_is_better'], backend=False)} [{mid.backend}]",
+            "difference": _fmt(r["difference"], dec),
+            "95% CI": f"[{_fmt(r['ci95'][0], dec)}, {_fmt(r['ci95'][1], dec)}]",
+            "p": "–" if r["p"] is None else (f"{r['p']:.3f}" if r["p"] >= 0.001 else "<0.001"),
+            "verdict": verdict, "seeds": "×".join(str(s) for s in r["n_seeds"]),
+        })  # fmt: skip
+    return pd.DataFrame(
+        rows, columns=["editor", "vs", "metric", "difference", "95% CI", "p", "verdict", "seeds"]
+    )
+
+
+def seeds_frame(results: dict[str, Any]) -> pd.DataFrame:
+    """One row per (seeded editor, metric): every seed's value, mean ± sd, pairs x seeds interval."""
+    rows = []
+    for base, block in (results.get("seeds") or {}).items():
+        for mid_text, m in block["metrics"].items():
+            mid = MetricId.parse(mid_text)
+            if mid.per_au is not None:
+                continue
+            per = np.asarray(m["per_seed"], float)
+            dec = decimals_for(per, [m["sd"]])
+            ci = m.get("ci95") or [math.nan, math.nan]
+            rows.append({
+                "editor": base,
+                "metric": f"{metric_label(mid, m['higher_is_better'], backend=False)} [{mid.backend}]",
+                "per seed": ", ".join(_fmt(v, dec) for v in per),
+                "mean ± sd": f"{_fmt(m['mean'], dec)} ± {_fmt(m['sd'], dec)}",
+                "95% CI (pairs × seeds)": f"[{_fmt(ci[0], dec)}, {_fmt(ci[1], dec)}]",
+                "seeds": m["n_seeds"],
+            })  # fmt: skip
+    return pd.DataFrame(
+        rows, columns=["editor", "metric", "per seed", "mean ± sd", "95% CI (pairs × seeds)", "seeds"]
+    )
+
+
+def _latex(df: pd.DataFrame, caption: str, label: str) -> str:
+    shown = df.map(lambda v: latex_escape(str(v)))
+    shown.columns = [latex_escape(str(c)) for c in df.columns]
+    return shown.style.hide(axis="index").to_latex(
+        hrules=True, column_format="l" * df.shape[1], caption=latex_escape(caption), label=label
+    )
+
+
+def write_stats_tables(results: dict[str, Any], out: Path) -> list[Path]:
+    """``comparisons`` and ``seeds`` as CSV, Markdown and LaTeX (when the results have them)."""
+    name = f"{results['protocol']['name']} v{results['protocol']['version']}"
+    block = results.get("comparisons") or {}
+    written: list[Path] = []
+    for stem, df, title, notes in (
+        ("comparisons", comparisons_frame(results), f"{name}: paired comparisons",
+         [block.get("rule", ""), f"method: {block.get('method', '')}; resampled: {block.get('resampled', '')}",
+          "difference = editor − vs on the metric's scale; verdict from the editor's side; "
+          "seeds = seeds of editor × seeds of vs"]),
+        ("seeds", seeds_frame(results), f"{name}: training seeds",
+         ["sd = standard deviation across seeds; the interval resamples pairs (identity clusters) and seeds"]),
+    ):  # fmt: skip
+        if df.empty:
+            continue
+        paths = [out / f"{stem}.csv", out / f"{stem}.md", out / f"{stem}.tex"]
+        write_text_atomic(paths[0], df.to_csv(index=False))
+        lines = "".join(f"- {n}\n" for n in notes if n)
+        write_text_atomic(paths[1], f"**{title}**\n\n{to_markdown(df, index=False)}\n\n{lines}")
+        write_text_atomic(paths[2], _latex(df, title, f"tab:{stem}"))
+        written += paths
+    return written

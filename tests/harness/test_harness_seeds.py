@@ -1,0 +1,97 @@
+"""Seeds as an axis: several checkpoints of one editor -> replicates, seed summary, pooled paired tests."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from faceedit_bench.api.editor import Editor, EditOutput
+from faceedit_bench.config import ConfigError, build_config
+from faceedit_bench.harness.compare import run_compare
+from faceedit_bench.harness.config import CompareConfig
+from faceedit_bench.harness.seeds import base_name, checkpoint_of, expand_checkpoints, replicate_name
+
+
+class _Noisy(Editor):
+    """Identity plus seeded Gaussian noise; the 'checkpoint' is the noise level."""
+
+    def __init__(self, amount: float) -> None:
+        self.amount = amount
+
+    def edit(self, images, target_aus):
+        g = torch.Generator().manual_seed(int(self.amount * 1000))
+        noise = torch.randn(images.shape, generator=g)
+        return EditOutput(images=(images + self.amount * noise).clamp(0, 1))
+
+    def describe(self):
+        return {"class": "noisy-test-editor", "amount": self.amount}
+
+
+def test_expand_checkpoints_lists_globs_and_errors(tmp_path):
+    for k in (3, 1, 2):
+        (tmp_path / f"seed{k}.pt").write_bytes(b"")
+    got = expand_checkpoints(["two-stage=a.pt,b.pt,c.pt", f"ganimation={tmp_path}/seed*.pt"])
+    assert got["two-stage"] == ["a.pt", "b.pt", "c.pt"]
+    assert got["ganimation"] == [str(tmp_path / f"seed{k}.pt") for k in (1, 2, 3)]  # sorted
+    assert expand_checkpoints(["two-stage=only.pt"]) == {"two-stage": ["only.pt"]}
+    with pytest.raises(ConfigError, match="matches no file"):
+        expand_checkpoints([f"two-stage={tmp_path}/none*.pt"])
+    with pytest.raises(ConfigError, match="listed twice"):
+        expand_checkpoints(["two-stage=a.pt,a.pt"])
+    assert base_name(replicate_name("two-stage", 2)) == "two-stage"
+    assert base_name("two-stage-no-tv") == "two-stage-no-tv"
+    assert checkpoint_of("two-stage.s2", got) == "b.pt"
+
+
+def _fake_loader(real):
+    def load(names, checkpoints, resolution, device, has_gt, **kw):
+        out, unavailable = {}, {}
+        for n in names:
+            if n in ("two-stage", "ganimation"):
+                out[n] = _Noisy(float(checkpoints.get(n, "0.05")))
+            else:
+                got, why = real([n], {}, resolution, device, has_gt, **kw)
+                out.update(got)
+                unavailable.update(why)
+        return out, unavailable
+
+    return load
+
+
+def test_compare_with_three_seeds_pools_them(tmp_path, monkeypatch):
+    from faceedit_bench.harness import compare as compare_mod
+
+    monkeypatch.setattr(compare_mod, "load_editors", _fake_loader(compare_mod.load_editors))
+    cfg = build_config(
+        CompareConfig, protocol="tiny", out=tmp_path / "run", progress=False, figures=False,
+        editors=["identity", "oracle", "two-stage", "ganimation"],
+        checkpoint=["two-stage=0.01,0.02,0.03", "ganimation=0.08"],
+    )  # fmt: skip
+    data = json.loads((run_compare(cfg) / "results.json").read_text())
+    reps = ["two-stage.s1", "two-stage.s2", "two-stage.s3"]
+    assert [e for e in data["editors"] if e.startswith("two-stage")] == reps
+    assert data["editors"]["two-stage.s2"]["checkpoint"] == "0.02"
+    assert data["editors"]["two-stage.s2"]["group"] == "two-stage"
+    seeds = data["seeds"]["two-stage"]
+    assert seeds["replicates"] == reps and seeds["checkpoints"] == ["0.01", "0.02", "0.03"]
+    psnr = seeds["metrics"]["psnr@exact"]
+    per_seed = [data["editors"][r]["metrics"]["psnr@exact"]["value"] for r in reps]
+    assert psnr["per_seed"] == per_seed
+    assert psnr["mean"] == pytest.approx(np.mean(per_seed))
+    assert psnr["sd"] == pytest.approx(np.std(per_seed, ddof=1))
+    assert psnr["ci95"][0] < psnr["mean"] < psnr["ci95"][1]
+    comp = data["comparisons"]
+    assert comp["reference"] == "ganimation"
+    row = next(
+        r for r in comp["rows"]
+        if (r["editor"], r["reference"], r["metric"]) == ("two-stage", "ganimation", "psnr@exact")
+    )  # fmt: skip
+    assert row["n_seeds"] == [3, 1] and row["n_pairs"] == 10
+    assert row["difference"] == pytest.approx(
+        psnr["mean"] - data["editors"]["ganimation"]["metrics"]["psnr@exact"]["value"]
+    )
+    # 1-3% noise against 8%: every seed is far better, so the pooled test says so
+    assert row["significant"] and row["better"] == "two-stage" and row["p"] < 0.01
+    assert any(r["reference"] == "identity" for r in comp["rows"])
+    assert comp["winners"]["psnr@exact"]["best"] == "two-stage"
