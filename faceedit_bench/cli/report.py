@@ -1,7 +1,11 @@
 """``faceedit-bench report``: CI regression report of CURRENT results against a baseline.
 
-Exit status: 0 no regression beyond tolerance, 1 at least one, 2 when the files
-cannot be compared (different protocol, or one key from different backends).
+Prints a short verdict (what regressed, what is missing; under 20 lines on PASS) and
+writes the full Markdown report to ``--out`` (default: ``regression.md`` beside CURRENT).
+Exit status: 0 no regression beyond tolerance and nothing missing, 1 a regression or an
+editor, metric or backend of the baseline missing from CURRENT (unless
+``--allow-missing``), 2 when the files cannot be compared (different protocol, or one
+key from different backends).
 """
 
 from __future__ import annotations
@@ -27,7 +31,12 @@ class ReportConfig:
     tolerances: Path | None = option(
         None, help="YAML of per-metric tolerances (default: the packaged tolerances.yaml)"
     )
-    out: Path | None = option(None, help="also write the Markdown report to this file")
+    out: Path | None = option(
+        None, help="write the full Markdown report here (default: regression.md beside CURRENT)"
+    )
+    allow_missing: bool = option(
+        False, help="an editor, metric or backend of BASELINE absent from CURRENT is listed, not a failure"
+    )
     update_baseline: bool = option(
         False, help="after reporting, copy CURRENT over BASELINE (accept the new numbers)"
     )
@@ -44,7 +53,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "report",
         help="regression report of a results file against a baseline (exit 1 on a regression)",
-        description="Markdown regression report of CURRENT against BASELINE, per editor and metric. Exit status: 0 no regression beyond tolerance, 1 at least one, 2 when the files cannot be compared (different protocol, or one key from different backends).",
+        description="Regression gate of CURRENT against BASELINE, per editor and metric: a short verdict on stdout, the full Markdown report in --out. Exit status: 0 pass, 1 a regression beyond tolerance or something of the baseline missing (editor, metric, backend; see --allow-missing), 2 when the files cannot be compared (different protocol, or one key from different backends).",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("current", type=Path, metavar="CURRENT", help="current results.json or run directory")
@@ -55,6 +64,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from faceedit_bench.io import write_text_atomic
     from faceedit_bench.reports.regression import IncomparableResults, regression_report, update_baseline
+    from faceedit_bench.reports.results import results_path
 
     config = build_config(ReportConfig, args, current=args.current)
     if config.update_baseline and not config.baseline.exists():
@@ -62,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"no baseline yet: wrote {config.baseline} from {config.current}")
         return 0
     try:
-        report = regression_report(config.baseline, config.current, config.tolerances)
+        report = regression_report(config.baseline, config.current, config.tolerances, config.allow_missing)
     except IncomparableResults as err:
         if not config.update_baseline:
             print(f"faceedit-bench report: refusing to compare: {err}", file=sys.stderr)
@@ -71,10 +81,9 @@ def run(args: argparse.Namespace) -> int:
         update_baseline(config.current, config.baseline)
         print(f"baseline updated: {config.baseline}")
         return 0
-    text = report.to_markdown()
-    print(text, end="")
-    if config.out is not None:
-        write_text_atomic(config.out, text)
+    out = config.out or results_path(config.current).parent / "regression.md"
+    write_text_atomic(out, report.to_markdown())
+    print(report.short(out), end="")
     if config.update_baseline:
         update_baseline(config.current, config.baseline)
         print(f"baseline updated: {config.baseline} (from {config.current})")

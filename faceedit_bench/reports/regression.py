@@ -2,9 +2,11 @@
 
 For every editor and metric id in both files the change is judged against a
 per-metric tolerance (:mod:`faceedit_bench.reports.tolerances`) in the metric's bad direction
-(``higher_is_better``). Editors or metrics in only one file are listed as added or
-removed, not failures. Files from different protocols, or one key measured by
-different backends, are refused: such numbers are not comparable.
+(``higher_is_better``). An editor, metric or backend of the baseline that the current
+run lacks is a failure (``MISSING``): a gate that passes when the two-stage editor
+failed to load proves nothing. ``allow_missing`` lists them as removed instead.
+What only the current run has is listed as added. Files from different protocols,
+or one key measured by different backends, are refused: such numbers are not comparable.
 """
 
 from __future__ import annotations
@@ -23,7 +25,9 @@ from faceedit_bench.reports.results import MetricId, load_results, results_path
 from faceedit_bench.reports.tolerances import Tolerances
 
 FAIL_STATUSES = ("REGRESSION", "no value")
-_CHANGED = ("added", "removed", "editor added", "editor removed")
+MISSING_STATUSES = ("MISSING editor", "MISSING metric", "MISSING backend")
+_CHANGED = ("added", "removed", "editor added", "editor removed", "backend removed")
+VERDICT_ROWS = 10  # failing rows named on stdout; the rest are in the file
 
 
 class IncomparableResults(ValueError):
@@ -42,6 +46,7 @@ class Row:
     tolerance: float | None
     tolerance_rule: str
     status: str
+    reason: str = ""  # why an editor or backend is absent
 
     @property
     def delta(self) -> float | None:
@@ -67,8 +72,12 @@ class RegressionReport:
         return [r for r in self.rows if r.status in FAIL_STATUSES]
 
     @property
+    def missing(self) -> list[Row]:
+        return [r for r in self.rows if r.status in MISSING_STATUSES]
+
+    @property
     def exit_code(self) -> int:
-        return 1 if self.regressions else 0
+        return 1 if self.regressions or self.missing else 0
 
     def counts(self) -> dict[str, int]:
         out: dict[str, int] = {}
@@ -86,19 +95,42 @@ class RegressionReport:
                 "current": [_fmt(r.current) for r in self.rows],
                 "delta": [_fmt(r.delta, "+.4g") for r in self.rows],
                 "tolerance": [_fmt_tol(r) for r in self.rows],
-                "status": [f"**{r.status}**" if r.status in FAIL_STATUSES else r.status for r in self.rows],
+                "status": [f"**{r.status}**" if r.status in _FAILING else r.status for r in self.rows],
             },
             index=pd.Index([r.editor for r in self.rows], name="editor"),
         )
 
+    def verdict(self) -> str:
+        """``PASS: ...`` or ``FAIL: N regression(s) beyond tolerance, M missing``."""
+        n_bad, n_missing = len(self.regressions), len(self.missing)
+        if not n_bad and not n_missing:
+            return "PASS: no regression beyond tolerance, nothing missing"
+        parts = [f"{n_bad} regression(s) beyond tolerance"] if n_bad else []
+        parts += [f"{n_missing} missing (editor, metric or backend of the baseline)"] if n_missing else []
+        return "FAIL: " + ", ".join(parts)
+
+    def short(self, full_report: str | Path | None = None) -> str:
+        """A few lines for stdout: the verdict, what failed (first :data:`VERDICT_ROWS`), where the rest is."""
+        counts = ", ".join(f"{k} {v}" for k, v in sorted(self.counts().items()))
+        lines = [
+            f"regression report {self.protocol}: {self.verdict()}",
+            f"  baseline {self.baseline_path} {self.headers[0]}",
+            f"  current  {self.current_path} {self.headers[1]}",
+            f"  rows: {counts or 'none'}",
+        ]
+        failing = [r for r in self.rows if r.status in _FAILING]
+        lines += [f"  {_describe(r)}" for r in failing[:VERDICT_ROWS]]
+        if len(failing) > VERDICT_ROWS:
+            lines.append(f"  ... and {len(failing) - VERDICT_ROWS} more")
+        if self.notes:
+            lines.append(f"  {len(self.notes)} note(s) in the full report")
+        if full_report is not None:
+            lines.append(f"  full report: {full_report}")
+        return "\n".join(lines) + "\n"
+
     def to_markdown(self) -> str:
         """The full Markdown report: header, verdict, one table per editor, notes."""
-        n_bad = len(self.regressions)
-        verdict = (
-            f"**FAIL: {n_bad} regression(s) beyond tolerance**"
-            if n_bad
-            else "**PASS: no regression beyond tolerance**"
-        )
+        verdict = f"**{self.verdict()}**"
         counts = ", ".join(f"{k}: {v}" for k, v in sorted(self.counts().items()))
         lines = [
             f"# Regression report: {self.protocol}",
@@ -110,7 +142,12 @@ class RegressionReport:
             f"- rows: {counts or 'none'}",
         ]
         frame = self.to_frame()
-        for title, statuses in (("Regressions", FAIL_STATUSES), ("Added or removed", _CHANGED)):
+        sections = (
+            ("Regressions", FAIL_STATUSES),
+            ("Missing", MISSING_STATUSES),
+            ("Added or removed", _CHANGED),
+        )
+        for title, statuses in sections:
             picked = [i for i, r in enumerate(self.rows) if r.status in statuses]
             if picked:
                 lines += ["", f"## {title}", "", to_markdown(frame.iloc[picked])]
@@ -124,6 +161,20 @@ class RegressionReport:
         if self.notes:
             lines += ["", "## Notes", "", *(f"- {n}" for n in self.notes)]
         return "\n".join(lines) + "\n"
+
+
+_FAILING = FAIL_STATUSES + MISSING_STATUSES
+
+
+def _describe(row: Row) -> str:
+    """One failing row in words."""
+    where = f"{row.editor} {row.metric}@{row.backend}" if row.backend else f"{row.editor} {row.metric}"
+    if row.status == "REGRESSION":
+        return (f"REGRESSION {where}: {_fmt(row.baseline)} -> {_fmt(row.current)} "
+                f"(change {_fmt(row.delta, '+.4g')}, tolerance {_fmt_tol(row)})")  # fmt: skip
+    if row.status == "no value":
+        return f"NO VALUE {where}: {_fmt(row.baseline)} in the baseline, none now"
+    return f"{row.status} {where}" + (f": {row.reason}" if row.reason else "")
 
 
 def _fmt(x: float | None, spec: str = ".4g") -> str:
@@ -178,8 +229,11 @@ def compare_results(
     current: dict[str, Any],
     tolerances: Tolerances,
     names: tuple[str, str] = ("baseline", "current"),
+    allow_missing: bool = False,
 ) -> RegressionReport:
-    """Judge every (editor, metric id) of ``current`` against ``baseline``."""
+    """Judge every (editor, metric id) of ``current`` against ``baseline``.
+
+    What the baseline has and ``current`` lacks fails (``MISSING ...``) unless ``allow_missing``."""
     check_comparable(baseline, current, names)
     p = current["protocol"]
     report = RegressionReport(names[0], names[1], tolerances.source, f"{p['name']} v{p['version']}")
@@ -194,8 +248,29 @@ def compare_results(
             report.rows.append(
                 _judge(editor, MetricId.parse(metric_id), bm.get(metric_id), cm.get(metric_id), tolerances)
             )
+    _missing_backends(report, baseline, current)
     _backend_notes(report, baseline, current)
+    if not allow_missing:
+        strict = {
+            "editor removed": "MISSING editor",
+            "removed": "MISSING metric",
+            "backend removed": "MISSING backend",
+        }
+        for row in report.rows:
+            row.status = strict.get(row.status, row.status)
     return report
+
+
+def _missing_backends(report: RegressionReport, baseline: dict[str, Any], current: dict[str, Any]) -> None:
+    """A backend kind that measured something in the baseline and is absent (or unusable) now."""
+    for kind, b in (baseline.get("backends") or {}).items():
+        label = (b or {}).get("label")
+        now = (current.get("backends") or {}).get(kind) or {}
+        if label and not now.get("label"):
+            why = now.get("rejected") or now.get("reason") or "not in the current results"
+            report.rows.append(
+                Row("(run)", f"backend {kind}", label, None, None, None, "", "backend removed", str(why))
+            )
 
 
 def _usable(entry: dict[str, Any] | None) -> bool:
@@ -215,7 +290,10 @@ def _editor_only_once(
         report.notes.append(
             f"editor {editor!r} is {gone.get('status')} in one file: {gone.get('reason', 'no reason given')}"
         )
-    report.rows.append(Row(editor, "(all metrics)", "", None, None, None, "", f"editor {status}"))
+    reason = (
+        "absent from the file" if gone is None else f"{gone.get('status')}: {gone.get('reason', 'no reason')}"
+    )
+    report.rows.append(Row(editor, "(all metrics)", "", None, None, None, "", f"editor {status}", reason))
 
 
 def _judge(
@@ -275,12 +353,16 @@ def _backend_notes(report: RegressionReport, baseline: dict[str, Any], current: 
 
 
 def regression_report(
-    baseline_path: str | Path, current_path: str | Path, tolerances_path: str | Path | None = None
+    baseline_path: str | Path,
+    current_path: str | Path,
+    tolerances_path: str | Path | None = None,
+    allow_missing: bool = False,
 ) -> RegressionReport:
     """Load both files and the tolerances, then :func:`compare_results`."""
     b_file, c_file = results_path(baseline_path), results_path(current_path)
     baseline, current = load_results(b_file), load_results(c_file)
-    return compare_results(baseline, current, Tolerances.load(tolerances_path), (str(b_file), str(c_file)))
+    tolerances = Tolerances.load(tolerances_path)
+    return compare_results(baseline, current, tolerances, (str(b_file), str(c_file)), allow_missing)
 
 
 def update_baseline(current_path: str | Path, baseline_path: str | Path) -> Path:

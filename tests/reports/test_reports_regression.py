@@ -1,4 +1,4 @@
-"""`faceedit-bench report`: exit codes, tolerances, refusals, baseline update."""
+"""`faceedit-bench report`: exit codes, tolerances, refusals, missing editors, baseline update."""
 
 from __future__ import annotations
 
@@ -36,7 +36,9 @@ def test_self_comparison_passes(run_dir: Path, tmp_path: Path, capsys: pytest.Ca
     text = out.read_text()
     assert "PASS" in text and "REGRESSION" not in text
     assert "| psnr " in text and "| stlpips-alex " in text
-    assert capsys.readouterr().out == text  # printed to stdout too
+    printed = capsys.readouterr().out.splitlines()
+    assert len(printed) < 20 and printed[0].endswith("PASS: no regression beyond tolerance, nothing missing")
+    assert printed[-1] == f"  full report: {out}"
 
 
 def test_worse_beyond_tolerance_fails(
@@ -49,7 +51,10 @@ def test_worse_beyond_tolerance_fails(
 
     cur = write_variant(run_dir, tmp_path / "cur.json", worse)
     assert run_report(str(cur), "--baseline", str(run_dir / "results.json")) == 1
-    text = capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "FAIL: 1 regression(s)" in printed
+    assert "REGRESSION two-stage psnr@exact: 25.12 -> 24.32 (change -0.8, tolerance 0.5" in printed
+    text = (tmp_path / "regression.md").read_text()  # default: beside CURRENT
     assert "FAIL: 1 regression" in text
     cells = [[c.strip() for c in line.split("|")[1:-1]] for line in text.splitlines() if line.startswith("|")]
     assert any(row[:6] == ["two-stage", "psnr", "exact", "25.12", "24.32", "-0.8"] for row in cells)
@@ -61,7 +66,7 @@ def test_direction_and_tolerance(run_dir: Path, tmp_path: Path) -> None:
         m["two-stage"]["metrics"]["psnr@exact"]["value"] = 25.12 - 0.3  # within 0.5 dB
         m["ganimation"]["metrics"]["au_mae@aurig-ref"]["value"] = 0.30  # lower AU error: improved
         m["warp-only"]["metrics"]["fid@inception-v3-compat"]["value"] = 35.4 * 1.04  # within 5 %
-        del m["warp-only"]["metrics"]["flow_epe@exact"]  # removed: listed, not a failure
+        del m["warp-only"]["metrics"]["flow_epe@exact"]  # removed: with allow_missing listed, not a failure
         m["oracle"]["metrics"]["new_metric@exact"] = {
             "value": 1.0,
             "ci95": None,
@@ -71,7 +76,7 @@ def test_direction_and_tolerance(run_dir: Path, tmp_path: Path) -> None:
         }
 
     cur = write_variant(run_dir, tmp_path / "cur.json", edit)
-    report = regression_report(run_dir, cur)
+    report = regression_report(run_dir, cur, allow_missing=True)
     status = {(r.editor, r.metric): r.status for r in report.rows}
     assert status[("two-stage", "psnr")] == "ok"
     assert status[("ganimation", "au_mae")] == "improved"
@@ -81,6 +86,60 @@ def test_direction_and_tolerance(run_dir: Path, tmp_path: Path) -> None:
     assert report.exit_code == 0
     row = next(r for r in report.rows if (r.editor, r.metric) == ("warp-only", "fid"))
     assert row.tolerance == pytest.approx(35.4 * 0.05)
+    strict = regression_report(run_dir, cur)
+    assert [(r.editor, r.metric, r.status) for r in strict.missing] == [
+        ("warp-only", "flow_epe", "MISSING metric")
+    ]
+    assert strict.exit_code == 1
+
+
+def test_missing_editor_fails_unless_allowed(
+    run_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def lose(d: dict) -> None:  # two-stage did not load, ganimation is gone from the file
+        d["editors"]["two-stage"] = {
+            "group": "two-stage",
+            "status": "unavailable",
+            "reason": "no checkpoint",
+            "metrics": {},
+        }
+        del d["editors"]["ganimation"]
+
+    cur = write_variant(run_dir, tmp_path / "cur.json", lose)
+    assert run_report(str(cur), "--baseline", str(run_dir / "results.json")) == 1
+    printed = capsys.readouterr().out
+    assert "FAIL: 2 missing" in printed
+    assert "MISSING editor two-stage (all metrics): unavailable: no checkpoint" in printed
+    assert "MISSING editor ganimation (all metrics): absent from the file" in printed
+    assert run_report(str(cur), "--baseline", str(run_dir / "results.json"), "--allow-missing") == 0
+    assert "PASS" in capsys.readouterr().out
+    assert "editor removed" in (tmp_path / "regression.md").read_text()
+
+
+def test_missing_backend_fails(run_dir: Path, tmp_path: Path) -> None:
+    def no_detector(d: dict) -> None:
+        d["backends"]["au_detector"] = {"label": None, "rejected": "aurig-ref: weights not found"}
+
+    report = regression_report(run_dir, write_variant(run_dir, tmp_path / "cur.json", no_detector))
+    assert [(r.metric, r.backend, r.status, r.reason) for r in report.missing] == [
+        ("backend au_detector", "aurig-ref", "MISSING backend", "aurig-ref: weights not found")
+    ]
+
+
+def test_stdout_names_at_most_ten_failures(
+    run_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def worse(d: dict) -> None:
+        for entry in d["editors"].values():
+            for metric in entry["metrics"].values():
+                metric["value"] += -50 if metric["higher_is_better"] else 50
+
+    cur = write_variant(run_dir, tmp_path / "cur.json", worse)
+    assert run_report(str(cur), "--baseline", str(run_dir / "results.json")) == 1
+    printed = capsys.readouterr().out.splitlines()
+    assert sum(line.startswith("  REGRESSION") for line in printed) == 10
+    assert any(line.startswith("  ... and ") and line.endswith(" more") for line in printed)
+    assert len(printed) <= 17
 
 
 def test_fid_worse_fails(run_dir: Path, tmp_path: Path) -> None:
@@ -172,6 +231,7 @@ def test_fewer_pairs_refused(run_dir: Path, tmp_path: Path, capsys: pytest.Captu
 def test_console_script_dispatch(run_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from faceedit_bench.cli.main import main
 
-    assert main(["report", str(run_dir), "--baseline", str(run_dir / "results.json")]) == 0
+    out = str(tmp_path / "regression.md")
+    assert main(["report", str(run_dir), "--baseline", str(run_dir / "results.json"), "--out", out]) == 0
     assert main(["report", str(run_dir), "--baseline", str(tmp_path / "none.json")]) == 2
     assert "no baseline file" in capsys.readouterr().err
