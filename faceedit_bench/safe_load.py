@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import pickle
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +38,6 @@ def load_tensors(path: str | os.PathLike[str], what: str = "file") -> Any:
                 f"and containers, which could run code when loaded ({reason})"
             ) from None
         raise UnsafeOrBrokenFile(f"{what} {path} is not a readable torch file ({reason})") from None
-    except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError) as err:
+    except Exception as err:  # torch raises many types (KeyError, EOFError, BadZipFile...) on garbage
         reason = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise UnsafeOrBrokenFile(f"{what} {path} is truncated or not a torch file ({reason})") from None

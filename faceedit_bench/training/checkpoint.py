@@ -59,8 +59,11 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
 
 
 def config_differences(saved: dict[str, Any], current: dict[str, Any]) -> list[str]:
-    """``name: saved -> current`` for every option that changes what a resumed run computes."""
-    keys = sorted((set(saved) | set(current)) - RESUME_FREE_OPTIONS)
+    """``name: saved -> current`` for every option that changes what a resumed run computes.
+
+    Options only one side knows (added or removed by a code update) are not compared.
+    """
+    keys = sorted((set(saved) & set(current)) - RESUME_FREE_OPTIONS)
     return [f"{k}: {saved.get(k)!r} -> {current.get(k)!r}" for k in keys if saved.get(k) != current.get(k)]
 
 

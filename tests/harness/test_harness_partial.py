@@ -208,3 +208,19 @@ def test_an_editor_that_never_works_is_failed_not_retried_forever(tmp_path):
     out = _evaluate(tmp_path, {"broken": Broken(), "flip": Flip()})
     assert "model exploded" in out.failed["broken"]
     assert out.metrics["flip"]["psnr@exact"]["n"] == N_PAIRS
+
+
+def test_a_bad_cache_never_poisons_resume_state(tmp_path, monkeypatch):
+    """Interrupted with wrong real-side features in the cache, resumed after the cache is fixed."""
+    from faceedit_bench.cache_file import load_checked, save_checked
+
+    monkeypatch.setenv("FACEEDIT_BENCH_CACHE_FEATURES", str(tmp_path / "cache"))
+    clean = _evaluate(tmp_path / "clean", {"flip": Flip()})
+    (entry,) = (tmp_path / "cache").glob("*.pt")
+    tensors, _ = load_checked(entry, entry.stem)
+    save_checked(entry, entry.stem, {"features": tensors["features"] * 1.5})  # wrong, validly checksummed
+    with pytest.raises(KeyboardInterrupt):
+        _evaluate(tmp_path / "run", {"flip": Flip(stop_at=3)})
+    assert (tmp_path / "run" / ".partial" / "rank0-of-1.npz").is_file()
+    entry.unlink()  # the cache is fixed (rebuilt from the images)
+    _same(clean, _evaluate(tmp_path / "run", {"flip": Flip()}))

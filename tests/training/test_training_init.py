@@ -48,7 +48,7 @@ def test_init_from_shipped_weights_loads_the_generator_only(tiny_config, tiny_fa
     export_weights(base / "checkpoint.pt", weights)  # fp16 generator, no critic (as shipped)
     gen, critic, run = _nets(tiny_config("ganimation", out=tmp_path / "ft", init=weights))
     fresh_gen, fresh_critic, _ = _nets(tiny_config("ganimation", out=tmp_path / "fresh"))
-    shipped = torch.load(weights, weights_only=False)["generator"]
+    shipped = torch.load(weights, weights_only=True)["generator"]
     assert _equal(gen, {k: v.float() for k, v in shipped.items()}) and not _equal(gen, fresh_gen)
     assert _equal(critic, fresh_critic)  # same seed: the critic is the fresh one
     assert run.init_record["critic"].startswith("fresh")
