@@ -97,6 +97,7 @@ datasets.register(
     help="AU-rig procedural faces with ground truth (embedded)",
 )
 datasets.register(
+    domain="aurig",
     "image-folder",
     "faceedit_bench.data.folder:ImageFolderDataset",
     help="a folder of face images with an AU CSV / pkl",
@@ -114,6 +115,7 @@ au_detectors.register(
     help="AU-rig reference AU regressor (synthetic faces only)",
 )
 au_detectors.register(
+    domain="aurig",  # judges only AU-rig faces: refused on other data (harness.judges)
     "pyfeat-xgb",
     "faceedit_bench.backends.au_pyfeat:PyFeatAUDetector",
     help="py-feat Detector, xgb AU model (needs cached HF weights)",
@@ -129,6 +131,7 @@ identity_models.register(
     help="AU-rig reference identity encoder (synthetic faces only)",
 )
 identity_models.register(
+    domain="aurig",
     "arcface",
     "faceedit_bench.backends.identity_arcface:ArcFaceIdentity",
     help="ArcFace r50 from a user-given ONNX/pt path",

@@ -42,23 +42,39 @@ class Registry(Generic[T]):
         obj: T | str,
         *,
         aliases: tuple[str, ...] = (),
+        replace: bool = False,
         **meta: Any,
     ) -> T | str:
-        """Register ``obj`` (or a lazy ``"module:attr"``) under ``name``."""
+        """Register ``obj`` (or a lazy ``"module:attr"``) under ``name``.
+
+        ``replace=True`` swaps the entry already registered under ``name`` (re-running a
+        notebook cell); it never takes over another entry's alias.
+        """
+        replaced = name if replace and name in self._entries else None
         for key in (name, *aliases):
             if not _NAME_RE.match(key):
                 raise RegistryError(
                     f"invalid {self.kind} name {key!r}: use lower-case letters, digits, '_', '-', '.'"
                 )
-            if key in self._entries or key in self._aliases:
+            taken = key in self._entries or key in self._aliases
+            if taken and (replaced is None or replaced not in (key, self._aliases.get(key))):
                 raise RegistryError(f"{self.kind} {key!r} is already registered")
         if isinstance(obj, str) and ":" not in obj:
             raise RegistryError(f"lazy {self.kind} entry {obj!r} must look like 'module:attr'")
+        if replaced is not None:
+            self.unregister(replaced)
         self._entries[name] = obj
         self._meta[name] = dict(meta)
         for alias in aliases:
             self._aliases[alias] = name
         return obj
+
+    def unregister(self, name: str) -> None:
+        """Remove ``name`` (not an alias) and its aliases."""
+        if name not in self._entries:
+            raise RegistryError(f"{self.kind} {name!r} is not registered (aliases cannot be removed alone)")
+        del self._entries[name], self._meta[name]
+        self._aliases = {a: n for a, n in self._aliases.items() if n != name}
 
     def canonical(self, name: str) -> str:
         """The registered name that ``name`` (a name or an alias) refers to."""

@@ -15,7 +15,18 @@ from faceedit_bench import __version__
 from faceedit_bench.config import ConfigError
 from faceedit_bench.registry import RegistryError
 
-SUBCOMMANDS = ("compare", "evaluate", "train", "ls", "annotate", "figures", "html", "report")
+SUBCOMMANDS = (
+    "compare",
+    "evaluate",
+    "export",
+    "score",
+    "train",
+    "ls",
+    "annotate",
+    "figures",
+    "html",
+    "report",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -72,13 +72,23 @@ class PrefixPairSet(PairSet):
         return f"{self.inner.cache_key()}[:{self.n}]"
 
 
-def run_compare(config: CompareConfig) -> Path | None:
-    """Run the comparison; returns the output folder (None on non-zero ranks)."""
+def run_compare(
+    config: CompareConfig, extra_editors: dict[str, Editor] | None = None, command: str = "compare"
+) -> Path | None:
+    """Run the comparison; returns the output folder (None on non-zero ranks).
+
+    ``extra_editors`` (the Python API's user editors) join the run; with them, an empty
+    ``config.editors`` means no registered editors rather than the protocol's list.
+    """
     with distributed.process_group():
-        return _run_compare(config)
+        return _run_compare(config, extra_editors, command)
 
 
-def _run_compare(config: CompareConfig) -> Path | None:
+
+def _run_compare(config: CompareConfig, extra: dict[str, Editor] | None, command: str) -> Path | None:
+    from faceedit_bench.harness.manifest import load_externals
+    from faceedit_bench.harness.rundir import claim_run_dir, default_run_dir
+    from faceedit_bench.user_editors import register_spec
     rank, _ = distributed.rank_and_world()
     protocol: Protocol = plugins.protocols.get(config.protocol)
     if config.au_detector and "detector" in protocol.dataset_args:
@@ -87,11 +97,11 @@ def _run_compare(config: CompareConfig) -> Path | None:
             protocol, dataset_args={**protocol.dataset_args, "detector": config.au_detector}
         )
     device = resolve_device(config.device)
-    out = config.out or Path("runs") / protocol.name
     started = time.time()
 
     pairs = build_pairs(protocol, config.n_pairs)
-    names = config.editors or list(protocol.default_editors)
+    defaults = [] if extra or command != "compare" else list(protocol.default_editors)
+    names = [register_spec(n) for n in config.editors] or defaults
     checkpoints = expand_checkpoints(config.checkpoint)
     editors, unavailable, replicates = load_with_seeds(
         names,
@@ -105,7 +115,20 @@ def _run_compare(config: CompareConfig) -> Path | None:
     for name, why in unavailable.items():
         print(f"note: editor {name!r} skipped: {why}")
     return _evaluate_and_write(
-        config, protocol, pairs, editors, unavailable, device, out, rank, started,
+    externals = load_externals(
+        config.external, protocol.to_json(), protocol.resolution, config.n_pairs, [*editors, *unavailable]
+    )
+    editors.update(externals)
+    for name, editor in (extra or {}).items():
+        if name in editors or name in unavailable:
+            raise ConfigError(f"editor name {name!r} is used twice in this run")
+        editors[name] = editor.to(device)
+    listed = [*names, *externals, *(extra or {})]
+    single = listed[0] if command != "compare" and len(listed) == 1 else None
+    out = config.out or default_run_dir(protocol.name, command, single)
+    if rank == 0:
+        claim_run_dir(out, command, [*editors, *unavailable])
+        config, protocol, pairs, editors, unavailable, device, out, rank, started, command,
         seeds=(checkpoints, replicates),
     )  # fmt: skip
 
@@ -121,15 +144,18 @@ def _evaluate_and_write(
     rank: int,
     started: float,
     seeds: tuple[dict[str, list[str]], dict[str, list[str]]] = ({}, {}),
+    command: str = "compare",
 ) -> Path | None:
     from faceedit_bench.harness.comparisons import add_statistics
 
+    from faceedit_bench.harness.judges import check_judge_domains
     if not editors:
         raise ConfigError(
             "no editor could be loaded: " + "; ".join(f"{k}: {v}" for k, v in unavailable.items())
         )
     backends, choices = choose_backends(protocol, config.backend_overrides(), device)
     for kind, choice in choices.items():
+    judge_warnings = check_judge_domains(protocol, choices, config.backend_overrides())
         if choice.name is None:
             print(f"note: no usable {kind} backend; its metrics are skipped ({choice.rejected})")
     evaluation = evaluate(
@@ -152,7 +178,12 @@ def _evaluate_and_write(
             "n_pairs_evaluated": len(pairs),
             "has_ground_truth": pairs.has_ground_truth,
         },
-        config={**config_to_json(config), "device": device, "wall_s": round(time.time() - started, 1)},
+        config={
+            **config_to_json(config),
+            "command": command,
+            "device": device,
+            "wall_s": round(time.time() - started, 1),
+        },
         versions=package_versions(),
         git=git_hash(),
         seed=protocol.seed,
@@ -164,12 +195,16 @@ def _evaluate_and_write(
                 "rejected": c.rejected,
                 "provenance": backends.get(kind).provenance() if backends.get(kind) is not None else None,
             }
+                **({"warning": judge_warnings[kind]} if kind in judge_warnings else {}),
             for kind, c in choices.items()
         },
         metrics_meta=evaluation.metrics_meta,
         editors=_editor_entries(editors, unavailable, evaluation),
     )
-    add_statistics(data, evaluation.samples, *seeds, reference=getattr(config, "reference", None))
+    add_statistics(
+        data, evaluation.samples, *seeds, reference=getattr(config, "reference", None),
+        features=evaluation.set_features,
+    )  # fmt: skip
     write_results(out, data, evaluation.samples)
     clear_partial(out)
     _write_reports(out, config)
@@ -244,24 +279,37 @@ def run_evaluate(config: EvaluateConfig) -> Path | None:
     """One editor (registered, or replayed from a manifest) on one protocol."""
     if config.editor is not None:
         checkpoints = [f"{config.editor}={config.checkpoint}"] if config.checkpoint else []
-        fields = {f.name: getattr(config, f.name) for f in dataclasses.fields(RunOptions)}
-        return run_compare(CompareConfig(**fields, editors=[config.editor], checkpoint=checkpoints))
+        return run_compare(
+            CompareConfig(**fields, editors=[config.editor], checkpoint=checkpoints), command="evaluate"
+        )
+    if read_export_info(config.manifest) is not None:  # an exported protocol: a run of that protocol
+        return run_compare(
+            CompareConfig(**fields, external=[f"{config.name}={config.manifest}"]), command="evaluate"
+        )
 
     with distributed.process_group():
         return _run_manifest(config)
 
 
+    from faceedit_bench.harness.manifest import read_export_info
+
+    fields = {f.name: getattr(config, f.name) for f in dataclasses.fields(RunOptions)}
 def _run_manifest(config: EvaluateConfig) -> Path | None:
     from faceedit_bench.harness.manifest import ManifestPairs, PrecomputedEditor
 
     rank, _ = distributed.rank_and_world()
     base: Protocol = plugins.protocols.get(config.protocol)
-    pairs = ManifestPairs(config.manifest, base.resolution)
+    pairs = ManifestPairs(config.manifest, base.resolution, config.au_scale)
     protocol = dataclasses.replace(
         base,
         name="manifest",
         dataset="manifest",
-        dataset_args={"path": str(config.manifest), "metrics_and_backends_of": base.name},
+        dataset_args={
+            "path": str(config.manifest),
+            "metrics_and_backends_of": base.name,
+            "au_scale": pairs.au_scale,
+        },
+    from faceedit_bench.harness.rundir import claim_run_dir, default_run_dir
         n_pairs=len(pairs),
         default_editors=(config.name,),
     )
@@ -272,7 +320,18 @@ def _run_manifest(config: EvaluateConfig) -> Path | None:
             pairs.inner if isinstance(pairs, PrefixPairSet) else pairs, config.name
         )
     }  # type: ignore[arg-type]
-    out = config.out or Path("runs") / f"manifest-{config.name}"
+    out = config.out or default_run_dir(protocol.name, "evaluate", config.name)
+    if rank == 0:
+        claim_run_dir(out, "evaluate", [config.name])
     return _evaluate_and_write(
-        config, protocol, pairs, editors, {}, resolve_device(config.device), out, rank, time.time()
+        config,
+        protocol,
+        pairs,
+        editors,
+        {},
+        resolve_device(config.device),
+        out,
+        rank,
+        time.time(),
+        "evaluate",
     )

@@ -27,7 +27,10 @@ class RunOptions:
     """Options shared by every command that evaluates (compare, evaluate)."""
 
     protocol: str = option(DEFAULT_PROTOCOL, help="registered protocol name (see `faceedit-bench ls`)")
-    out: Path | None = option(None, help="output folder (default: runs/<protocol>)")
+    out: Path | None = option(
+        None,
+        help="output folder (default: runs/<protocol> for compare, runs/evaluate-<protocol>-<editor> for evaluate)",
+    )
     n_pairs: int | None = option(
         None, help="evaluate only the first N pairs (recorded; not comparable to the full protocol)"
     )
@@ -58,7 +61,9 @@ class RunOptions:
 
 @dataclass
 class CompareConfig(RunOptions):
-    editors: list[str] = option([], help="editors to compare (default: the protocol's editor list)")
+    editors: list[str] = option(
+        [], help="editors to compare: registered names or [NAME=]module:attr (default: the protocol's list)"
+    )
     checkpoint: list[str] = option(
         [],
         help="EDITOR=PATH checkpoint overrides; EDITOR=A.pt,B.pt,C.pt (or a quoted glob) evaluates "
@@ -68,12 +73,22 @@ class CompareConfig(RunOptions):
         None, help="editor every other one is compared against (default: the protocol's first baseline)"
     )
 
+    external: list[str] = option(
+        [],
+        help="NAME=PAIRS.csv: another system's edits of this protocol's pairs (see `faceedit-bench export`)",
+    )
     def validate(self) -> None:
         super().validate()
+        from faceedit_bench.harness.manifest import parse_externals
+        from faceedit_bench.user_editors import register_spec
+
         for name in self.editors:
-            plugins.editors.canonical(name)
+            plugins.editors.canonical(register_spec(name))
         parse_checkpoints(self.checkpoint)
 
+        for name, path in parse_externals(self.external).items():
+            if not path.is_file():
+                raise ConfigError(f"--external {name}={path}: no such file")
 
 @dataclass
 class EvaluateConfig(RunOptions):
@@ -84,12 +99,20 @@ class EvaluateConfig(RunOptions):
     )
     name: str = option("external", help="label of the --manifest system in results")
 
+    au_scale: float | None = option(
+        None,
+        help="scale of a free-form manifest's AU columns: 5 (0-5, OpenFace) or 1 (0-1, py-feat Fex); default 5",
+    )
     def validate(self) -> None:
         super().validate()
         if (self.editor is None) == (self.manifest is None):
             raise ConfigError("give exactly one of --editor or --manifest")
         if self.editor is not None:
-            plugins.editors.canonical(self.editor)
+            from faceedit_bench.user_editors import register_spec
+
+            plugins.editors.canonical(register_spec(self.editor))
+        if self.au_scale is not None and self.au_scale not in (1.0, 5.0):
+            raise ConfigError(f"--au-scale must be 1 or 5, got {self.au_scale:g}")
         if self.checkpoint is not None and self.editor is None:
             raise ConfigError("--checkpoint needs --editor")
         if self.manifest is not None and not Path(self.manifest).is_file():

@@ -1,18 +1,30 @@
-"""Score edits made by any other system, described by a manifest CSV.
+"""Score edits made by any other system, described by a CSV.
 
-Columns: ``source`` (path), ``edited`` (path), the 17 target AUs (``AU01`` ... ``AU45``,
-or OpenFace-style ``AU01_r``; 0-5), and optionally ``target`` (a ground-truth image
-path) and ``id`` (sample id). Relative paths are relative to the manifest's folder.
-Images of another size are centre-cropped to square and resized (bilinear,
-antialiased) to the protocol resolution: the same rule for every image.
+Two kinds of CSV:
+
+* an **exported protocol's** ``pairs.csv`` (``faceedit-bench export``): columns ``id``,
+  ``source``, ``edited`` and the target AUs; read by :class:`ExternalEdits`, which
+  replays the ``edited`` images as one more editor on that protocol's own pairs (same
+  crop, ground truth and judges as every other editor);
+* a **free-form manifest** (:class:`ManifestPairs`): ``source`` and ``edited`` paths, the
+  17 target AUs (``AU01`` ... ``AU45``, or OpenFace-style ``AU01_r``) and optionally
+  ``target`` (a ground-truth image) and ``id``. An empty AU cell means "this AU was not
+  asked for" (NaN: not scored). AU columns are 0-5 unless ``au_scale=1`` says 0-1
+  (py-feat Fex); AU values all within 0-1 without an explicit scale draw a warning.
+
+Relative paths are relative to the CSV's folder. Images of another size are
+centre-cropped to square and resized (bilinear, antialiased) to the protocol
+resolution: the same rule for every image. Exported sources already are the
+protocol's crops, so an edit of the same size is used pixel for pixel.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import pandas as pd
 import torch
@@ -22,6 +34,9 @@ from faceedit_bench.api.aus import AU_MAX, AU_NAMES
 from faceedit_bench.api.batch import PairBatch
 from faceedit_bench.api.dataset import PairSet
 from faceedit_bench.api.editor import Editor, EditOutput
+
+EXPORT_INFO = "protocol.json"  # written by `faceedit-bench export` beside pairs.csv
+AU_MATCH_TOL = 2e-3  # on the 0-5 scale: the CSV holds 6 decimals
 
 
 class ManifestError(ValueError):
@@ -49,34 +64,80 @@ def _au_columns(frame: pd.DataFrame, path: Path) -> list[str]:
     return cols
 
 
-class ManifestPairs(PairSet):
-    """The pairs a manifest describes (ground truth when it has a ``target`` column)."""
+def read_csv(path: Path, required: Sequence[str]) -> pd.DataFrame:
+    """A non-empty CSV with ``required`` columns, or a :class:`ManifestError` naming the file."""
+    if not path.is_file():
+        raise ManifestError(f"{path}: manifest file not found")
+    try:
+        frame = pd.read_csv(path, dtype={"id": str, "source": str, "edited": str, "target": str})
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+        raise ManifestError(f"{path}: not a readable CSV ({err})") from None
+    for col in required:
+        if col not in frame.columns:
+            raise ManifestError(f"{path}: missing column {col!r}")
+    if frame.empty:
+        raise ManifestError(f"{path}: no rows")
+    return frame
 
-    def __init__(self, manifest: str | Path, resolution: int) -> None:
+
+def read_target_aus(frame: pd.DataFrame, path: Path, au_scale: float | None) -> torch.Tensor:
+    """The 17 AU columns on the 0-5 scale; empty cells -> NaN ("not asked")."""
+    cols = _au_columns(frame, path)
+    raw = frame[cols]
+    aus = raw.apply(pd.to_numeric, errors="coerce")
+    scale = AU_MAX if au_scale is None else float(au_scale)
+    bad = (aus.isna() & raw.notna()) | (aus < 0) | (aus > scale)
+    if bad.to_numpy().any():
+        row, col = next(zip(*bad.to_numpy().nonzero(), strict=True))
+        raise ManifestError(
+            f"{path}: row {row + 2}, column {aus.columns[col]}: AU value {raw.iloc[row, col]!r}"
+            f" is not a number in [0, {scale:g}] (or empty for 'not asked'; see --au-scale)"
+        )
+    values = torch.tensor(aus.to_numpy(dtype="float64"), dtype=torch.float32)
+    finite = values[torch.isfinite(values)]
+    if au_scale is None and finite.numel() and float(finite.max()) <= 1.0:
+        print(
+            f"warning: {path}: every AU value is within 0-1; they are read as 0-5 intensities. "
+            "If they are py-feat Fex values (0-1), pass --au-scale 1"
+        )
+    return values * (AU_MAX / scale)
+
+
+def _paths(frame: pd.DataFrame, column: str, base: Path) -> list[Path | None]:
+    out: list[Path | None] = []
+    for v in frame[column]:
+        if pd.isna(v) or not str(v).strip():
+            out.append(None)
+            continue
+        p = Path(str(v).strip())
+        out.append(p if p.is_absolute() else base / p)
+    return out
+
+
+def read_export_info(csv_path: Path) -> dict[str, Any] | None:
+    """The ``protocol.json`` that ``faceedit-bench export`` wrote beside ``csv_path``, if any."""
+    path = Path(csv_path).parent / EXPORT_INFO
+    if not path.is_file():
+        return None
+    try:
+        info = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as err:
+        raise ManifestError(f"{path}: not a readable export record ({err})") from None
+    if not isinstance(info, dict) or "protocol" not in info:
+        raise ManifestError(f"{path}: not a faceedit-bench export record (no 'protocol')")
+    return info
+
+
+class ManifestPairs(PairSet):
+    """The pairs a free-form manifest describes (ground truth when it has a ``target`` column)."""
+
+    def __init__(self, manifest: str | Path, resolution: int, au_scale: float | None = None) -> None:
         self.path = Path(manifest)
-        if not self.path.is_file():
-            raise ManifestError(f"{self.path}: manifest file not found")
-        try:
-            frame = pd.read_csv(self.path)
-        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
-            raise ManifestError(f"{self.path}: not a readable CSV ({err})") from None
-        for col in ("source", "edited"):
-            if col not in frame.columns:
-                raise ManifestError(f"{self.path}: missing column {col!r}")
-        if frame.empty:
-            raise ManifestError(f"{self.path}: no rows")
-        aus = frame[_au_columns(frame, self.path)].apply(pd.to_numeric, errors="coerce")
-        bad = aus.isna() | (aus < 0) | (aus > AU_MAX)
-        if bad.to_numpy().any():
-            row, col = next(zip(*bad.to_numpy().nonzero(), strict=True))
-            raise ManifestError(
-                f"{self.path}: row {row + 2}, column {aus.columns[col]}: AU value {frame.iloc[row][aus.columns[col]]!r}"
-                f" is not a number in [0, {AU_MAX:g}]"
-            )
-        base = self.path.parent
+        frame = read_csv(self.path, ("source", "edited"))
         self.rows = frame
         self.resolution = resolution
-        self.target_aus = torch.tensor(aus.to_numpy(), dtype=torch.float32)
+        self.au_scale = AU_MAX if au_scale is None else float(au_scale)
+        self.target_aus = read_target_aus(frame, self.path, au_scale)
         self.has_ground_truth = "target" in frame.columns
         self.ids = (
             [str(v) for v in frame["id"]]
@@ -88,11 +149,13 @@ class ManifestPairs(PairSet):
         columns = ("source", "edited", "target") if self.has_ground_truth else ("source", "edited")
         self.files: dict[str, list[Path]] = {}
         for col in columns:
-            paths = [p if p.is_absolute() else base / p for p in (Path(str(v)) for v in frame[col])]
+            paths = _paths(frame, col, self.path.parent)
             for i, p in enumerate(paths):
-                if not p.is_file():
-                    raise ManifestError(f"{self.path}: row {i + 2}: {col} file {p} does not exist")
-            self.files[col] = paths
+                if p is None or not p.is_file():
+                    raise ManifestError(
+                        f"{self.path}: row {i + 2}: {col} file {p or '(empty)'} does not exist"
+                    )
+            self.files[col] = paths  # type: ignore[assignment]
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -102,11 +165,7 @@ class ManifestPairs(PairSet):
         return f"manifest-{digest}-{self.resolution}"
 
     def load(self, column: str, indices: Sequence[int]) -> torch.Tensor:
-        from faceedit_bench.data.images import read_image
-
-        return torch.stack(
-            [fit_to_resolution(read_image(self.files[column][i]), self.resolution) for i in indices]
-        )
+        return torch.stack([load_fitted(self.files[column][i], self.resolution) for i in indices])
 
     def batch(self, indices: Sequence[int]) -> PairBatch:
         idx = list(indices)
@@ -116,6 +175,12 @@ class ManifestPairs(PairSet):
             sample_ids=[self.ids[i] for i in idx],
             target_image=self.load("target", idx) if self.has_ground_truth else None,
         )
+
+
+def load_fitted(path: Path, resolution: int) -> torch.Tensor:
+    from faceedit_bench.data.images import read_image
+
+    return fit_to_resolution(read_image(path), resolution)
 
 
 class PrecomputedEditor(Editor):
@@ -136,3 +201,130 @@ class PrecomputedEditor(Editor):
 
     def describe(self) -> dict[str, object]:
         return {"class": "manifest", "manifest": str(self.pairs.path), "manifest_key": self.pairs.cache_key()}
+
+
+class ExternalEdits(Editor):
+    """Another system's edits of an exported protocol's pairs (``pairs.csv``: id, edited, AUs).
+
+    Looked up by pair id, so it runs beside the shipped editors on the protocol's own
+    pairs: same sources, ground truth, judges. Each batch's target AUs are checked
+    against the CSV's (a CSV from another protocol or version fails, naming the row).
+    """
+
+    free_edits: ClassVar[bool] = False
+
+    def __init__(self, csv_path: str | Path, name: str, resolution: int, n_rows: int | None = None) -> None:
+        self.path = Path(csv_path)
+        self.name = name
+        self.resolution = resolution
+        frame = read_csv(self.path, ("id", "edited"))
+        self.info = read_export_info(self.path)
+        self.au_scale = float((self.info or {}).get("au_scale", AU_MAX))
+        has_aus = all(au in frame.columns or f"{au}_r" in frame.columns for au in AU_NAMES)
+        self.target_aus = read_target_aus(frame, self.path, self.au_scale) if has_aus else None
+        ids = [str(v) for v in frame["id"]]
+        if len(set(ids)) != len(ids):
+            raise ManifestError(f"{self.path}: duplicated ids in column 'id'")
+        self._row = {sid: i for i, sid in enumerate(ids)}
+        self.files = _paths(frame, "edited", self.path.parent)
+        checked = self.files if n_rows is None else self.files[:n_rows]
+        absent = [(i, p) for i, p in enumerate(checked) if p is None or not p.is_file()]
+        if absent:
+            i, p = absent[0]
+            raise ManifestError(
+                f"{self.path}: {len(absent)} of {len(checked)} rows have no edited image, e.g. row {i + 2}: "
+                f"{p or '(empty edited cell)'} does not exist; write your system's edit of each source there"
+            )
+
+    def check_protocol(self, protocol_json: dict[str, Any]) -> None:
+        """Refuse a CSV exported from another protocol or version."""
+        if self.info is None:
+            return
+        mine = self.info["protocol"]
+        if (mine.get("name"), mine.get("version")) != (protocol_json["name"], protocol_json["version"]):
+            raise ManifestError(
+                f"{self.path}: exported from protocol {mine.get('name')} v{mine.get('version')}, "
+                f"but this run is {protocol_json['name']} v{protocol_json['version']}; "
+                f"use --protocol {mine.get('name')} or re-export"
+            )
+
+    def edit(self, images: torch.Tensor, target_aus: torch.Tensor) -> EditOutput:
+        raise RuntimeError(f"{self.name}: external edits can only replay the exported pairs (edit_batch)")
+
+    def edit_batch(self, batch: PairBatch) -> EditOutput:
+        rows = []
+        for sid in batch.sample_ids:
+            if sid not in self._row:
+                raise ManifestError(f"{self.path}: no row for pair {sid!r} of this protocol (column 'id')")
+            rows.append(self._row[sid])
+        if self.target_aus is not None:
+            self._check_aus(rows, batch)
+        images = []
+        for r in rows:
+            path = self.files[r]
+            if path is None or not path.is_file():
+                raise ManifestError(
+                    f"{self.path}: row {r + 2}: edited file {path or '(empty)'} does not exist"
+                )
+            images.append(load_fitted(path, self.resolution))
+        return EditOutput(images=torch.stack(images).to(batch.source.device))
+
+    def _check_aus(self, rows: list[int], batch: PairBatch) -> None:
+        mine = self.target_aus[rows]  # type: ignore[index]
+        theirs = batch.target_aus.detach().float().cpu()
+        same_nan = torch.isnan(mine) == torch.isnan(theirs)
+        diff = torch.nan_to_num((mine - theirs).abs(), nan=0.0)
+        bad = ~same_nan.all(dim=1) | (diff.max(dim=1).values > AU_MATCH_TOL)
+        if bad.any():
+            k = int(bad.nonzero()[0])
+            raise ManifestError(
+                f"{self.path}: row {rows[k] + 2} (pair {batch.sample_ids[k]!r}): its target AUs differ from "
+                f"the protocol's (max difference {float(diff[k].max()):.3g} on 0-5); was it exported from "
+                "another protocol or version?"
+            )
+
+    def describe(self) -> dict[str, object]:
+        digest = hashlib.sha256(self.path.read_bytes()).hexdigest()[:16]
+        return {
+            "class": "external",
+            "csv": str(self.path),
+            "csv_sha256": digest,
+            "exported_by": (self.info or {}).get("versions", {}).get("faceedit-bench"),
+        }
+
+
+def parse_externals(entries: Sequence[str]) -> dict[str, Path]:
+    """``["mine=edits.csv", ...]`` -> ``{"mine": Path("edits.csv")}``."""
+    from faceedit_bench.registry import _NAME_RE
+
+    out: dict[str, Path] = {}
+    for entry in entries:
+        name, sep, path = entry.partition("=")
+        if not sep or not name or not path:
+            raise ManifestError(f"--external {entry!r}: expected NAME=PAIRS.csv")
+        if not _NAME_RE.match(name):
+            raise ManifestError(
+                f"--external {entry!r}: name {name!r} must use lower-case letters, digits, '_', '-', '.'"
+            )
+        if name in out:
+            raise ManifestError(f"--external: name {name!r} given twice")
+        out[name] = Path(path).expanduser()
+    return out
+
+
+def load_externals(
+    entries: Sequence[str],
+    protocol_json: dict[str, Any],
+    resolution: int,
+    n_pairs: int | None,
+    taken: Sequence[str] = (),
+) -> dict[str, Editor]:
+    """``--external NAME=CSV`` entries -> replaying editors, checked against the run's protocol."""
+    out: dict[str, Editor] = {}
+    for name, path in parse_externals(entries).items():
+        if name in taken:
+            raise ManifestError(f"--external {name}={path}: name {name!r} is already an editor of this run")
+        editor = ExternalEdits(path, name, resolution, n_rows=n_pairs)
+        editor.check_protocol(protocol_json)
+        out[name] = editor
+    return out
