@@ -95,9 +95,9 @@ datasets.register(
     "aurig",
     "faceedit_bench.aurig.dataset:AuRigDataset",
     help="AU-rig procedural faces with ground truth (embedded)",
+    domain="aurig",
 )
 datasets.register(
-    domain="aurig",
     "image-folder",
     "faceedit_bench.data.folder:ImageFolderDataset",
     help="a folder of face images with an AU CSV / pkl",
@@ -113,9 +113,9 @@ au_detectors.register(
     "aurig-ref",
     "faceedit_bench.aurig.reference.backends:AuRigAUDetector",
     help="AU-rig reference AU regressor (synthetic faces only)",
+    domain="aurig",  # judges only AU-rig faces: refused on other data (harness.judges)
 )
 au_detectors.register(
-    domain="aurig",  # judges only AU-rig faces: refused on other data (harness.judges)
     "pyfeat-xgb",
     "faceedit_bench.backends.au_pyfeat:PyFeatAUDetector",
     help="py-feat Detector, xgb AU model (needs cached HF weights)",
@@ -129,9 +129,9 @@ identity_models.register(
     "aurig-ref",
     "faceedit_bench.aurig.reference.backends:AuRigIdentityModel",
     help="AU-rig reference identity encoder (synthetic faces only)",
+    domain="aurig",
 )
 identity_models.register(
-    domain="aurig",
     "arcface",
     "faceedit_bench.backends.identity_arcface:ArcFaceIdentity",
     help="ArcFace r50 from a user-given ONNX/pt path",
@@ -171,3 +171,30 @@ metrics.register("flow_epe", f"{_M}.metric_flow_epe:FlowEPE")
 # --- protocols (objects, defined in faceedit_bench.protocols) --------------------------
 for _name in ("aurig-smoke", "aurig-demo", "aurig-paper", "video-reenact"):
     protocols.register(_name, f"faceedit_bench.protocols:{_name.upper().replace('-', '_')}")
+
+
+def register_entry_points() -> list[str]:
+    """Register editors that installed packages declare in the ``faceedit_bench.editors`` group.
+
+    An entry point ``name = "module:attr"`` becomes a lazy editor entry (an Editor class,
+    instance or ``(images, target_aus) -> images`` callable), usable as ``--editors name``.
+    """
+    from importlib import metadata
+
+    from faceedit_bench.registry import RegistryError
+
+    added = []
+    for ep in metadata.entry_points(group=EDITOR_ENTRY_POINTS):
+        if ep.name in editors:
+            continue
+        try:
+            editors.register(ep.name, ep.value, group="external", user=True, target=ep.value)
+        except RegistryError as err:
+            print(f"warning: entry point {EDITOR_ENTRY_POINTS}:{ep.name} ignored: {err}")
+            continue
+        added.append(ep.name)
+    return added
+
+
+EDITOR_ENTRY_POINTS = "faceedit_bench.editors"
+register_entry_points()

@@ -84,11 +84,11 @@ def run_compare(
         return _run_compare(config, extra_editors, command)
 
 
-
 def _run_compare(config: CompareConfig, extra: dict[str, Editor] | None, command: str) -> Path | None:
     from faceedit_bench.harness.manifest import load_externals
     from faceedit_bench.harness.rundir import claim_run_dir, default_run_dir
     from faceedit_bench.user_editors import register_spec
+
     rank, _ = distributed.rank_and_world()
     protocol: Protocol = plugins.protocols.get(config.protocol)
     if config.au_detector and "detector" in protocol.dataset_args:
@@ -114,7 +114,6 @@ def _run_compare(config: CompareConfig, extra: dict[str, Editor] | None, command
     )
     for name, why in unavailable.items():
         print(f"note: editor {name!r} skipped: {why}")
-    return _evaluate_and_write(
     externals = load_externals(
         config.external, protocol.to_json(), protocol.resolution, config.n_pairs, [*editors, *unavailable]
     )
@@ -128,6 +127,7 @@ def _run_compare(config: CompareConfig, extra: dict[str, Editor] | None, command
     out = config.out or default_run_dir(protocol.name, command, single)
     if rank == 0:
         claim_run_dir(out, command, [*editors, *unavailable])
+    return _evaluate_and_write(
         config, protocol, pairs, editors, unavailable, device, out, rank, started, command,
         seeds=(checkpoints, replicates),
     )  # fmt: skip
@@ -143,19 +143,19 @@ def _evaluate_and_write(
     out: Path,
     rank: int,
     started: float,
-    seeds: tuple[dict[str, list[str]], dict[str, list[str]]] = ({}, {}),
     command: str = "compare",
+    seeds: tuple[dict[str, list[str]], dict[str, list[str]]] = ({}, {}),
 ) -> Path | None:
     from faceedit_bench.harness.comparisons import add_statistics
-
     from faceedit_bench.harness.judges import check_judge_domains
+
     if not editors:
         raise ConfigError(
             "no editor could be loaded: " + "; ".join(f"{k}: {v}" for k, v in unavailable.items())
         )
     backends, choices = choose_backends(protocol, config.backend_overrides(), device)
-    for kind, choice in choices.items():
     judge_warnings = check_judge_domains(protocol, choices, config.backend_overrides())
+    for kind, choice in choices.items():
         if choice.name is None:
             print(f"note: no usable {kind} backend; its metrics are skipped ({choice.rejected})")
     evaluation = evaluate(
@@ -167,7 +167,9 @@ def _evaluate_and_write(
 
     artifacts = out / "artifacts"
     write_npz_atomic(artifacts / "qualitative.npz", {**evaluation.qualitative, "editors": _ordered(editors)})
-    trained = {k: e for k, e in editors.items() if e.free_edits and not e.is_reference}
+    trained = {
+        k: e for k, e in editors.items() if e.free_edits and not e.is_reference and k not in evaluation.failed
+    }
     if trained:
         write_npz_atomic(artifacts / "sweeps.npz", run_sweeps(pairs, trained, device))
     _copy_training_curves(editors, artifacts / "training")
@@ -194,8 +196,8 @@ def _evaluate_and_write(
                 "reason": c.reason,
                 "rejected": c.rejected,
                 "provenance": backends.get(kind).provenance() if backends.get(kind) is not None else None,
-            }
                 **({"warning": judge_warnings[kind]} if kind in judge_warnings else {}),
+            }
             for kind, c in choices.items()
         },
         metrics_meta=evaluation.metrics_meta,
@@ -277,6 +279,9 @@ def replace_config(config: CompareConfig, **changes: Any) -> CompareConfig:
 
 def run_evaluate(config: EvaluateConfig) -> Path | None:
     """One editor (registered, or replayed from a manifest) on one protocol."""
+    from faceedit_bench.harness.manifest import read_export_info
+
+    fields = {f.name: getattr(config, f.name) for f in dataclasses.fields(RunOptions)}
     if config.editor is not None:
         checkpoints = [f"{config.editor}={config.checkpoint}"] if config.checkpoint else []
         return run_compare(
@@ -291,11 +296,9 @@ def run_evaluate(config: EvaluateConfig) -> Path | None:
         return _run_manifest(config)
 
 
-    from faceedit_bench.harness.manifest import read_export_info
-
-    fields = {f.name: getattr(config, f.name) for f in dataclasses.fields(RunOptions)}
 def _run_manifest(config: EvaluateConfig) -> Path | None:
     from faceedit_bench.harness.manifest import ManifestPairs, PrecomputedEditor
+    from faceedit_bench.harness.rundir import claim_run_dir, default_run_dir
 
     rank, _ = distributed.rank_and_world()
     base: Protocol = plugins.protocols.get(config.protocol)
@@ -309,7 +312,6 @@ def _run_manifest(config: EvaluateConfig) -> Path | None:
             "metrics_and_backends_of": base.name,
             "au_scale": pairs.au_scale,
         },
-    from faceedit_bench.harness.rundir import claim_run_dir, default_run_dir
         n_pairs=len(pairs),
         default_editors=(config.name,),
     )

@@ -72,23 +72,23 @@ class CompareConfig(RunOptions):
     reference: str | None = option(
         None, help="editor every other one is compared against (default: the protocol's first baseline)"
     )
-
     external: list[str] = option(
         [],
         help="NAME=PAIRS.csv: another system's edits of this protocol's pairs (see `faceedit-bench export`)",
     )
+
     def validate(self) -> None:
-        super().validate()
         from faceedit_bench.harness.manifest import parse_externals
         from faceedit_bench.user_editors import register_spec
 
+        super().validate()
         for name in self.editors:
             plugins.editors.canonical(register_spec(name))
         parse_checkpoints(self.checkpoint)
-
         for name, path in parse_externals(self.external).items():
             if not path.is_file():
                 raise ConfigError(f"--external {name}={path}: no such file")
+
 
 @dataclass
 class EvaluateConfig(RunOptions):
@@ -98,11 +98,11 @@ class EvaluateConfig(RunOptions):
         None, help="CSV of edits made by another system: source, edited, AU01..AU45[, target][, id]"
     )
     name: str = option("external", help="label of the --manifest system in results")
-
     au_scale: float | None = option(
         None,
         help="scale of a free-form manifest's AU columns: 5 (0-5, OpenFace) or 1 (0-1, py-feat Fex); default 5",
     )
+
     def validate(self) -> None:
         super().validate()
         if (self.editor is None) == (self.manifest is None):
