@@ -91,7 +91,8 @@ class _CheckedEditor(Editor):
 
     def __init__(self, inner: Editor, name: str) -> None:
         self.inner, self.name = inner, name
-        self.free_edits = inner.free_edits  # type: ignore[misc]
+        for flag in ("free_edits", "is_reference", "needs_ground_truth"):
+            setattr(self, flag, getattr(inner, flag))
 
     def edit(self, images: torch.Tensor, target_aus: torch.Tensor) -> EditOutput:
         return check_edit_output(self.inner.edit(images, target_aus), images, self.name)

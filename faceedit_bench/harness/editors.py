@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from faceedit_bench import plugins
-from faceedit_bench.api.editor import Editor, EditorLoadError, create_editor
+from faceedit_bench.api.editor import Editor, EditorLoadError
+from faceedit_bench.user_editors import build_registered_editor
 
 
 def load_editors(
@@ -27,8 +28,8 @@ def load_editors(
             unavailable[name] = "needs ground-truth targets, which this protocol does not have"
             continue
         try:
-            editor = create_editor(
-                cls,
+            editor = build_registered_editor(  # a class, or a user's instance or callable
+                name,
                 checkpoint=checkpoints.get(name),
                 resolution=resolution,
                 device=device,

@@ -57,3 +57,24 @@ def test_manifest_errors_name_file_row_and_column(tmp_path):
 def test_evaluate_needs_exactly_one_source(capsys):
     assert main(["evaluate", "--protocol", "tiny"]) == 2
     assert "exactly one of --editor or --manifest" in capsys.readouterr().err
+
+
+def test_au_scale_one_and_empty_cells_mean_not_asked(tmp_path, capsys):
+    manifest = _write_manifest(tmp_path, n=2)
+    text = manifest.read_text().replace(",1.5", ",0.2")
+    lines = text.splitlines()
+    cells = lines[1].split(",")
+    cells[4] = ""  # AU01 of the first pair: not asked
+    lines[1] = ",".join(cells)
+    manifest.write_text("\n".join(lines) + "\n")
+    default = ManifestPairs(manifest, 16)
+    assert "pass --au-scale 1" in capsys.readouterr().out  # 0-1 values read as 0-5: warned
+    assert float(default.target_aus[1, 0]) == pytest.approx(0.2)
+    fex = ManifestPairs(manifest, 16, au_scale=1)
+    assert float(fex.target_aus[1, 0]) == pytest.approx(1.0)
+    assert np.isnan(float(fex.target_aus[0, 0])) and not np.isnan(fex.target_aus[0, 1:]).any()
+    with pytest.raises(
+        ManifestError, match=r"row 2, column AU02: AU value '0\.2x' is not a number in \[0, 1\]"
+    ):
+        manifest.write_text(manifest.read_text().replace(",0.2,", ",0.2x,", 1))
+        ManifestPairs(manifest, 16, au_scale=1)
