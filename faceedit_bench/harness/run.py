@@ -20,7 +20,7 @@ import signal
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -60,6 +60,8 @@ class EvaluationOutput:
     metrics_meta: dict[str, dict[str, Any]]
     qualitative: dict[str, np.ndarray]
     sample_failures: dict[str, list[dict[str, str]]]  # editor -> [{sample_id, reason}]
+    # editor -> (edited, real) distribution features in pair order (FID/KID intervals)
+    set_features: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
 
 
 def applicable_metrics(protocol: Protocol, pairs: PairSet, backends: BackendSet) -> dict[str, type[Metric]]:
@@ -455,6 +457,7 @@ def _merge(
             }
 
     sample_failures: dict[str, list[dict[str, str]]] = {}
+    set_features: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for ed in editor_names:
         parts = [s.editors[ed] for s in states]
         fail = next((p.failed for p in parts if p.failed), None)
@@ -504,6 +507,8 @@ def _merge(
                 continue
             metric = _make_metric(cls, backends)
             metric.merge([p.dist_states[metric_name] for p in parts if metric_name in p.dist_states])
+            if hasattr(metric, "align") and metric.align(perm):  # pair order: KID subsets, intervals
+                set_features.setdefault(ed, metric.features())
             for key, value in metric.compute().items():
                 if value is None or not math.isfinite(value):
                     continue
@@ -539,7 +544,9 @@ def _merge(
             entry = {"editor": ed, "sample_id": f.sample_id, "identity_id": f.identity_id, "values": {}}
             rows.append((f.index, {**entry, "failed": f.reason}))
         samples.extend(entry for _, entry in sorted(rows, key=lambda r: r[0]))
-    return EvaluationOutput(results, samples, no_face, failed, meta, qualitative, sample_failures)
+    return EvaluationOutput(
+        results, samples, no_face, failed, meta, qualitative, sample_failures, set_features
+    )
 
 
 def clear_partial(work_dir: Path) -> None:
