@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import inspect
 import types
 import typing
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
 
 C = TypeVar("C")
+T = TypeVar("T")
 
 
 class ConfigError(ValueError):
@@ -93,10 +96,13 @@ def _convert(name: str, value: Any, tp: Any, source: str) -> Any:
             return tuple(converted) if origin is tuple else converted
         if origin is dict or inner is dict:
             if isinstance(value, list | tuple):  # KEY=VALUE words from the command line
-                return dict(_key_value(name, str(v), source) for v in value)
+                value = dict(_key_value(name, str(v), source) for v in value)
             if not isinstance(value, dict):
                 raise TypeError("expected a mapping")
-            return dict(value)
+            value_t = (typing.get_args(inner) or (str, Any))[-1]
+            if value_t is Any:  # typed later by whoever receives them (see call_with_options)
+                return dict(value)
+            return {k: _convert(f"{name}: {k}", v, value_t, source) for k, v in value.items()}
         if inner is bool:
             if isinstance(value, bool):
                 return value
@@ -121,16 +127,37 @@ def _convert(name: str, value: Any, tp: Any, source: str) -> Any:
         ) from None
 
 
-def _key_value(name: str, word: str, source: str) -> tuple[str, Any]:
-    """``KEY=VALUE`` -> (key, YAML-typed value): ``steps=5`` gives 5, ``path=a/b`` gives 'a/b'."""
+def _key_value(name: str, word: str, source: str) -> tuple[str, str]:
+    """``KEY=VALUE`` -> (key, the text after the first ``=``, unparsed: ``root=faces #1`` is 'faces #1')."""
     key, sep, text = word.partition("=")
     if not sep or not key.strip():
         raise ConfigError(f"{source}: option '{name}' expects KEY=VALUE words, got {word!r}")
+    return key.strip().replace("-", "_"), text
+
+
+def call_with_options(factory: Callable[..., T], kwargs: dict[str, Any], source: str) -> T:
+    """``factory(**kwargs)`` where text values (from ``KEY=VALUE`` flags) become the annotated types.
+
+    A parameter annotated ``int``, ``float``, ``bool``, ``Path`` or a tuple/list gets the
+    value converted (``crop=no`` -> False, ``resolution=64`` -> 64); anything else stays
+    the text as typed. Unknown keys are named with the known ones.
+    """
+    target = factory.__init__ if isinstance(factory, type) else factory  # type: ignore[misc]
+    params = inspect.signature(target).parameters
+    if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        known = [k for k in params if k != "self"]
+        unknown = sorted(set(kwargs) - set(known))
+        if unknown:
+            raise ConfigError(f"{source}: unknown key(s) {', '.join(unknown)}; known: {', '.join(known)}")
     try:
-        value = yaml.safe_load(text) if text else ""
-    except yaml.YAMLError:
-        value = text
-    return key.strip().replace("-", "_"), value
+        hints = typing.get_type_hints(target)
+    except Exception:  # unresolvable annotations: pass the values through unchanged
+        hints = {}
+    converted = {
+        k: _convert(k, v, hints[k], source) if isinstance(v, str) and k in hints else v
+        for k, v in kwargs.items()
+    }
+    return factory(**converted)
 
 
 def load_yaml(path: Path) -> dict[str, Any]:

@@ -21,7 +21,8 @@ Formats (detected by :func:`read_au_file` from the extension and the header):
 
 Validation (every error names the file): a required AU column missing (listing
 which), a NaN in a column that has values elsewhere (row and column), a value
-outside the format's range (row, column, value), duplicated names. A column that is
+outside the format's range (row, column, value), duplicated names, no rows, or no
+AU value at all (nothing to learn from). A column that is
 empty in every row means "this annotator cannot see that AU" and reads as NaN.
 """
 
@@ -148,7 +149,11 @@ def read_ganimation_pkl(path: str | Path) -> AUTable:
 
 
 def write_au_csv(path: str | Path, names: Sequence[str], aus: torch.Tensor | np.ndarray) -> None:
-    """Write an OpenFace-style CSV (``name,AU01_r,...,AU45_r``) atomically; NaN -> empty cell."""
+    """Write an OpenFace-style CSV (``name,AU01_r,...,AU45_r``) atomically; NaN -> empty cell.
+
+    Every name is quoted (RFC 4180: ``"`` doubled), so commas, quotes, newlines and
+    leading or trailing spaces in file names survive :func:`read_au_file` unchanged.
+    """
     values = np.asarray(aus, dtype=np.float64)
     if values.shape != (len(names), N_AUS):
         raise ValueError(f"{path}: expected AUs of shape ({len(names)}, {N_AUS}), got {values.shape}")
@@ -156,11 +161,13 @@ def write_au_csv(path: str | Path, names: Sequence[str], aus: torch.Tensor | np.
         raise ValueError(f"{path}: duplicated names in the rows to write")
     lines = [",".join(("name", *OPENFACE_COLUMNS))]
     for name, row in zip(names, values, strict=True):
-        if "," in name or "\n" in name:
-            raise ValueError(f"{path}: image name {name!r} contains a comma or newline")
         cells = ["" if math.isnan(v) else f"{min(max(v, 0.0), AU_MAX):.4f}" for v in row]
-        lines.append(",".join((name, *cells)))
+        lines.append(",".join((_quoted(str(name)), *cells)))
     write_text_atomic(path, "\n".join(lines) + "\n")
+
+
+def _quoted(field: str) -> str:
+    return '"' + field.replace('"', '""') + '"'
 
 
 # --- helpers ----------------------------------------------------------------------------
@@ -170,7 +177,10 @@ def _read_csv(path: Path):  # -> pandas.DataFrame
     import pandas as pd
 
     try:
-        df = pd.read_csv(path, skipinitialspace=True)
+        header = pd.read_csv(path, skipinitialspace=True, nrows=0).columns
+        # name columns stay text exactly as written ("001.png", "NA.png", " lead.png" when quoted)
+        as_text = {c: str for c in header if str(c).strip() in NAME_COLUMNS}
+        df = pd.read_csv(path, skipinitialspace=True, converters=as_text)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
         raise AUFileError(f"{path}: not a readable CSV ({err})") from None
     df.columns = [str(c).strip() for c in df.columns]
@@ -226,6 +236,10 @@ def _check_values(path: Path, block: np.ndarray, columns: list[str], top: float,
 
 
 def _table(path: Path, names: list[str], values: np.ndarray) -> AUTable:
+    if not names:
+        raise AUFileError(f"{path}: no rows (no image is annotated)")
+    if np.isnan(values).all():
+        raise AUFileError(f"{path}: every AU value is empty (NaN): no usable label in this file")
     seen: set[str] = set()
     dups = sorted({n for n in names if n in seen or seen.add(n)})
     if dups:

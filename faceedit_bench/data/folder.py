@@ -12,9 +12,10 @@ split file, ``split="all"`` is every image and ``train``/``test`` are a determin
 90/10 split by SHA-1 of the image name (ours). Folders carry no identity labels, so
 such a split is by image, not by person: give split files for person-disjoint splits.
 
-Images that cannot be read or show no face are skipped and counted in
-:attr:`ImageFolderDataset.skipped` (the run goes on); an empty folder, a missing AU
-file, a name in the AU file with no image on disk, or no usable face at all are errors.
+Images that cannot be read or show no face are skipped, counted in
+:attr:`ImageFolderDataset.skipped` and reported in one warning (count and the first
+few names with reasons; ``strict=True`` makes it an error); an empty folder, a missing
+AU file, a name in the AU file with no image on disk, or no usable face at all are errors.
 
 Pairs (recipe ``ganimation``): source = a random sample, target AUs = the AUs of
 another random sample + U(-0.5, 0.5) per AU, clipped to 0-5 (GANimation's
@@ -58,6 +59,7 @@ class ImageFolderDataset(FaceDataset):
         split_file: str | Path | None = None,
         crop: bool = True,
         detector: str = "mediapipe",
+        strict: bool = False,
     ) -> None:
         self.root = Path(root)
         self.resolution = int(resolution)
@@ -78,9 +80,12 @@ class ImageFolderDataset(FaceDataset):
         self._load(names, files, table)
         if not self._names:
             raise ValueError(
-                f"{self.root}: no usable face images in split {split!r} "
-                f"({len(self.skipped['no_face'])} without a face, {len(self.skipped['unreadable'])} unreadable)"
+                f"{self.root}: no usable face images in split {split!r}; {self.skipped_summary()}"
             )
+        if self.n_skipped and strict:
+            raise ValueError(f"strict: {self.skipped_summary()}")
+        if self.n_skipped:
+            print(f"warning: {self.skipped_summary()} (pass strict=true / --strict to stop instead)")
 
     def _load(self, names: list[str], files: dict[str, Path], table: dict[str, torch.Tensor]) -> None:
         """Crop (or check) every image once, caching crops; keep only paths and hashes in memory."""
@@ -126,6 +131,17 @@ class ImageFolderDataset(FaceDataset):
     @property
     def n_skipped(self) -> int:
         return sum(len(v) for v in self.skipped.values())
+
+    def skipped_summary(self, first: int = 3) -> str:
+        """``root split: skipped k of n images (f without a face, u unreadable): first few with reasons``."""
+        reasons = [m for kind in ("no_face", "unreadable") for m in self.skipped[kind]]
+        more = f"; and {len(reasons) - first} more" if len(reasons) > first else ""
+        return (
+            f"{self.root} split {self.split!r}: skipped {self.n_skipped} of {self.n_skipped + len(self._names)} "
+            f"images ({len(self.skipped['no_face'])} without a face, {len(self.skipped['unreadable'])} unreadable): "
+            + "; ".join(reasons[:first])
+            + more
+        )
 
     @property
     def names(self) -> list[str]:

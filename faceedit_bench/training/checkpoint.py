@@ -21,7 +21,9 @@ from faceedit_bench.safe_load import UnsafeOrBrokenFile, load_tensors
 FORMAT = "faceedit-bench-train/1"
 WEIGHTS_FORMAT = "faceedit-bench-editor/1"
 # options that do not change what a run computes: they may differ on --resume
-RESUME_FREE_OPTIONS = frozenset({"resume", "out", "device", "threads", "progress", "log_every", "ckpt_every"})
+RESUME_FREE_OPTIONS = frozenset(
+    {"resume", "out", "device", "threads", "progress", "log_every", "ckpt_every", "strict"}
+)
 _META_KEYS = ("editor", "spec", "resolution", "config", "step", "seed", "code_version", "final_metrics")
 
 

@@ -25,6 +25,7 @@ class TrainConfig:
     dataset_args: dict[str, Any] = option(
         {}, help="dataset constructor arguments, e.g. --dataset-args root=FACES aus=FACES/aus.csv"
     )
+    strict: bool = option(False, help="fail if the dataset skips any image (unreadable, no face)")
     resolution: int = option(128, help="training resolution in pixels (GANimation: 128)")
     batch_size: int = option(25, help="global batch size, split over DDP ranks (GANimation: 25)")
     steps: int = option(30000, help="critic steps (one batch each); the generator steps every --g-every")

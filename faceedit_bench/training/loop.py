@@ -20,7 +20,7 @@ import torch
 
 from faceedit_bench import plugins
 from faceedit_bench.api.dataset import FaceDataset
-from faceedit_bench.config import ConfigError, config_to_json
+from faceedit_bench.config import ConfigError, call_with_options, config_to_json
 from faceedit_bench.editors.generator import build_generator
 from faceedit_bench.editors.trained import resolve_device
 from faceedit_bench.io import append_jsonl, read_jsonl, write_json_atomic, write_text_atomic
@@ -57,8 +57,14 @@ def lr_factor(step: int, planned: int, decay_fraction: float) -> float:
 
 
 def build_dataset(config: TrainConfig, split: str) -> FaceDataset:
+    """The dataset ``--dataset-args`` describe (typed by its constructor); ``--strict``: no skipped image."""
     cls = plugins.datasets.get(config.dataset)
-    return cls(**{**config.dataset_args, "split": split, "resolution": config.resolution})
+    args = {**config.dataset_args, "split": split, "resolution": config.resolution}
+    dataset = call_with_options(cls, args, "--dataset-args")
+    skipped = getattr(dataset, "n_skipped", 0)
+    if config.strict and skipped:
+        raise ConfigError(f"--strict: {dataset.skipped_summary()}")  # type: ignore[attr-defined]
+    return dataset
 
 
 def _val_dataset(config: TrainConfig, train_set: FaceDataset) -> FaceDataset:
