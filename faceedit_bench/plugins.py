@@ -17,6 +17,7 @@ identity_models: Registry = Registry("identity model")
 feature_extractors: Registry = Registry("feature extractor")
 lpips_models: Registry = Registry("LPIPS model")
 metrics: Registry = Registry("metric")
+recipes: Registry = Registry("training recipe")
 
 # Backend kind (as used by metrics and protocols) -> registry of that kind.
 BACKEND_REGISTRIES: dict[str, Registry] = {
@@ -34,6 +35,7 @@ ALL: dict[str, Registry] = {
     "feature_extractors": feature_extractors,
     "lpips_models": lpips_models,
     "metrics": metrics,
+    "recipes": recipes,
 }
 
 # --- editors -------------------------------------------------------------------------
@@ -198,3 +200,8 @@ def register_entry_points() -> list[str]:
 
 EDITOR_ENTRY_POINTS = "faceedit_bench.editors"
 register_entry_points()
+
+# --- training recipes ------------------------------------------------------------------
+_R = "faceedit_bench.training.recipes"
+recipes.register("cpu-64", f"{_R}:CPU_64", help="ours: converges on a 2-core CPU (the shipped checkpoints)")
+recipes.register("ganimation-paper", f"{_R}:GANIMATION_PAPER", help="GANimation's published setup, for GPUs")

@@ -22,7 +22,9 @@ class GANimationGenerator(nn.Module):
 
     def __init__(self, spec: EditorSpec) -> None:
         super().__init__()
-        self.trunk = EncoderDecoder(3 + N_AUS, spec.channels, spec.n_down, spec.res_blocks, spec.stem_norm)
+        self.trunk = EncoderDecoder(
+            3 + N_AUS, spec.channels, spec.n_down, spec.res_blocks, spec.stem_norm, upsample=spec.upsample
+        )
         self.heads = MaskColourHead(self.trunk.out_channels, spec.mask_bias)
 
     def forward(self, images: torch.Tensor, target_aus: torch.Tensor) -> GeneratorOutput:

@@ -52,6 +52,21 @@ class ResidualBlock(nn.Module):
         return x + self.body(x)
 
 
+UPSAMPLING = ("transposed", "resize")
+
+
+def _upsampling(cin: int, cout: int, kind: str) -> list[nn.Module]:
+    """A x2 upsampling conv: transposed (GANimation) or resize-then-convolve (no checkerboard)."""
+    if kind == "transposed":
+        return [nn.ConvTranspose2d(cin, cout, 4, stride=2, padding=1, bias=False)]
+    if kind == "resize":
+        return [
+            nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False),
+            nn.Conv2d(cin, cout, 3, padding=1, bias=False),
+        ]
+    raise ValueError(f"unknown upsampling {kind!r}; known: {', '.join(UPSAMPLING)}")
+
+
 class EncoderDecoder(nn.Module):
     """Image-to-feature-map trunk: ``(N, in_ch, H, W) -> (N, base, H, W)`` (with all upsamplings).
 
@@ -69,8 +84,13 @@ class EncoderDecoder(nn.Module):
         n_res: int,
         stem_norm: bool = True,
         n_up: int | None = None,
+        upsample: str = "transposed",
     ) -> None:
-        """``n_up`` upsamplings (default ``n_down``): fewer leave the output at a lower resolution."""
+        """``n_up`` upsamplings (default ``n_down``): fewer leave the output at a lower resolution.
+
+        ``upsample``: ``"transposed"`` (GANimation: 4x4 stride-2 transposed convs) or
+        ``"resize"`` (bilinear x2 then a 3x3 conv; ours: no checkerboard, Odena et al. 2016).
+        """
         super().__init__()
         layers: list[nn.Module] = [nn.Conv2d(in_channels, base, 7, padding=3, bias=not stem_norm)]
         layers += [_norm(base), nn.ReLU(inplace=True)] if stem_norm else [nn.ReLU(inplace=True)]
@@ -84,11 +104,7 @@ class EncoderDecoder(nn.Module):
             ch *= 2
         layers += [ResidualBlock(ch) for _ in range(n_res)]
         for _ in range(n_down if n_up is None else n_up):
-            layers += [
-                nn.ConvTranspose2d(ch, ch // 2, 4, stride=2, padding=1, bias=False),
-                _norm(ch // 2),
-                nn.ReLU(inplace=True),
-            ]
+            layers += [*_upsampling(ch, ch // 2, upsample), _norm(ch // 2), nn.ReLU(inplace=True)]
             ch //= 2
         self.net = nn.Sequential(*layers)
         self.out_channels = ch

@@ -24,11 +24,17 @@ class MotionNet(nn.Module):
     """``(images in [-1, 1], cond /5) -> grid (N, H, W, 2)``; starts at the identity warp."""
 
     def __init__(
-        self, channels: int, n_down: int, res_blocks: int, stem_norm: bool = False, flow_up_skip: int = 0
+        self,
+        channels: int,
+        n_down: int,
+        res_blocks: int,
+        stem_norm: bool = False,
+        flow_up_skip: int = 0,
+        upsample: str = "transposed",
     ) -> None:
         super().__init__()
         self.trunk = EncoderDecoder(
-            3 + N_AUS, channels, n_down, res_blocks, stem_norm, n_up=n_down - flow_up_skip
+            3 + N_AUS, channels, n_down, res_blocks, stem_norm, n_up=n_down - flow_up_skip, upsample=upsample
         )
         self.head = nn.Conv2d(self.trunk.out_channels, 2, 3, padding=1)
         nn.init.zeros_(self.head.weight)  # zero increments' logits = identity grid at init

@@ -28,10 +28,12 @@ class EditorSpec:
     res_blocks: int = 3  # residual blocks of the texture / GANimation trunk (ours)
     motion_res_blocks: int = 2  # residual blocks of the motion trunk (ours)
     flow_up_skip: int = 2  # ours: increments predicted at 1/4 resolution, upsampled (smooth warps)
+    upsample: str = "transposed"  # GANimation; "resize" = bilinear x2 + 3x3 conv (ours: no checkerboard)
     lambda_au: float = 4000.0  # GANimation lambda_D_cond, divided by the global batch size
     lambda_cycle: float = 10.0  # GANimation
     lambda_mask: float = 0.1  # GANimation: mean(M), M = 1 keeps the (warped) input
     lambda_mask_smooth: float = 1e-5  # GANimation: summed TV of M over the batch
+    lambda_texture_area: float = 0.0  # ours: mean(1 - M), texture events are small (teeth, furrows)
     lambda_gp: float = 10.0  # GANimation
     lambda_flow_tv: float = 1.0  # ours: L1 TV of the displacement in pixels
     lambda_flow_bias: float = 0.1  # ours: bias-reduce, squared pixels

@@ -24,9 +24,10 @@ class TextureNet(nn.Module):
         res_blocks: int,
         stem_norm: bool = False,
         mask_bias: float | None = 2.0,
+        upsample: str = "transposed",
     ) -> None:
         super().__init__()
-        self.trunk = EncoderDecoder(3 + N_AUS, channels, n_down, res_blocks, stem_norm)
+        self.trunk = EncoderDecoder(3 + N_AUS, channels, n_down, res_blocks, stem_norm, upsample=upsample)
         self.heads = MaskColourHead(self.trunk.out_channels, mask_bias)
 
     def forward(self, images: torch.Tensor, cond: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -135,7 +135,16 @@ class TrainedEditor(Editor):
     # -- editing --------------------------------------------------------------------
     @torch.no_grad()
     def edit(self, images: torch.Tensor, target_aus: torch.Tensor) -> EditOutput:
-        """Edit at the trained resolution; outputs come back at the input's size."""
+        """Edit at the trained resolution; outputs come back at the input's size.
+
+        Away from the trained size the edit is composited at the input's resolution
+        (ours): ``up(out_low) + up(M) * (warped_full - up(warped_low))``, where
+        ``warped_full`` is the input warped by the upsampled grid (the input itself
+        without a motion step) and ``M`` = 1 without a texture step. Wherever the
+        mask keeps the (warped) input, the output keeps its full-resolution detail
+        instead of a blurred low-resolution copy; at the trained size it is the
+        generator's output exactly.
+        """
         size = (int(images.shape[-2]), int(images.shape[-1]))
         x = images.to(self.device, torch.float32)
         model_in = _resize(x, (self.resolution, self.resolution)).clamp(0, 1)
@@ -145,7 +154,7 @@ class TrainedEditor(Editor):
         out = GeneratorOutput(
             *(t.float() if t is not None else None for t in (out.images, out.grid, out.mask, out.warped))
         )
-        edited = _resize(out.images, size).clamp(0, 1)
+        edited = _resize(out.images, size)
         flow = warped = mask = None
         if out.grid is not None:
             flow = _resize(out.grid.permute(0, 3, 1, 2), size).permute(0, 2, 3, 1).contiguous()
@@ -154,7 +163,12 @@ class TrainedEditor(Editor):
             )
         if out.mask is not None:
             mask = _resize(out.mask, size).clamp(0, 1)
-        return EditOutput(images=edited, flow=flow, mask=mask, warped=warped)
+        if size != tuple(model_in.shape[-2:]):
+            kept_low = out.warped if out.warped is not None else model_in
+            kept_full = warped if warped is not None else x
+            keep = mask if mask is not None else 1.0
+            edited = edited + keep * (kept_full - _resize(kept_low.float(), size))
+        return EditOutput(images=edited.clamp(0, 1), flow=flow, mask=mask, warped=warped)
 
     def _autocast(self) -> contextlib.AbstractContextManager:
         """bfloat16 inference where it is native (CUDA, AMX CPUs) when ``use_bf16`` is set."""

@@ -25,12 +25,21 @@ class TwoStageGenerator(nn.Module):
         if not (spec.use_motion or spec.use_texture):
             raise ValueError("a two-stage generator needs the motion step, the texture step or both")
         self.motion = (
-            MotionNet(spec.channels, spec.n_down, spec.motion_res_blocks, spec.stem_norm, spec.flow_up_skip)
+            MotionNet(
+                spec.channels,
+                spec.n_down,
+                spec.motion_res_blocks,
+                spec.stem_norm,
+                spec.flow_up_skip,
+                spec.upsample,
+            )
             if spec.use_motion
             else None
         )
         self.texture = (
-            TextureNet(spec.channels, spec.n_down, spec.res_blocks, spec.stem_norm, spec.mask_bias)
+            TextureNet(
+                spec.channels, spec.n_down, spec.res_blocks, spec.stem_norm, spec.mask_bias, spec.upsample
+            )
             if spec.use_texture
             else None
         )

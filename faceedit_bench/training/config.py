@@ -1,10 +1,10 @@
 """TrainConfig: every option of ``faceedit-bench train``, validated in one place.
 
-Defaults are GANimation's published training setup (Pumarola et al., ECCV 2018):
-Adam lr 1e-4 for both nets with betas (0.5, 0.999), one generator step every 5
-critic steps, 128 px, batch 25, linear learning-rate decay to zero over the last
-third of training, target AUs = another sample's AUs + U(-0.1, 0.1) on the /5
-scale. The step count default is ours (GANimation trains 20 + 10 epochs).
+Options left unset come from the named recipe (:mod:`faceedit_bench.training.recipes`):
+``cpu-64`` (ours, the default) or ``ganimation-paper`` (GANimation's published setup,
+Pumarola et al., ECCV 2018). Shared by both: Adam betas (0.5, 0.999), linear
+learning-rate decay to zero over the last third of training, target AUs = another
+sample's AUs + U(-0.1, 0.1) on the /5 scale (GANimation).
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from faceedit_bench.config import ConfigError, option
+from faceedit_bench.editors.layers import UPSAMPLING
+from faceedit_bench.training.recipes import DEFAULT_RECIPE
 
 
 @dataclass
@@ -26,25 +28,48 @@ class TrainConfig:
         {}, help="dataset constructor arguments, e.g. --dataset-args root=FACES aus=FACES/aus.csv"
     )
     strict: bool = option(False, help="fail if the dataset skips any image (unreadable, no face)")
-    resolution: int = option(128, help="training resolution in pixels (GANimation: 128)")
-    batch_size: int = option(25, help="global batch size, split over DDP ranks (GANimation: 25)")
-    steps: int = option(30000, help="critic steps (one batch each); the generator steps every --g-every")
+    recipe: str = option(
+        DEFAULT_RECIPE,
+        help="named training recipe that fills every option left unset: cpu-64 (ours, 2-core CPU) or "
+        "ganimation-paper (GANimation's published setup, for GPUs)",
+    )
+    resolution: int | None = option(
+        None, help="training resolution in pixels (from the recipe; GANimation: 128)"
+    )
+    batch_size: int | None = option(None, help="global batch size, split over DDP ranks (GANimation: 25)")
+    steps: int | None = option(
+        None, help="critic steps (one batch each); the generator steps every --g-every"
+    )
     time_budget_min: float | None = option(
         None, help="wall-clock budget: after calibration, plan the steps that fit"
     )
-    lr_g: float = option(1e-4, help="generator Adam learning rate (GANimation: 1e-4)")
-    lr_d: float = option(1e-4, help="critic Adam learning rate (GANimation: 1e-4)")
+    lr_g: float | None = option(None, help="generator Adam learning rate (GANimation: 1e-4)")
+    lr_d: float | None = option(None, help="critic Adam learning rate (GANimation: 1e-4)")
     beta1: float = option(0.5, help="Adam beta1 (GANimation: 0.5)")
     beta2: float = option(0.999, help="Adam beta2 (GANimation: 0.999)")
-    g_every: int = option(5, help="one generator step every this many critic steps (GANimation: 5)")
+    g_every: int | None = option(None, help="one generator step every this many critic steps (GANimation: 5)")
     lr_decay_fraction: float = option(1 / 3, help="linear lr decay to zero over this final fraction of steps")
     au_noise: float = option(0.1, help="uniform noise added to target AUs on the /5 scale (GANimation: 0.1)")
     channels: int | None = option(None, help="override the editor's generator base channels")
     res_blocks: int | None = option(None, help="override the editor's texture/GANimation residual blocks")
     motion_res_blocks: int | None = option(None, help="override the editor's motion residual blocks")
-    loss_weights: dict[str, float] = option({}, help="override loss weights, e.g. --loss-weights lambda_tv=0")
-    critic_channels: int = option(64, help="critic base channels (GANimation: 64)")
-    critic_max_channels: int = option(2048, help="critic channel cap (GANimation: 2048)")
+    loss_weights: dict[str, float] = option(
+        {}, help="override loss weights (on top of the recipe's), e.g. --loss-weights lambda_flow_tv=0"
+    )
+    critic_channels: int | None = option(None, help="critic base channels (GANimation: 64)")
+    critic_max_channels: int | None = option(None, help="critic channel cap (GANimation: 2048)")
+    critic_init: Path | None = option(
+        None,
+        help="start the critic from this pre-trained file (python -m faceedit_bench.training.critic_pretrain; "
+        "recipe cpu-64 uses the one shipped for the dataset and resolution)",
+    )
+    critic_warmup_steps: int | None = option(
+        None, help="critic steps of AU regression on real training images before the first generator step"
+    )
+    upsample: str | None = option(
+        None,
+        help="generator upsampling: transposed (GANimation) or resize (bilinear + conv, no checkerboard)",
+    )
     seed: int = option(0, help="seed of weights, batches, target AUs and penalties")
     out: Path | None = option(None, help="run folder (default runs/<editor>)")
     resume: bool = option(False, help="continue the run in --out from its checkpoint")
@@ -69,11 +94,26 @@ class TrainConfig:
     ckpt_every: int = option(100, help="write the resumable checkpoint every this many steps")
     progress: bool = option(True, help="tqdm progress bar")
 
+    def __post_init__(self) -> None:
+        """Fill every option left unset (None) from the recipe; recipe loss weights go under the user's."""
+        from faceedit_bench import plugins
+
+        if self.recipe not in plugins.recipes:
+            return  # validate() names the unknown recipe
+        recipe = plugins.recipes.get(self.recipe)
+        for name, value in recipe.values.items():
+            if getattr(self, name) is None:
+                setattr(self, name, value)
+        self.loss_weights = {**recipe.loss_weights, **self.loss_weights}
+        if self.critic_init is None and self.init is None:
+            self.critic_init = recipe.critic_init(self.dataset, self.resolution)
+
     def validate(self) -> None:
         """Check ranges and names; raises ConfigError naming the option."""
         from faceedit_bench import plugins
         from faceedit_bench.editors.spec import EditorSpec
 
+        plugins.recipes.get(self.recipe)  # an unknown name fails with the known ones
         for name in (
             "resolution",
             "batch_size",
@@ -92,6 +132,12 @@ class TrainConfig:
                 raise ConfigError(f"option '{name}' must be positive")
         if not (0 <= self.beta1 < 1 and 0 <= self.beta2 < 1):
             raise ConfigError("options 'beta1' and 'beta2' must be in [0, 1)")
+        if self.critic_warmup_steps < 0 or self.critic_warmup_steps >= self.steps:
+            raise ConfigError("option 'critic_warmup_steps' must be in [0, steps)")
+        if self.upsample is not None and self.upsample not in UPSAMPLING:
+            raise ConfigError(
+                f"option 'upsample' must be one of {', '.join(UPSAMPLING)}, got {self.upsample!r}"
+            )
         if not 0 <= self.lr_decay_fraction <= 1:
             raise ConfigError("option 'lr_decay_fraction' must be in [0, 1]")
         if self.time_budget_min is not None and self.time_budget_min <= 0:
@@ -108,6 +154,12 @@ class TrainConfig:
             spec = self.editor_spec()
         except ValueError as err:
             raise ConfigError(f"option 'loss_weights': {err}") from None
+        if self.critic_init is not None:
+            from faceedit_bench.training.critic_pretrain import load_critic_init
+
+            load_critic_init(
+                self.critic_init, self.resolution, self.critic_channels, self.critic_max_channels
+            )
         if self.init is not None:
             from faceedit_bench.training.checkpoint import load_init
 
@@ -120,7 +172,7 @@ class TrainConfig:
         spec = plugins.editors.get(self.editor).spec
         sizes = {
             k: getattr(self, k)
-            for k in ("channels", "res_blocks", "motion_res_blocks")
+            for k in ("channels", "res_blocks", "motion_res_blocks", "upsample")
             if getattr(self, k) is not None
         }
         bad = [k for k in self.loss_weights if not k.startswith("lambda_")]

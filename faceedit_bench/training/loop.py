@@ -34,6 +34,7 @@ from faceedit_bench.training.checkpoint import (
 )
 from faceedit_bench.training.config import TrainConfig
 from faceedit_bench.training.critic import Critic
+from faceedit_bench.training.critic_pretrain import load_critic_init
 from faceedit_bench.training.distributed import (
     DistEnv,
     broadcast_int,
@@ -42,7 +43,13 @@ from faceedit_bench.training.distributed import (
     init_distributed,
     shutdown,
 )
-from faceedit_bench.training.steps import StepContext, critic_step, draw_batch, generator_step
+from faceedit_bench.training.steps import (
+    StepContext,
+    critic_step,
+    critic_warmup_step,
+    draw_batch,
+    generator_step,
+)
 from faceedit_bench.training.validate import Validator, load_detector
 
 CALIBRATION_STEPS = 20  # steps timed before a --time-budget-min run plans its length
@@ -84,6 +91,12 @@ class _Run:
         self.generator = build_generator(self.spec).to(device)
         self.critic = Critic(config.resolution, config.critic_channels, config.critic_max_channels).to(device)
         self.init_record = None  # --init: fine-tune from another run's or a shipped editor's weights
+        if config.critic_init is not None:  # the recipe's pre-trained AU head (critic_pretrain)
+            self.critic.load_state_dict(
+                load_critic_init(
+                    config.critic_init, config.resolution, config.critic_channels, config.critic_max_channels
+                )
+            )
         if config.init is not None:
             init = load_init(config.init, config.editor, self.spec, config.resolution)
             self.init_record = apply_init(config.init, init, self.generator, self.critic)
@@ -215,22 +228,29 @@ def _loop(run: _Run, dataset: FaceDataset, ctx: StepContext, validator: Validato
         from tqdm import tqdm
 
         bar = tqdm(total=run.planned, initial=run.step, desc=f"train {config.editor}", mininterval=2.0)
-    start_step, t0, g_logs = run.step, time.perf_counter() - run.elapsed, {}
+    t0, g_logs = time.perf_counter() - run.elapsed, {}
+    timed: tuple[int, float] | None = None  # (step, elapsed) when calibration timing began
     while run.step < run.planned:
         lrs = run.set_lr()
         batch = draw_batch(dataset, run.rng, config.batch_size, config.au_noise, ctx)
         fake = None
-        if (run.step + 1) % config.g_every == 0:  # as in GANimation: G first, D reuses its edits
-            g_logs, fake = generator_step(run.generator, run.critic, run.opt_g, batch, ctx)
-        d_logs = critic_step(run.generator, run.critic, run.opt_d, batch, ctx, fake)
+        gan_step = run.step - config.critic_warmup_steps  # < 0 while the critic's AU head warms up
+        if timed is None and gan_step >= 0:
+            timed = (run.step, time.perf_counter() - t0)
+        if gan_step < 0:
+            d_logs = critic_warmup_step(run.critic, run.opt_d, batch, ctx)
+        else:
+            if (gan_step + 1) % config.g_every == 0:  # as in GANimation: G first, D reuses its edits
+                g_logs, fake = generator_step(run.generator, run.critic, run.opt_g, batch, ctx)
+            d_logs = critic_step(run.generator, run.critic, run.opt_d, batch, ctx, fake)
         run.step += 1
         run.elapsed = time.perf_counter() - t0
-        if not run.calibrated and run.step - start_step >= CALIBRATION_STEPS:
-            per_step = run.elapsed / run.step
+        if not run.calibrated and timed is not None and run.step - timed[0] >= CALIBRATION_STEPS:
+            # time only full (generator + critic) steps: warm-up steps are cheaper
+            per_step = (run.elapsed - timed[1]) / (run.step - timed[0])
             budget = config.time_budget_min * 60  # type: ignore[operator]
-            run.planned = broadcast_int(
-                max(run.step + 1, min(config.steps, math.floor(budget / per_step))), env
-            )
+            more = math.floor((budget - run.elapsed) / per_step)
+            run.planned = broadcast_int(max(run.step + 1, min(config.steps, run.step + more)), env)
             run.calibrated = True
             if bar is not None:
                 bar.total = run.planned
