@@ -1,10 +1,12 @@
-"""Annotate a folder of face images with AU intensities and write an OpenFace-style CSV.
+"""Annotate a folder of face images with AU intensities and write an OpenFace-style (or py-feat Fex) CSV.
 
 Each image is read, face-cropped at :data:`ANNOTATE_RESOLUTION` by the crop rule the
 loaders use (or taken whole with ``crop=False``) and passed to a registered AU
 detector; the result is written with :func:`faceedit_bench.data.aus_io.write_au_csv`
-(``name,AU01_r,...,AU45_r``, 0-5), which ``ImageFolderDataset(DIR, aus=...)`` reads
-back. Unreadable images and images without a face are counted, not fatal.
+(``name,AU01_r,...,AU45_r``, 0-5) or, with ``fmt="fex"``, as py-feat's Fex columns
+(:func:`faceedit_bench.data.fex_io.write_fex_csv`, ``input,AU01,...``, 0-1); the
+``ImageFolderDataset(DIR, aus=...)`` loader reads both back. Unreadable images and
+images without a face are counted, not fatal.
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ from pathlib import Path
 
 import torch
 
-from faceedit_bench.data.aus_io import write_au_csv
 from faceedit_bench.data.images import ImageReadError, is_image_file, read_image
 
 ANNOTATE_RESOLUTION = 256  # crop size the detector sees (ours; the detector rescales itself)
@@ -54,8 +55,17 @@ def resolve_detector(name: str) -> str:
     raise FileNotFoundError("no AU detector is available: " + "; ".join(reasons))
 
 
-def annotate_folder(folder: Path, detector: str, out_csv: Path, crop: bool = True) -> AnnotateSummary:
-    """Detect AUs on every image of ``folder`` (``folder/imgs`` if present) and write ``out_csv``."""
+def annotate_folder(
+    folder: Path, detector: str, out_csv: Path, crop: bool = True, fmt: str = "openface"
+) -> AnnotateSummary:
+    """Detect AUs on every image of ``folder`` (``folder/imgs`` if present) and write ``out_csv``.
+
+    ``fmt``: ``openface`` (``name,AU01_r,...``, 0-5) or ``fex`` (py-feat's ``input,AU01,...``, 0-1).
+    """
+    from faceedit_bench.data.fex_io import FORMATS, write_aus
+
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown AU file format {fmt!r}; known: {', '.join(FORMATS)}")
     from faceedit_bench.plugins import au_detectors
 
     folder = Path(folder)
@@ -95,6 +105,6 @@ def annotate_folder(folder: Path, detector: str, out_csv: Path, crop: bool = Tru
         rows.append(aus)
     if not rows:
         raise ValueError(f"{image_dir}: no face found in any of {len(paths)} images; nothing written")
-    write_au_csv(out_csv, names, torch.stack(rows))
+    write_aus(out_csv, names, torch.stack(rows), fmt)
     summary.written = len(rows)
     return summary

@@ -27,6 +27,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--out", type=Path, default=None, help="output CSV (default: DIR/aus.csv)")
     p.add_argument(
+        "--format",
+        dest="au_format",
+        choices=("openface", "fex"),
+        default="openface",
+        help="openface: name,AU01_r,... on 0-5 (default); fex: py-feat's input,AU01,... on 0-1",
+    )
+    p.add_argument(
         "--no-crop", action="store_true", help="run the detector on whole images, not aligned face crops"
     )
     p.add_argument("--stride", type=int, default=5, help="VIDEO: keep every N-th frame (default: 5)")
@@ -46,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
         frames = export_frames(args.folder, folder, args.stride)
         print(f"{args.folder}: {len(frames)} frames (every {args.stride}th) in {folder}")
     out = args.out if args.out is not None else folder / "aus.csv"
-    summary = annotate_folder(folder, args.detector, out, crop=not args.no_crop)
+    summary = annotate_folder(folder, args.detector, out, crop=not args.no_crop, fmt=args.au_format)
     print(summary.line())
     for message in [*summary.no_face, *summary.unreadable][:10]:
         print(f"  skipped: {message}")
