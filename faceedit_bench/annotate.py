@@ -29,6 +29,7 @@ class AnnotateSummary:
     written: int
     no_face: list[str] = field(default_factory=list)
     unreadable: list[str] = field(default_factory=list)
+    multi_face: list[str] = field(default_factory=list)  # images with several faces: the largest is used
     detector: str = ""
     out_csv: Path | None = None
 
@@ -36,6 +37,7 @@ class AnnotateSummary:
         return (
             f"{self.written} annotated by {self.detector} -> {self.out_csv}; "
             f"{len(self.no_face)} without a face, {len(self.unreadable)} unreadable"
+            + (f", {len(self.multi_face)} with several faces (the largest annotated)" if self.multi_face else "")
         )
 
 
@@ -90,7 +92,7 @@ def annotate_folder(
             if res.image is None:
                 (summary.no_face if res.reason == "no_face" else summary.unreadable).append(res.message)
                 continue
-            image = res.image
+            image, faces = res.image, res.faces
         else:
             try:
                 image = read_image(path)
@@ -98,6 +100,10 @@ def annotate_folder(
                 summary.unreadable.append(str(err))
                 continue
         aus = model.detect(image[None])[0]
+        if not crop:
+            faces = max(getattr(model, "faces_found", None) or [1])
+        if faces > 1:
+            summary.multi_face.append(f"{path}: {faces} faces; annotated the largest")
         if torch.isnan(aus).all():
             summary.no_face.append(f"{path}: no face found by {name}")
             continue

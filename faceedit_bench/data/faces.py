@@ -17,7 +17,7 @@ from faceedit_bench.data.crop import CropCache, align_crop, crop_key
 from faceedit_bench.data.images import ImageReadError, from_uint8_hwc, read_image, to_uint8_hwc
 from faceedit_bench.io import sha256_file
 
-LANDMARKS = "mediapipe-478"  # landmark backend name that goes into crop cache keys
+LANDMARKS = "mediapipe-478-largest"  # landmark backend (largest of up to 8 faces) in crop cache keys
 
 
 @dataclass
@@ -29,6 +29,7 @@ class CropResult:
     file_hash: str
     reason: str = ""
     message: str = ""
+    faces: int = 1  # faces found in the file; the crop is of the largest
 
 
 class FaceCropper:
@@ -71,7 +72,10 @@ class FaceCropper:
         if hit is not None:
             if hit.get("reason"):
                 return CropResult(None, None, file_hash, str(hit["reason"]), f"{path}: no face found")
-            return CropResult(from_uint8_hwc(hit["image"].numpy()), hit["points"].numpy(), file_hash)
+            faces = int(hit["faces"]) if "faces" in hit else 1
+            return CropResult(
+                from_uint8_hwc(hit["image"].numpy()), hit["points"].numpy(), file_hash, faces=faces
+            )
         try:
             image = read_image(path)
         except ImageReadError as err:
@@ -81,6 +85,11 @@ class FaceCropper:
             self.cache.save(key, {"reason": "no_face"})
             return CropResult(None, None, file_hash, "no_face", f"{path}: no face found")
         crop, pts = found
-        record = {"image": torch.from_numpy(to_uint8_hwc(crop)), "points": torch.from_numpy(pts)}
+        faces = max(self._mp.faces_found or [1])
+        record = {
+            "image": torch.from_numpy(to_uint8_hwc(crop)),
+            "points": torch.from_numpy(pts),
+            "faces": torch.tensor(faces),
+        }
         self.cache.save(key, record)
-        return CropResult(from_uint8_hwc(record["image"].numpy()), pts, file_hash)
+        return CropResult(from_uint8_hwc(record["image"].numpy()), pts, file_hash, faces=faces)

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from faceedit_bench.io import write_text_atomic
+from faceedit_bench.reports.au_coverage import au_coverage_notes
 from faceedit_bench.reports.labels import decimals_for, format_cell, latex_escape, metric_label
 from faceedit_bench.reports.markdown import to_markdown
 from faceedit_bench.reports.results import (
@@ -320,6 +321,7 @@ def table_notes(table: Table, results: dict[str, Any] | None = None) -> list[str
         + comparisons["rule"]
         + "; no bold = the best is not separable from the runner-up (tables/comparisons.md)",
     ]
+    notes += au_coverage_notes(results or {})
     seeded = [e for e in table.values.index if (results or {}).get("seeds", {}).get(e)]
     if seeded:
         notes.append(

@@ -9,8 +9,14 @@ import pytest
 import torch
 
 from faceedit_bench.api.aus import AU_NAMES, au_index
-from faceedit_bench.backends.au_mediapipe import BLENDSHAPE_TO_AU, MediaPipeAUDetector, blendshapes_to_aus
-from faceedit_bench.data.embedded import portrait_paths
+from faceedit_bench.backends.au_mediapipe import (
+    BLENDSHAPE_TO_AU,
+    UNMEASURED,
+    MediaPipeAUDetector,
+    blendshapes_to_aus,
+    largest_face,
+)
+from faceedit_bench.data.embedded import MULTI_FACE, portrait_paths, pyfeat_file
 from faceedit_bench.data.images import read_image
 
 pytestmark = pytest.mark.skipif(
@@ -31,14 +37,32 @@ def portrait_aus(detector: MediaPipeAUDetector) -> dict[str, torch.Tensor]:
     return dict(zip(paths, detector.detect(images), strict=True))
 
 
-def test_every_au_has_a_source_and_the_table_names_real_blendshapes() -> None:
-    assert set(BLENDSHAPE_TO_AU) | {"AU25"} == set(AU_NAMES)
+def test_every_au_has_a_source_or_is_declared_unmeasured() -> None:
+    assert set(BLENDSHAPE_TO_AU) | {"AU25"} | set(UNMEASURED) == set(AU_NAMES)
+    assert set(MediaPipeAUDetector.measured_aus) == set(AU_NAMES) - set(UNMEASURED)
     scores = {n: 0.5 for names in BLENDSHAPE_TO_AU.values() for n in names}
     mesh = np.zeros((478, 2), dtype=np.float32)
     mesh[263] = [100.0, 0.0]  # outer eye corners 100 px apart, lips closed
     aus = blendshapes_to_aus(scores, mesh)
     assert aus[au_index("AU12")] == pytest.approx(2.5)
     assert aus[au_index("AU25")] == pytest.approx(0.0)
+    assert all(math.isnan(aus[au_index(au)]) for au in UNMEASURED)
+
+
+def test_unmeasured_aus_are_nan_on_real_faces_never_zero(portrait_aus, detector) -> None:
+    for name, aus in portrait_aus.items():
+        for au in AU_NAMES:
+            assert math.isnan(float(aus[au_index(au)])) == (au in UNMEASURED), (name, au)
+    prov = detector.provenance()
+    assert prov["unmeasured_aus"] == ["AU06", "AU09"] and len(prov["measured_aus"]) == 15
+
+
+def test_a_group_photo_gives_the_largest_face() -> None:
+    meshes = [np.array([[0, 0], [10, 10]], np.float32), np.array([[0, 0], [30, 20]], np.float32)]
+    assert largest_face(meshes) == 1
+    detector = MediaPipeAUDetector()
+    aus = detector.detect(read_image(pyfeat_file(MULTI_FACE))[None])
+    assert detector.faces_found[0] >= 2 and torch.isfinite(aus[0, au_index("AU12")])
 
 
 def test_smile_reads_higher_on_happy_than_anger(portrait_aus: dict[str, torch.Tensor]) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -116,3 +117,45 @@ def test_dataset_args_are_text_unless_the_parameter_says_otherwise(tmp_path):
         call_with_options(factory, {"root": "r", "resolution": "big"}, "--dataset-args")
     with pytest.raises(ConfigError, match=r"unknown key.* colour; known: root, resolution, crop, split"):
         call_with_options(factory, {"root": "r", "colour": "red"}, "--dataset-args")
+
+
+def test_annotate_writes_odd_names_and_reports_a_group_photo(tmp_path):
+    from faceedit_bench.annotate import annotate_folder
+    from faceedit_bench.backends.au_mediapipe import MediaPipeAUDetector
+    from faceedit_bench.data.embedded import MULTI_FACE, PORTRAITS, pyfeat_file
+
+    if not MediaPipeAUDetector.availability().usable:
+        pytest.skip("mediapipe bundle missing")
+    root = tmp_path / "faces"
+    (root / "imgs").mkdir(parents=True)
+    shutil.copy(pyfeat_file(MULTI_FACE), root / "imgs" / "group, six people.jpg")
+    shutil.copy(pyfeat_file(PORTRAITS["happy"]), root / "imgs" / " lead.jpg")
+    summary = annotate_folder(root, "mediapipe", root / "aus.csv")
+    assert summary.written == 2 and not summary.no_face
+    assert len(summary.multi_face) == 1 and "group, six people.jpg" in summary.multi_face[0]
+    assert "1 with several faces (the largest annotated)" in summary.line()
+    table = read_au_file(root / "aus.csv")
+    assert set(table) == {"group, six people.jpg", " lead.jpg"}
+    assert all(
+        torch.isnan(row[[4, 6]]).all() and torch.isfinite(row[8]) for row in table.values()
+    )  # AU06, AU09
+    ds = ImageFolderDataset(root, split="all", resolution=32)
+    assert sorted(ds.names) == sorted(table) and ds.n_skipped == 0
+
+
+def test_tables_say_which_aus_a_detector_leaves_out():
+    from faceedit_bench.reports.au_coverage import au_coverage_notes
+
+    results = {
+        "backends": {
+            "au_detector": {
+                "label": "mediapipe-bs",
+                "provenance": {"measured_aus": ["AU01"] * 15, "unmeasured_aus": ["AU06", "AU09"]},
+            },
+            "identity": {"label": "dlib", "provenance": {}},
+        }
+    }
+    (note,) = au_coverage_notes(results)
+    assert note.startswith("mediapipe-bs measures 15 of 17 AUs; not AU06, AU09")
+    results["backends"]["au_detector"]["provenance"]["unmeasured_aus"] = []
+    assert au_coverage_notes(results) == []
