@@ -1,0 +1,66 @@
+"""``faceedit-bench score DIR_A DIR_B --metrics fid,kid,lpips,psnr,ssim``: metrics between two folders."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+EPILOG = """\
+fid, kid: every image of DIR_A against every image of DIR_B (the harness's Inception
+features: torch-fidelity's inception-v3-compat). lpips, psnr, ssim: files paired by name
+stem, mean and 95% bootstrap interval. Images are centre-cropped to square and resized
+to --resolution (default: the first image of DIR_A's size).
+examples:
+  faceedit-bench score runs/real runs/fake --metrics fid,kid
+  faceedit-bench score edits/ truth/ --metrics psnr,ssim,lpips --out score.json
+"""
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "score",
+        help="FID/KID/LPIPS/PSNR/SSIM between two folders of images",
+        description="Score folder DIR_A against folder DIR_B with the harness's judges.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("folder_a", type=Path, metavar="DIR_A", help="images (e.g. edits)")
+    p.add_argument("folder_b", type=Path, metavar="DIR_B", help="images (e.g. real or ground truth)")
+    p.add_argument(
+        "--metrics", default="fid,kid", help="comma-separated: fid,kid,lpips,psnr,ssim (default: fid,kid)"
+    )
+    p.add_argument("--resolution", type=int, default=None, help="square size images are fitted to")
+    p.add_argument("--batch-size", type=int, default=32, help="images per forward pass (default: 32)")
+    p.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto")
+    p.add_argument("--fid-features", default=None, help="force a feature extractor for FID/KID")
+    p.add_argument("--lpips", default=None, help="force an LPIPS backend")
+    p.add_argument("--out", type=Path, default=None, help="also write the values as JSON to this file")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from faceedit_bench.harness.compare import resolve_device
+    from faceedit_bench.harness.score import score_folders
+    from faceedit_bench.io import write_json_atomic
+
+    if args.resolution is not None and args.resolution < 8:
+        raise ValueError(f"--resolution must be >= 8, got {args.resolution}")
+    result = score_folders(
+        args.folder_a,
+        args.folder_b,
+        args.metrics.split(","),
+        resolution=args.resolution,
+        batch_size=args.batch_size,
+        device=resolve_device(args.device),
+        fid_features=args.fid_features,
+        lpips=args.lpips,
+    )
+    print(
+        f"{args.folder_a} ({result.n_images[0]}) vs {args.folder_b} ({result.n_images[1]}), {result.resolution} px"
+    )
+    for line in result.lines():
+        print(line)
+    if args.out is not None:
+        write_json_atomic(args.out, result.to_json())
+        print(f"wrote {args.out}")
+    return 0
