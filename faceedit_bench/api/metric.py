@@ -51,6 +51,8 @@ class Metric(ABC):
     needs_ground_truth: ClassVar[bool] = False
     per_sample: ClassVar[bool] = True
     backend_kind: ClassVar[str | None] = None  # "au_detector", "identity", "fid_features", "lpips"
+    miss_key: ClassVar[str | None] = None  # per-sample 0/1 key: the judge found no face (scored worst)
+    rate_keys: ClassVar[tuple[str, ...]] = ()  # keys whose per-sample values are 0/1 (a rate)
     description: ClassVar[str] = ""
 
     def __init__(self, backend_label: str = "exact") -> None:

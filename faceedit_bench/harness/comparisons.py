@@ -26,6 +26,8 @@ from faceedit_bench.harness.editors import editor_group
 from faceedit_bench.harness.paired import LEVEL
 from faceedit_bench.harness.seeds import base_name, checkpoint_of
 from faceedit_bench.harness.statistics import COMPETING, RULE, Features, RunStatistics
+from faceedit_bench.metrics.functional.kid import KIDConfig, kid
+from faceedit_bench.metrics.functional.set_bootstrap import weighted_fid
 
 METHOD = (
     "paired percentile bootstrap (Efron & Tibshirani 1993) over the same pairs for every editor; "
@@ -37,17 +39,108 @@ METHOD = (
 
 def apply_intervals(stats: RunStatistics) -> None:
     """Replace each metric's ``ci95`` by the cluster-bootstrap interval (FID/KID included)."""
+    rates = {
+        mid
+        for entry in stats.entries.values()
+        for mid, v in entry.get("metrics", {}).items()
+        if v.get("key") in getattr(_metric_class(v.get("metric")), "rate_keys", ())
+    }
     for editor, entry in stats.entries.items():
         for metric_id, value in entry.get("metrics", {}).items():
             interval = stats.editor_interval(editor, metric_id)
             if interval is None or not np.isfinite(interval.ci[0]):
                 continue
             value["ci95"] = [interval.ci[0], interval.ci[1]]
+            column = stats.columns.get(editor, {}).get(metric_id)
+            if column is not None and metric_id in rates and _degenerate_rate(column):
+                value["ci95"] = list(_wilson(column))
+                value["ci_method"] = (
+                    "Wilson score interval (a 0/1 rate at 0 or 1: a bootstrap would give zero width)"
+                )
+                continue
             value["ci_method"] = (
                 "bootstrap, features reused, re-centred"
                 if metric_id in _set_ids(stats, editor)
                 else "bootstrap"
             ) + f" over {stats.cluster_note()}"
+
+
+def _metric_class(name: str | None) -> type | None:
+    from faceedit_bench import plugins
+
+    return plugins.metrics.get(name) if name and name in plugins.metrics else None
+
+
+def _degenerate_rate(column: np.ndarray) -> bool:
+    finite = column[np.isfinite(column)]
+    return finite.size > 0 and bool(np.all(finite == finite[0])) and finite[0] in (0.0, 1.0)
+
+
+def _wilson(column: np.ndarray, z: float = 1.959964) -> tuple[float, float]:
+    """Wilson score interval of a 0/1 rate (Wilson 1927)."""
+    finite = column[np.isfinite(column)]
+    n, p = finite.size, float(finite.mean())
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return (max(0.0, centre - half), min(1.0, centre + half))
+
+
+def apply_miss_counts(stats: RunStatistics, meta: dict[str, Any]) -> None:
+    """Give every judged metric ``n_missed``, ``miss_rate`` and ``value_judged`` (faces found only)."""
+    for editor, entry in stats.entries.items():
+        columns = stats.columns.get(editor, {})
+        for metric_id, value in entry.get("metrics", {}).items():
+            name = (meta.get(metric_id) or {}).get("metric") or value.get("metric")
+            miss_key = getattr(_metric_class(name), "miss_key", None)
+            if miss_key is None or metric_id not in columns or value.get("key") == miss_key:
+                continue
+            missed = columns.get(f"{miss_key}@{value['backend']}")
+            if missed is None:
+                continue
+            found = np.isfinite(missed) & (missed == 0)
+            col = columns[metric_id]
+            n_missed = int(np.nansum(missed))
+            value["n_missed"] = n_missed
+            value["miss_rate"] = n_missed / max(1, int(np.isfinite(missed).sum()))
+            judged = col[found & np.isfinite(col)]
+            value["value_judged"] = float(judged.mean()) if judged.size else None
+            value["miss_policy"] = "a missed face scores the worst value of the scale"
+
+
+def clip_fid(entries: dict[str, Any]) -> None:
+    """FID is a squared distance: a negative value is round-off, reported as 0 with the raw value kept."""
+    for entry in entries.values():
+        for value in entry.get("metrics", {}).values():
+            if value.get("key") == "fid" and value["value"] < 0:
+                value["value_raw"], value["value"] = value["value"], 0.0
+                value["note"] = "clipped at 0 (a negative FID is numerical round-off)"
+                if value.get("ci95"):
+                    value["ci95"] = [max(0.0, value["ci95"][0]), max(0.0, value["ci95"][1])]
+
+
+def sampling_floor(stats: RunStatistics) -> dict[str, Any]:
+    """FID and KID of two disjoint halves of the real set: what "small" means at this sample size."""
+    editor = next((e for e in stats.features if e in stats.entries), None)
+    if editor is None:
+        return {}
+    real = stats.features[editor][1]
+    half = len(real) // 2
+    if half < 4:
+        return {}
+    a, b = real[:half], real[half : 2 * half]
+    ones = np.ones((1, half))
+    out: dict[str, Any] = {
+        "n_per_side": half,
+        "method": "first vs second half of the real features, pair order",
+    }
+    for metric_id, value in stats.entries[editor]["metrics"].items():
+        key = value.get("key")
+        if key == "fid":
+            out[metric_id] = max(0.0, float(weighted_fid(a, b, ones)[0]))
+        elif key == "kid":
+            size = min(KIDConfig().subset_size, half // 2)
+            out[metric_id] = kid(a, b, KIDConfig(subset_size=size))[0]
+    return out
 
 
 def _set_ids(stats: RunStatistics, editor: str) -> set[str]:
@@ -200,6 +293,11 @@ def add_statistics(
             entry["checkpoint"] = checkpoint_of(name, checkpoints)
     stats = RunStatistics(entries, samples, replicates, features)
     apply_intervals(stats)
+    apply_miss_counts(stats, data.get("metrics_meta", {}))
+    clip_fid(entries)
+    floor = sampling_floor(stats)
+    if floor:
+        data["sampling_floor"] = floor
     data["seeds"] = seeds_block(stats, checkpoints)
     data["comparisons"] = comparisons_block(stats, reference)
     return stats

@@ -1,4 +1,11 @@
-"""The results format: ``results.json`` (schema v1), ``samples.jsonl`` and artifacts, written atomically."""
+"""The results format: ``results.json`` (schema v2), ``samples.jsonl`` and artifacts, written atomically.
+
+v2 (over v1): a metric entry may carry ``ci_method``, ``n_missed``/``miss_rate``/
+``value_judged``/``miss_policy`` (judged metrics: a missed face scores the worst value),
+``value_raw``/``note`` (FID clipped at 0); FID/KID have intervals and KID's subsets
+are half the sample count below 2,000 pairs; top-level ``seeds``, ``comparisons`` and
+``sampling_floor`` blocks (:mod:`faceedit_bench.harness.comparisons`). v1 files still load.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +19,8 @@ import numpy as np
 
 from faceedit_bench.io import atomic_open, write_json_atomic, write_text_atomic
 
-SCHEMA = "faceedit-bench/results/v1"
+SCHEMA = "faceedit-bench/results/v2"
+READABLE_SCHEMAS = ("faceedit-bench/results/v1", SCHEMA)
 REQUIRED_TOP = ("schema", "protocol", "config", "versions", "git", "seed", "editors")
 REQUIRED_METRIC = ("value", "ci95", "n", "backend", "higher_is_better")
 
@@ -26,8 +34,8 @@ def validate_results(data: dict[str, Any], source: str = "results") -> None:
     missing = [k for k in REQUIRED_TOP if k not in data]
     if missing:
         raise ResultsError(f"{source}: missing top-level field(s) {', '.join(missing)}")
-    if data["schema"] != SCHEMA:
-        raise ResultsError(f"{source}: schema is {data['schema']!r}, expected {SCHEMA!r}")
+    if data["schema"] not in READABLE_SCHEMAS:
+        raise ResultsError(f"{source}: schema is {data['schema']!r}, expected one of {READABLE_SCHEMAS}")
     for field in ("name", "version"):
         if field not in data["protocol"]:
             raise ResultsError(f"{source}: protocol has no {field!r}")

@@ -60,13 +60,19 @@ def set_statistic(key: str, edited: np.ndarray, real: np.ndarray, weights: np.nd
     return None
 
 
-def _columns(samples: list[dict[str, Any]]) -> tuple[dict[str, dict[str, np.ndarray]], list[str]]:
-    """editor -> metric id -> per-pair values (pair order), and the identity of each pair."""
+def _columns(
+    samples: list[dict[str, Any]],
+) -> tuple[dict[str, dict[str, np.ndarray]], list[str], dict[str, np.ndarray]]:
+    """editor -> metric id -> per-pair values (pair order), each pair's identity, and per editor
+    the pairs it edited (a sample it failed to edit has a row without values)."""
     rows: dict[str, list[dict[str, Any]]] = {}
     for s in samples:
         rows.setdefault(s["editor"], []).append(s)
     out: dict[str, dict[str, np.ndarray]] = {}
     clusters: list[str] = []
+    edited = {
+        e: np.array([i for i, r in enumerate(rs) if "failed" not in r], np.int64) for e, rs in rows.items()
+    }
     for editor, rs in rows.items():
         keys = {k for r in rs for k in r["values"]}
         out[editor] = {
@@ -74,7 +80,7 @@ def _columns(samples: list[dict[str, Any]]) -> tuple[dict[str, dict[str, np.ndar
             for k in keys
         }
         clusters = clusters or [str(r.get("identity_id") or "") for r in rs]
-    return out, clusters
+    return out, clusters, edited
 
 
 def _centre(point: float, boot: np.ndarray) -> np.ndarray:
@@ -95,7 +101,7 @@ class RunStatistics:
         seed: int = 0,
     ) -> None:
         self.entries = entries
-        self.columns, clusters = _columns(samples)
+        self.columns, clusters, self.edited_rows = _columns(samples)
         self.n_pairs = len(clusters)
         codes = cluster_codes(clusters, self.n_pairs)
         self.n_clusters = int(codes.max()) + 1 if codes.size else 0
@@ -139,7 +145,11 @@ class RunStatistics:
         if editor not in self.features:
             return None
         edited, real = self.features[editor]
-        boot = set_statistic(entry.get("key", metric_id.split("@")[0]), edited, real, self.set_weights)
+        rows = self.edited_rows.get(editor, np.arange(self.n_pairs))
+        if len(rows) != len(edited):
+            return None
+        weights = self.set_weights[:, rows]
+        boot = set_statistic(entry.get("key", metric_id.split("@")[0]), edited, real, weights)
         if boot is None:
             return None
         value = float(entry["value"])

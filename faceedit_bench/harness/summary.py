@@ -44,3 +44,26 @@ def print_summary(data: dict[str, Any]) -> None:
             print(
                 f"  {name}: no face: {nf.get('edited', 0)}/{nf.get('n', 0)} edited, {nf.get('source', 0)}/{nf.get('n', 0)} sources"
             )
+    print_comparisons(data)
+
+
+def print_comparisons(data: dict[str, Any]) -> None:
+    """Primary metrics of each editor against the reference: difference, 95% interval, verdict."""
+    block = data.get("comparisons") or {}
+    meta = data.get("metrics_meta", {})
+    rows = [
+        r for r in block.get("rows", [])
+        if r["reference"] == block.get("reference") and meta.get(r["metric"], {}).get("primary")
+        and "_AU" not in r["metric"]
+    ]  # fmt: skip
+    if not rows:
+        return
+    print(f"\npaired differences vs {block['reference']} ({block.get('resampled', '')}; seeds pooled):")
+    for r in rows:
+        verdict = "n.s." if not r["significant"] else ("better" if r["better"] == r["editor"] else "worse")
+        lo, hi = r["ci95"]
+        seeds = "x".join(str(s) for s in r["n_seeds"])
+        print(
+            f"  {r['editor']:<20} {r['metric']:<32} {r['difference']:+.4g} [{lo:+.4g}, {hi:+.4g}]"
+            f"  p={r['p']:.3g}  {verdict}  seeds {seeds}"
+        )

@@ -3,6 +3,13 @@
 Per sample, over the AUs the detector reports (non-NaN) and the request defines:
 MAE and MSE of detector(edited) against the requested target AUs (0-5 scale), the
 per-AU absolute errors, and, with a real target image, MAE against detector(target).
+
+A face the detector cannot find in an edit is a failure, never dropped: it is scored
+as the worst detection the 0-5 scale allows (for each AU the end of the scale
+farthest from the request, so an error of ``max(t, 5 - t)``), and counted in
+``au_face_missed`` (1 per missed face). Breaking faces can therefore never lower the
+error. A real target the detector misses leaves ``au_mae_vs_real`` undefined (NaN):
+that pair is not judgeable for any editor.
 """
 
 from __future__ import annotations
@@ -13,7 +20,7 @@ import torch
 
 from faceedit_bench.api.aus import AU_NAMES
 from faceedit_bench.api.metric import Metric
-from faceedit_bench.metrics.functional.au_error import au_abs_errors, au_mae_mse
+from faceedit_bench.metrics.functional.au_error import au_abs_errors, au_mae_mse, no_face, worst_case
 
 if TYPE_CHECKING:
     from faceedit_bench.harness.step import EvalStep
@@ -24,11 +31,14 @@ class AUError(Metric):
     higher_is_better: ClassVar[bool] = False
     backend_kind: ClassVar[str | None] = "au_detector"
     description: ClassVar[str] = (
-        "error of the detected AU intensities of the edit vs the requested ones (0-5)"
+        "error of the detected AU intensities of the edit vs the requested ones (0-5); "
+        "a face the detector misses scores the worst value of the scale"
     )
+    miss_key: ClassVar[str | None] = "au_face_missed"
+    rate_keys: ClassVar[tuple[str, ...]] = ("au_face_missed",)
 
     def keys(self) -> dict[str, bool]:
-        keys = {"au_mae": False, "au_mse": False, "au_mae_vs_real": False}
+        keys = {"au_mae": False, "au_mse": False, "au_mae_vs_real": False, "au_face_missed": False}
         keys.update({f"au_mae_{au}": False for au in AU_NAMES})
         return keys
 
@@ -40,10 +50,18 @@ class AUError(Metric):
         target = step.batch.target_aus.to(detected.device)
         if detected.shape[1] != len(AU_NAMES):
             raise ValueError(f"au_error: detector returned {detected.shape[1]} AUs, expected {len(AU_NAMES)}")
-        mae, mse = au_mae_mse(detected, target)
-        out = {"au_mae": mae, "au_mse": mse}
-        per_au = au_abs_errors(detected, target)
+        missed = no_face(detected)
+        measured = getattr(step.backends.au_detector, "measured_aus", AU_NAMES)
+        seen = torch.tensor([au in measured for au in AU_NAMES], device=detected.device)
+        worst = torch.where(seen, worst_case(target), float("nan")).to(detected.dtype)  # unmeasured stay NaN
+        scored = torch.where(missed[:, None], worst, detected)
+        mae, mse = au_mae_mse(scored, target)
+        out = {"au_mae": mae, "au_mse": mse, "au_face_missed": missed.to(torch.float64)}
+        per_au = au_abs_errors(scored, target)
         out.update({f"au_mae_{au}": per_au[:, i] for i, au in enumerate(AU_NAMES)})
         if step.batch.has_ground_truth:
-            out["au_mae_vs_real"] = au_mae_mse(detected, step.aus("target"))[0]
+            real = step.aus("target")
+            worst_real = torch.where(torch.isnan(real) | ~seen, real, worst_case(real).to(real.dtype))
+            vs_real = torch.where(missed[:, None], worst_real, detected)
+            out["au_mae_vs_real"] = au_mae_mse(vs_real, real)[0]
         return out

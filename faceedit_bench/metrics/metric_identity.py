@@ -1,4 +1,11 @@
-"""Identity preservation: cosine similarity of face embeddings of source and edit."""
+"""Identity preservation: cosine similarity of face embeddings of source and edit.
+
+A face the identity model cannot find in an edit (NaN embedding) while it found the
+source is a failure scored as the worst value of each scale (cosine -1, no match)
+and counted in ``id_face_missed``; a source without a face leaves the pair undefined
+(NaN) for every editor alike. ``id_verify`` thresholds the cosine at the identity
+model's recorded threshold (see its provenance in results.json for the rule).
+"""
 
 from __future__ import annotations
 
@@ -17,14 +24,28 @@ class IdentitySimilarity(Metric):
     name: ClassVar[str] = "identity"
     higher_is_better: ClassVar[bool] = True
     backend_kind: ClassVar[str | None] = "identity"
-    description: ClassVar[str] = "cosine similarity of identity embeddings (source vs edit) and match rate"
+    description: ClassVar[str] = (
+        "cosine similarity of identity embeddings (source vs edit) and match rate; "
+        "an edit without a face scores -1 and no match; verify = cos >= the identity model's recorded "
+        "threshold (its provenance names it; aurig-ref: the validation EER point, which at EER 0 is the "
+        "lowest genuine score, the strictest cut)"
+    )
+    miss_key: ClassVar[str | None] = "id_face_missed"
+    rate_keys: ClassVar[tuple[str, ...]] = ("id_verify", "id_face_missed")
 
     def keys(self) -> dict[str, bool]:
-        return {"id_cos": True, "id_verify": True}
+        return {"id_cos": True, "id_verify": True, "id_face_missed": False}
+
+    def primary_keys(self) -> list[str]:
+        return ["id_cos", "id_verify"]
 
     def update(self, step: EvalStep) -> dict[str, torch.Tensor]:
         model = step.backends.identity
         if model is None:
             raise RuntimeError("identity: no identity backend is available for this protocol")
-        cos = cosine_rows(step.embedding("source"), step.embedding("edited"))
-        return {"id_cos": cos, "id_verify": verify(cos, float(model.threshold))}
+        source, edited = step.embedding("source"), step.embedding("edited")
+        missed = torch.isnan(edited).any(dim=1).cpu() & ~torch.isnan(source).any(dim=1).cpu()
+        cos = cosine_rows(source, edited).cpu()
+        cos = torch.where(missed, torch.full_like(cos, -1.0), cos)
+        match = verify(cos, float(model.threshold))
+        return {"id_cos": cos, "id_verify": match, "id_face_missed": missed.to(torch.float64)}

@@ -1,11 +1,13 @@
 """Kernel Inception Distance between edits and real images (Bińkowski et al., ICLR 2018).
 
-State: the float64 features of each side (merge = concatenation). Before the
-subsets are drawn, rows are put in a canonical (lexicographic) order, so one
-process and any sharding of the same samples give exactly the same number.
-Defaults are torch-fidelity's (degree 3, gamma 1/D, coef0 1, 100 subsets, seed
-2020) with the subset size capped at the sample count. ``kid_std`` is the
-standard deviation over subsets.
+State: the float64 features of each side (merge = concatenation). The harness
+puts rows back in pair order (:meth:`KID.align`) before the subsets are drawn, so
+one process and any sharding give exactly the same number, and the number equals
+torch-fidelity's on the same features in the same (pair) order. Defaults are
+torch-fidelity's (degree 3, gamma 1/D, coef0 1, 100 subsets, seed 2020); the subset
+size is 1000 or half the sample count when that is smaller, so subsets differ at
+every size and ``kid_std``, the standard deviation over subsets, is informative
+(at 200 pairs torch-fidelity's own default, 1000, would refuse the set).
 """
 
 from __future__ import annotations
@@ -13,11 +15,12 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING, ClassVar
 
+import numpy as np
 import torch
 
 from faceedit_bench.api.metric import Metric
 from faceedit_bench.metrics._sides import check_state, real_side
-from faceedit_bench.metrics.functional.kid import KIDConfig, canonical_order, kid
+from faceedit_bench.metrics.functional.kid import KIDConfig, kid
 
 if TYPE_CHECKING:
     from faceedit_bench.harness.step import EvalStep
@@ -69,11 +72,27 @@ class KID(Metric):
                 if f.numel():
                     self._feats[side].append(f)
 
+    def align(self, perm: np.ndarray) -> bool:
+        """Put rows in pair order (``perm``: argsort of the pair index of each row); False if it cannot."""
+        x, y = self._side("edited"), self._side("real")
+        if len(x) != len(perm) or len(y) != len(perm):
+            return False
+        index = torch.as_tensor(np.asarray(perm, dtype=np.int64))
+        self._feats = {"edited": [x[index]], "real": [y[index]]}
+        return True
+
+    def features(self) -> tuple[np.ndarray, np.ndarray]:
+        """(edited, real) features as held (pair order after :meth:`align`)."""
+        return self._side("edited").numpy(), self._side("real").numpy()
+
+    def subset_size(self, n: int) -> int:
+        return min(self.config.subset_size, n // 2) if n >= 4 else n
+
     def compute(self) -> dict[str, float]:
         """KID mean and subset std, or NaN when a side has fewer than 2 samples."""
-        x, y = self._side("edited").numpy(), self._side("real").numpy()
-        size = min(len(x), len(y), self.config.subset_size)
+        x, y = self.features()
+        size = self.subset_size(min(len(x), len(y)))
         if size < 2:
             return {"kid": float("nan"), "kid_std": float("nan")}
-        mean, std = kid(canonical_order(x), canonical_order(y), replace(self.config, subset_size=size))
+        mean, std = kid(x, y, replace(self.config, subset_size=size))
         return {"kid": mean, "kid_std": std}

@@ -17,7 +17,11 @@ class PairedSSIM(Metric):
     name: ClassVar[str] = "ssim"
     higher_is_better: ClassVar[bool] = True
     needs_ground_truth: ClassVar[bool] = True
-    description: ClassVar[str] = "SSIM (Wang et al. 2004, Gaussian window) of the edit vs the true target"
+    description: ClassVar[str] = (
+        "SSIM (Wang et al. 2004) of the edit vs the true target: 11-tap Gaussian window (sigma 1.5), "
+        "map averaged over pixels whose window lies inside the image (skimage's convention; "
+        "torchmetrics pads the border and differs by up to 0.03 at 64 px)"
+    )
 
     def keys(self) -> dict[str, bool]:
         return {"ssim": True, "ssim_in_mask": True, "ssim_out_mask": True}

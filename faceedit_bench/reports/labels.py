@@ -40,7 +40,10 @@ def arrow(higher_is_better: bool) -> str:
 
 def metric_label(mid: MetricId, higher_is_better: bool, backend: bool = True) -> str:
     """``AU MAE ↓ [aurig-ref]`` (backend omitted when ``backend`` is False)."""
-    text = f"{key_label(mid.key)} {arrow(higher_is_better)}"
+    label = key_label(mid.key)
+    if mid.backend.startswith("stlpips"):  # shift-tolerant LPIPS: another number than LPIPS
+        label = label.replace("LPIPS", "ST-LPIPS")
+    text = f"{label} {arrow(higher_is_better)}"
     return f"{text} [{mid.backend}]" if backend else text
 
 

@@ -1,4 +1,4 @@
-"""Load and validate a run's ``results.json`` (schema ``faceedit-bench/results/v1``).
+"""Load and validate a run's ``results.json`` (schema ``faceedit-bench/results/v2``; v1 still loads).
 
 Tables, figures and regression reports are built only from result files, so every
 reader goes through :func:`load_results`, whose errors name the file and the field
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from faceedit_bench.harness.results import SCHEMA, ResultsError
+from faceedit_bench.harness.results import READABLE_SCHEMAS, SCHEMA, ResultsError
 from faceedit_bench.harness.results import validate_results as validate_schema
 
 __all__ = ["SCHEMA", "MetricId", "ResultsError", "load_results", "validate_results"]
@@ -83,8 +83,8 @@ def validate_results(data: Any, source: str = "results") -> None:
 
     if not isinstance(data, dict):
         fail("expected a JSON object at the top level")
-    if data.get("schema") != SCHEMA:
-        fail(f"schema is {data.get('schema')!r}, expected {SCHEMA!r}")
+    if data.get("schema") not in READABLE_SCHEMAS:
+        fail(f"schema is {data.get('schema')!r}, expected one of {', '.join(READABLE_SCHEMAS)}")
     validate_schema(data, source)
     protocol = data.get("protocol")
     if not isinstance(protocol, dict) or "name" not in protocol or "version" not in protocol:

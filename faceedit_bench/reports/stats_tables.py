@@ -60,6 +60,57 @@ def pooled_view(results: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def miss_notes(results: dict[str, Any], editors: list[str]) -> list[str]:
+    """One line per editor whose judge missed faces: the rate, the policy, the value on found faces."""
+    notes = []
+    for editor in editors:
+        entry = results["editors"].get(editor, {})
+        misses = {
+            mid: m for mid, m in entry.get("metrics", {}).items()
+            if m.get("n_missed") and MetricId.parse(mid).per_au is None
+        }  # fmt: skip
+        by_rate = {}
+        for mid, m in misses.items():
+            by_rate.setdefault((MetricId.parse(mid).backend, m["n_missed"], m.get("n", 0)), []).append(
+                (mid, m)
+            )
+        for (backend, missed, n), items in by_rate.items():
+            judged = ", ".join(
+                f"{MetricId.parse(mid).key} {m['value_judged']:.3g}"
+                for mid, m in items
+                if m.get("value_judged") is not None
+            )
+            notes.append(
+                f"{editor}: the {backend} judge found no face in {missed}/{n} edits ({missed / max(n, 1):.0%}); "
+                f"each scored as the worst value of the scale (on found faces only: {judged})"
+            )
+    return notes
+
+
+def floor_notes(results: dict[str, Any], metric_ids: list[str]) -> list[str]:
+    """What "small" means for FID/KID at this sample size, and a note on negative estimates."""
+    floor = results.get("sampling_floor") or {}
+    notes = []
+    shown = [m for m in metric_ids if m in floor]
+    if shown:
+        values = ", ".join(f"{MetricId.parse(m).key.upper()} {floor[m]:.3g}" for m in shown)
+        notes.append(
+            f"sampling floor: two disjoint halves of the real images ({floor['n_per_side']} per side) "
+            f"score {values}; values near these do not separate editors"
+        )
+    negative = sorted(
+        {
+            MetricId.parse(m).key.upper()
+            for e in results["editors"].values()
+            for m, v in e.get("metrics", {}).items()
+            if m in metric_ids and MetricId.parse(m).key == "kid" and (v.get("value") or 0) < 0
+        }
+    )
+    if negative:
+        notes.append("a negative KID is an unbiased estimate of a distance near 0 (below the sampling floor)")
+    return notes
+
+
 def significant_winner(results: dict[str, Any], metric_id: str) -> str | None:
     """The editor that ``comparisons.winners`` says is significantly best on ``metric_id``."""
     win = ((results.get("comparisons") or {}).get("winners") or {}).get(metric_id)
@@ -71,11 +122,14 @@ def _fmt(x: float, dec: int) -> str:
 
 
 def comparisons_frame(results: dict[str, Any]) -> pd.DataFrame:
-    """One row per (editor, reference, metric): difference, its interval, p and the verdict."""
+    """One row per (editor, reference, primary metric): difference, its interval, p and the verdict."""
     block = results.get("comparisons") or {}
+    meta = results.get("metrics_meta", {})
     rows = []
     for r in block.get("rows", []):
         mid = MetricId.parse(r["metric"])
+        if mid.per_au is not None or not meta.get(r["metric"], {}).get("primary", True):
+            continue  # the table shows the summary's metrics; results.json has every one
         dec = decimals_for([r["difference"]], [(r["ci95"][1] - r["ci95"][0]) / 2])
         verdict = "n.s." if not r["significant"] else ("better" if r["better"] == r["editor"] else "worse")
         rows.append({

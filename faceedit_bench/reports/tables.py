@@ -31,7 +31,13 @@ from faceedit_bench.reports.results import (
     results_path,
     unavailable_editors,
 )
-from faceedit_bench.reports.stats_tables import pooled_view, significant_winner, write_stats_tables
+from faceedit_bench.reports.stats_tables import (
+    floor_notes,
+    miss_notes,
+    pooled_view,
+    significant_winner,
+    write_stats_tables,
+)
 
 __all__ = [
     "Table",
@@ -322,6 +328,8 @@ def table_notes(table: Table, results: dict[str, Any] | None = None) -> list[str
         + "; no bold = the best is not separable from the runner-up (tables/comparisons.md)",
     ]
     notes += au_coverage_notes(results or {})
+    notes += miss_notes(results or {}, list(table.values.index))
+    notes += floor_notes(results or {}, list(table.values.columns))
     seeded = [e for e in table.values.index if (results or {}).get("seeds", {}).get(e)]
     if seeded:
         notes.append(

@@ -16,7 +16,7 @@ def _tagged(n: int, start: float) -> torch.Tensor:
     return img
 
 
-def test_au_error_against_numpy_with_nans(make_step, pair_batch, fakes):
+def test_au_error_against_numpy_with_nans_and_a_missed_face(make_step, pair_batch, fakes):
     n = 3
     g = torch.Generator().manual_seed(0)
     detected = torch.rand(n, 17, generator=g) * 5
@@ -33,18 +33,17 @@ def test_au_error_against_numpy_with_nans(make_step, pair_batch, fakes):
     out = AUError(backend_label="table-au").update(step)
 
     d, t, r = detected.double().numpy(), batch.target_aus.double().numpy(), real.double().numpy()
+    d[2] = np.where(t[2] <= 2.5, 5.0, 0.0)  # the missed face scores the worst detection per AU
+    assert out["au_face_missed"].tolist() == [0.0, 0.0, 1.0]
     for i in range(n):
         diff = d[i] - t[i]
         ok = ~np.isnan(diff)
-        if not ok.any():
-            assert math.isnan(out["au_mae"][i]) and math.isnan(out["au_mse"][i])
-            continue
         assert math.isclose(out["au_mae"][i].item(), np.abs(diff[ok]).mean(), rel_tol=1e-12)
         assert math.isclose(out["au_mse"][i].item(), (diff[ok] ** 2).mean(), rel_tol=1e-12)
-        vs = d[i] - r[i]
+        vs = (d[i] if i < 2 else np.where(r[i] <= 2.5, 5.0, 0.0)) - r[i]
         assert math.isclose(out["au_mae_vs_real"][i].item(), np.nanmean(np.abs(vs)), rel_tol=1e-12)
-    assert math.isnan(out["au_mae_vs_real"][2])
-    assert torch.isnan(out["au_mae_AU05"]).all()
+    assert out["au_mae"][2] > 2.5  # at least half the scale per AU: worse than any found face can be
+    assert torch.isnan(out["au_mae_AU05"][:2]).all()  # unseen AU of found faces stays unmeasured
     assert math.isclose(out["au_mae_AU01"][0].item(), abs(d[0, 0] - t[0, 0]), rel_tol=1e-12)
     assert math.isnan(out["au_mae_AU07"][1])
     assert set(out) <= set(AUError().keys()) and {f"au_mae_{a}" for a in AU_NAMES} <= set(out)

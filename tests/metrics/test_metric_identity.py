@@ -27,4 +27,6 @@ def test_identity_cosine_verify_and_missing_faces(make_step, pair_batch, fakes):
     assert out["id_cos"][0].item() > 0.999999 and out["id_cos"][2].item() < -0.999999
     expected_verify = [1.0 if c >= fakes.identity.threshold else 0.0 for c in ref]
     assert out["id_verify"][:3].tolist() == expected_verify
-    assert torch.isnan(out["id_cos"][3]) and torch.isnan(out["id_verify"][3])
+    # a face missed in the edit is a failure scored as the worst of each scale, and counted
+    assert out["id_cos"][3].item() == -1.0 and out["id_verify"][3].item() == 0.0
+    assert out["id_face_missed"].tolist() == [0.0, 0.0, 0.0, 1.0]

@@ -7,7 +7,7 @@ from torch_fidelity.metric_kid import kid_features_to_metric
 
 from faceedit_bench.api.editor import EditOutput
 from faceedit_bench.harness.step import BackendSet
-from faceedit_bench.metrics.functional.kid import KIDConfig, canonical_order, kid
+from faceedit_bench.metrics.functional.kid import KIDConfig, kid
 from faceedit_bench.metrics.metric_kid import KID
 
 TF_KWARGS = dict(  # torch-fidelity defaults, spelled out
@@ -65,14 +65,39 @@ def test_kid_metric_shard_invariant_and_equal_to_functional(make_step, pair_batc
     for s in steps:
         assert one.update(s) == {}
     shards = [KID(), KID()]
+    order = []
     for i, s in enumerate(steps):
         shards[(i + 1) % 2].update(s)  # interleaved: a different row order than `one`
+    for k in (0, 1):  # shard 0 holds steps 1 and 3, shard 1 steps 0 and 2
+        order += [r for i in range(4) if (i + 1) % 2 == k for r in range(4 * i, 4 * i + 4)]
     merged = KID()
     merged.merge([sh.state() for sh in shards])
+    assert merged.align(np.argsort(order, kind="stable"))  # back in pair order
     got = one.compute()
-    assert merged.compute() == got  # exactly: rows are put in a canonical order first
+    assert merged.compute() == got  # exactly
     x = torch.cat([s.fid_features("edited") for s in steps]).numpy()
     y = torch.cat([s.fid_features("target") for s in steps]).numpy()
-    mean, std = kid(canonical_order(x), canonical_order(y), KIDConfig(subset_size=16))
-    assert got == {"kid": mean, "kid_std": std}
+    mean, std = kid(x, y, KIDConfig(subset_size=8))  # half the 16 samples: subsets differ
+    assert got == {"kid": mean, "kid_std": std} and std > 1e-6
     assert math.isnan(KID().compute()["kid"])
+    assert not KID().align(np.arange(3))
+
+
+@pytest.mark.parametrize(
+    ("n", "subsets"), [(200, 100), pytest.param(2000, 3, marks=pytest.mark.slow)]
+)  # 2,000 pairs: a few seconds on an idle core (fewer subsets), minutes on a loaded one
+def test_kid_metric_equals_torch_fidelity_at_protocol_sizes(n, subsets):
+    """Pair order and subset size n // 2 (1000 at 2,000 pairs, torch-fidelity's default)."""
+    rng = np.random.default_rng(n)
+    x, y = rng.random((n, 24)), rng.random((n, 24)) * 1.1
+    metric = KID()
+    metric.config = KIDConfig(subsets=subsets)
+    perm = rng.permutation(n)  # rows arrive in another order (shards), align puts them back
+    metric.merge([{"edited_features": torch.from_numpy(x[perm]), "real_features": torch.from_numpy(y[perm])}])
+    assert metric.align(np.argsort(perm))
+    got = metric.compute()
+    kwargs = {**TF_KWARGS, "kid_subsets": subsets}
+    ref = kid_features_to_metric(torch.from_numpy(x), torch.from_numpy(y), kid_subset_size=n // 2, **kwargs)
+    assert abs(got["kid"] - ref["kernel_inception_distance_mean"]) < 1e-6 * max(1e-3, abs(got["kid"]))
+    assert got["kid_std"] == pytest.approx(ref["kernel_inception_distance_std"], rel=1e-6)
+    assert got["kid_std"] > 1e-5  # real subsets: not the 2e-16 of one repeated full-set subset

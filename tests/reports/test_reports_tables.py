@@ -40,7 +40,7 @@ def test_summary_rows_and_headers(results: dict) -> None:
     assert "PSNR ↑ [exact]" in df.columns
     # one key, two backends -> two columns, never one
     assert "LPIPS target ↓ [lpips-alex]" in df.columns
-    assert "LPIPS target ↓ [stlpips-alex]" in df.columns
+    assert "ST-LPIPS target ↓ [stlpips-alex]" in df.columns
     # non-primary keys and per-AU keys stay out of the summary
     assert not any("in mask" in c or "AU12" in c for c in df.columns)
 
@@ -64,7 +64,7 @@ def test_summary_values_intervals_and_best(results: dict) -> None:
     assert df.loc["oracle", psnr] == "60.00"  # no interval -> no ±
     assert df.loc["two-stage", fid] == "**28.7**"
     assert df.loc["oracle", fid] == "–"  # missing metric
-    assert df.loc["warp-only", "LPIPS target ↓ [stlpips-alex]"] == "**0.220 ± 0.010**"
+    assert df.loc["warp-only", "ST-LPIPS target ↓ [stlpips-alex]"] == "**0.220 ± 0.010**"
 
 
 def test_summary_selected_keys(results: dict) -> None:
@@ -72,7 +72,7 @@ def test_summary_selected_keys(results: dict) -> None:
     assert list(df.columns) == [
         "group",
         "LPIPS target ↓ [lpips-alex]",
-        "LPIPS target ↓ [stlpips-alex]",
+        "ST-LPIPS target ↓ [stlpips-alex]",
         "PSNR ↑ [exact]",
     ]
     with pytest.raises(ValueError, match="no metric 'nope'"):
@@ -152,7 +152,7 @@ def test_load_results_errors(tmp_path: Path, run_dir: Path) -> None:
 
 
 def test_labels_and_formatting() -> None:
-    assert metric_label(MetricId("lpips_target", "stlpips-alex"), False) == "LPIPS target ↓ [stlpips-alex]"
+    assert metric_label(MetricId("lpips_target", "stlpips-alex"), False) == "ST-LPIPS target ↓ [stlpips-alex]"
     assert metric_label(MetricId("au_mae_AU12", "aurig-ref"), False, backend=False) == "AU MAE AU12 ↓"
     assert decimals_for([0.41, 0.5], [0.031, 0.04]) == 3
     assert decimals_for([30.1], [2.1]) == 1

@@ -31,3 +31,16 @@ def au_mae_mse(pred: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, 
     """Per-sample MAE and MSE over the AUs both ``pred`` and ``target`` define."""
     err = au_abs_errors(pred, target)
     return nan_row_mean(err), nan_row_mean(err**2)
+
+
+AU_MAX = 5.0  # intensity scale of the AU vocabulary
+
+
+def no_face(detected: torch.Tensor) -> torch.Tensor:
+    """``(N,)`` bool: rows where the detector found no face (every AU NaN)."""
+    return torch.isnan(detected).all(dim=1)
+
+
+def worst_case(target: torch.Tensor, scale: float = AU_MAX) -> torch.Tensor:
+    """The detection farthest from ``target`` on ``[0, scale]``: what a missed face is scored as."""
+    return torch.where(target.to(torch.float64) <= scale / 2, scale, 0.0).to(torch.float64)

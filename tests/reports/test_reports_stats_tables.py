@@ -1,0 +1,63 @@
+"""Tables of the comparisons/seeds blocks: pooled seeds, bold only for a significant winner, notes."""
+
+import copy
+import json
+
+import pytest
+
+from faceedit_bench.reports.stats_tables import comparisons_frame, floor_notes, pooled_view, seeds_frame
+from faceedit_bench.reports.tables import build_summary, table_notes
+
+
+@pytest.fixture(scope="module")
+def base(run_dir) -> dict:
+    return json.loads((run_dir / "results.json").read_text())
+
+
+def _with_blocks(base: dict, significant: bool):
+    data = copy.deepcopy(base)
+    ts = data["editors"].pop("two-stage")
+    for k, shift in ((1, -0.02), (2, 0.02)):
+        rep = copy.deepcopy(ts)
+        rep["metrics"]["au_mae@aurig-ref"]["value"] += shift
+        rep["seed_of"] = "two-stage"
+        data["editors"][f"two-stage.s{k}"] = rep
+    data["seeds"] = {"two-stage": {"replicates": ["two-stage.s1", "two-stage.s2"], "checkpoints": ["a", "b"],
+        "metrics": {"au_mae@aurig-ref": {"per_seed": [0.33, 0.37], "mean": 0.35, "sd": 0.028, "min": 0.33,
+            "max": 0.37, "ci95": [0.30, 0.40], "n_seeds": 2, "higher_is_better": False}}}}  # fmt: skip
+    data["comparisons"] = {
+        "rule": "RULE", "method": "M", "resampled": "R", "reference": "ganimation",
+        "rows": [{"editor": "two-stage", "reference": "ganimation", "metric": "au_mae@aurig-ref",
+                  "difference": -0.1, "ci95": [-0.15, -0.05] if significant else [-0.2, 0.01],
+                  "p": 0.001 if significant else 0.08, "significant": significant,
+                  "better": "two-stage" if significant else None, "higher_is_better": False,
+                  "n_pairs": 10, "n_seeds": [2, 1]}],
+        "winners": {"au_mae@aurig-ref": {"best": "two-stage", "runner_up": "ganimation",
+                                         "significant": significant, "p_max": 0.001}},
+    }  # fmt: skip
+    data["sampling_floor"] = {"n_per_side": 5, "fid@inception-v3-compat": 12.5}
+    return data
+
+
+def test_seeds_pool_into_one_row_and_bold_needs_significance(base):
+    for significant in (True, False):
+        data = _with_blocks(base, significant)
+        pooled = pooled_view(data)
+        assert "two-stage" in pooled["editors"] and "two-stage.s1" not in pooled["editors"]
+        assert pooled["editors"]["two-stage"]["metrics"]["au_mae@aurig-ref"]["value"] == 0.35
+        table = build_summary(pooled)
+        assert bool(table.best.loc["two-stage", "au_mae@aurig-ref"]) is significant
+        assert not table.best["psnr@exact"].any()  # no winner recorded: nothing is bold
+        notes = " ".join(table_notes(table, data))
+        assert "significantly better" in notes and "two-stage: mean over training seeds" in notes
+        assert "12.5" in notes  # the FID sampling floor is printed under the table
+
+
+def test_comparison_and_seed_frames(base):
+    data = _with_blocks(base, True)
+    comp = comparisons_frame(data)
+    assert list(comp["verdict"]) == ["better"] and list(comp["seeds"]) == ["2×1"]
+    assert comparisons_frame(_with_blocks(base, False))["verdict"].tolist() == ["n.s."]
+    seeds = seeds_frame(data)
+    assert seeds.loc[0, "per seed"] == "0.330, 0.370" and seeds.loc[0, "seeds"] == 2
+    assert floor_notes(data, ["kid@inception-v3-compat"]) == []
