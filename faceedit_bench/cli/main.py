@@ -20,6 +20,7 @@ SUBCOMMANDS = (
     "evaluate",
     "export",
     "score",
+    "merge",
     "train",
     "ls",
     "annotate",

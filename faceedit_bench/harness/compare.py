@@ -87,10 +87,11 @@ def run_compare(
 def _run_compare(config: CompareConfig, extra: dict[str, Editor] | None, command: str) -> Path | None:
     from faceedit_bench.harness.manifest import load_externals
     from faceedit_bench.harness.rundir import claim_run_dir, default_run_dir
+    from faceedit_bench.protocols import resolve_protocol
     from faceedit_bench.user_editors import register_spec
 
     rank, _ = distributed.rank_and_world()
-    protocol: Protocol = plugins.protocols.get(config.protocol)
+    protocol: Protocol = resolve_protocol(config.protocol, config.dataset, config.dataset_args)
     if config.au_detector and "detector" in protocol.dataset_args:
         # frames labelled by one detector and judged by another would disagree by construction
         protocol = dataclasses.replace(

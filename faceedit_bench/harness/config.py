@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from faceedit_bench import plugins
 from faceedit_bench.config import ConfigError, option
@@ -26,7 +27,16 @@ def parse_checkpoints(entries: list[str] | tuple[str, ...]) -> dict[str, str]:
 class RunOptions:
     """Options shared by every command that evaluates (compare, evaluate)."""
 
-    protocol: str = option(DEFAULT_PROTOCOL, help="registered protocol name (see `faceedit-bench ls`)")
+    protocol: str = option(
+        DEFAULT_PROTOCOL, help="registered protocol name (see `faceedit-bench ls`) or a protocol YAML file"
+    )
+    dataset: str | None = option(
+        None, help="evaluate on your data: a registered dataset (e.g. image-folder) instead of --protocol"
+    )
+    dataset_args: dict[str, Any] = option(
+        {},
+        help="--dataset arguments, e.g. root=DIR aus=aus.csv [n_pairs=200 resolution=64 split=all name=NAME]",
+    )
     out: Path | None = option(
         None,
         help="output folder (default: runs/<protocol> for compare, runs/evaluate-<protocol>-<editor> for evaluate)",
@@ -44,7 +54,15 @@ class RunOptions:
     progress: bool = option(True, help="show progress bars")
 
     def validate(self) -> None:
-        plugins.protocols.canonical(self.protocol)
+        if self.dataset:
+            plugins.datasets.canonical(self.dataset)
+        elif self.protocol.endswith((".yaml", ".yml")):
+            if not Path(self.protocol).is_file():
+                raise ConfigError(f"--protocol {self.protocol}: no such protocol file")
+        else:
+            plugins.protocols.canonical(self.protocol)
+        if self.dataset_args and not self.dataset:
+            raise ConfigError("--dataset-args needs --dataset")
         if self.n_pairs is not None and self.n_pairs < 1:
             raise ConfigError(f"--n-pairs must be >= 1, got {self.n_pairs}")
         if self.batch_size is not None and self.batch_size < 1:

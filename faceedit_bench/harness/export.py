@@ -128,23 +128,26 @@ def _cell(value: float) -> str:
 
 
 def _readme(proto: Protocol, n: int, au_scale: float, out: Path) -> str:
-    scale = "0-5 (OpenFace/GANimation intensities)" if au_scale == AU_MAX else "0-1 (divided by 5)"
+    scale = "0-5, OpenFace/GANimation intensities" if au_scale == AU_MAX else "0-1, intensities divided by 5"
+    size = f"{proto.resolution}x{proto.resolution}"
     return f"""\
 {proto.name} v{proto.version}: {n} edit requests, exported by faceedit-bench.
 {proto.description}
 
-1. For every row of pairs.csv, edit the image in column `source` so that it shows the
-   action units in columns AU01 ... AU45 ({scale}; an empty cell means the AU is
-   not asked for). Write the result, same size ({proto.resolution}x{proto.resolution})
-   RGB PNG, to the path in column `edited` (relative to this folder). Other square
-   sizes are resized; non-square images are centre-cropped first.
-   Do not change the `id` column: results are matched to the protocol's pairs by it.
+1. For every row of pairs.csv, edit the image in column `source` so that it shows
+   the action units in columns AU01 ... AU45 ({scale};
+   an empty cell means the AU is not asked for). Save the result as an RGB PNG of
+   the same size ({size}) at the path in column `edited` (relative to this folder).
+   Other square sizes are resized; non-square images are centre-cropped first.
+   Keep the `id` column as it is: edits are matched to the protocol's pairs by it.
 2. Score your edits beside the shipped editors, in one table:
 
      faceedit-bench compare --protocol {proto.name} --editors identity two-stage ganimation \\
          --external mine={out / "pairs.csv"}
 
-   (or alone: faceedit-bench evaluate --manifest {out / "pairs.csv"} --name mine --protocol {proto.name})
+   or alone:
+
+     faceedit-bench evaluate --manifest {out / "pairs.csv"} --name mine --protocol {proto.name}
 
 Results go to runs/{proto.name}/ (compare) or runs/evaluate-{proto.name}-mine/ (evaluate):
 results.json, samples.jsonl, tables/ and figures/. The protocol's ground truth and

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from faceedit_bench.config import ConfigError
 
-COMMANDS = ("compare", "evaluate", "api")
+COMMANDS = ("compare", "evaluate", "api", "merge")
 
 
 def default_run_dir(protocol: str, command: str, editor: str | None = None) -> Path:

@@ -57,3 +57,19 @@ def test_commit_is_this_packages_not_the_callers(tmp_path):
     (tmp_path / "pkg").mkdir()
     assert source_checkout_commit(tmp_path / "pkg") is None  # a user's repository around an install
     assert git_hash() != "unknown"
+
+
+def test_merge_puts_an_evaluate_beside_a_compare_and_refuses_other_protocols(tmp_path, capsys):
+    compare, single = tmp_path / "c", tmp_path / "e"
+    assert main(["compare", "--protocol", "tiny", "--out", str(compare), *FLAGS]) == 0
+    assert main(["evaluate", "--editor", "identity", "--protocol", "tiny", "--out", str(single), *FLAGS]) == 0
+    merged_dir = tmp_path / "m"
+    assert main(["merge", str(compare), str(single / "results.json"), "--out", str(merged_dir)]) == 0
+    merged = load_results(merged_dir / "results.json")
+    assert list(merged["editors"]) == ["identity", "oracle"] and merged["config"]["command"] == "merge"
+    assert (merged_dir / "tables" / "summary.csv").exists()
+    assert len((merged_dir / "samples.jsonl").read_text().splitlines()) == 20
+    cut = tmp_path / "cut"
+    assert main(["compare", "--protocol", "tiny", "--n-pairs", "4", "--out", str(cut), *FLAGS]) == 0
+    assert main(["merge", str(compare), str(cut), "--out", str(tmp_path / "m2")]) == 2
+    assert "cannot merge" in capsys.readouterr().err
