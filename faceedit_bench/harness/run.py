@@ -108,8 +108,11 @@ def _to_uint8(images: torch.Tensor) -> np.ndarray:
     return (images.detach().float().clamp(0, 1) * 255).round().to(torch.uint8).cpu().numpy()
 
 
-def _record_qualitative(store: dict[str, np.ndarray], editor: str, batch: PairBatch, out: EditOutput) -> None:
-    k = QUALITATIVE_PAIRS
+def _record_qualitative(
+    store: dict[str, np.ndarray], editor: str, batch: PairBatch, out: EditOutput, rows: list[int]
+) -> None:
+    """The first pairs of batch 0 for figures; a pair the editor failed on shows as mid-grey."""
+    k = min(QUALITATIVE_PAIRS, len(batch))
     if "source" not in store:
         store["source"] = _to_uint8(batch.source[:k])
         store["target_aus"] = batch.target_aus[:k].cpu().numpy().astype(np.float32)
@@ -117,7 +120,13 @@ def _record_qualitative(store: dict[str, np.ndarray], editor: str, batch: PairBa
             store["source_aus"] = batch.source_aus[:k].cpu().numpy().astype(np.float32)
         if batch.target_image is not None:
             store["target"] = _to_uint8(batch.target_image[:k])
-    store[f"edited__{editor}"] = _to_uint8(out.images[:k])
+    shown = [(i, r) for i, r in enumerate(rows) if r < k]  # (row of out, row of batch)
+    edited = np.full_like(store["source"], 128)
+    for i, r in shown:
+        edited[r] = _to_uint8(out.images[i : i + 1])[0]
+    store[f"edited__{editor}"] = edited
+    if len(shown) < k:  # flow, mask and warped only when every shown pair was edited
+        return
     if out.flow is not None:
         store[f"flow__{editor}"] = out.flow[:k].detach().float().cpu().numpy()
     if out.mask is not None:
@@ -356,9 +365,8 @@ def _run_batch(run: _Pass, state: RunState, b: int) -> _Pending:
             _score(
                 run, name, batch if len(rows) == len(batch) else subset(batch, rows), b, rows, out, memo, part
             )
-            first = list(range(min(QUALITATIVE_PAIRS, len(batch))))
-            if b == 0 and rows[: len(first)] == first:  # figures show the same pairs for every editor
-                _record_qualitative(qualitative, name, batch, out)
+            if b == 0:  # figures show the same pairs for every editor
+                _record_qualitative(qualitative, name, batch, out, rows)
         pending[name] = (part, False)
     return pending, shared, qualitative
 
