@@ -6,6 +6,11 @@ One training iteration = one critic step + one generator step (the shared traine
 registered specs (GANimation: the published 64-channel, 6-residual-block generator).
 
     .venv/bin/python bench/bench_editors.py [--threads 2] [--iters 3] [--quick]
+    .venv/bin/python bench/bench_editors.py --recipes [--threads 2]   # shipped vs published recipe
+
+``--recipes`` times one generator step with its critic steps (``g_every`` of them)
+under each named training recipe (its resolution, batch, critic and generator
+sizes) and prints generator steps per second side by side.
 
 Reference quoted by the issue for a 2-core machine (a public PyTorch GANimation
 re-implementation with the same topology): 2.4 s per iteration at 64 px batch 16,
@@ -39,9 +44,11 @@ def _worker(
     from faceedit_bench.training.distributed import DistEnv
     from faceedit_bench.training.steps import Batch, StepContext, critic_step, generator_step
 
+    torch.set_num_threads(threads)
+    if kind == "recipe":
+        return _recipe_worker(editor, overrides, iters)
     ctx = StepContext(None, batch, DistEnv(), torch.device("cpu"), amp, False, res)  # type: ignore[arg-type]
 
-    torch.set_num_threads(threads)
     torch.manual_seed(0)
     textbook = editor == TEXTBOOK
     spec = plugins.editors.get("ganimation" if textbook else editor).spec.with_overrides(
@@ -85,6 +92,69 @@ def _worker(
     return {"value": value, "peak_gib": peak_gib, "gen_params_m": params / 1e6}
 
 
+def _recipe_worker(editor: str, recipe: str, iters: int) -> dict:
+    """Seconds per generator step (with its ``g_every`` critic steps) under a named recipe."""
+    import resource
+    import time
+
+    import torch
+
+    from faceedit_bench.editors.generator import build_generator
+    from faceedit_bench.training.config import TrainConfig
+    from faceedit_bench.training.critic import Critic
+    from faceedit_bench.training.distributed import DistEnv
+    from faceedit_bench.training.steps import Batch, StepContext, critic_step, generator_step
+
+    config = TrainConfig(editor=editor, recipe=recipe, critic_init=None, device="cpu")
+    spec, res, batch = config.editor_spec(), config.resolution, config.batch_size
+    torch.manual_seed(0)
+    gen = build_generator(spec)
+    critic = Critic(res, config.critic_channels, config.critic_max_channels)
+    opt_g = torch.optim.Adam(gen.parameters(), config.lr_g, betas=(config.beta1, config.beta2))
+    opt_d = torch.optim.Adam(critic.parameters(), config.lr_d, betas=(config.beta1, config.beta2))
+    ctx = StepContext(spec, batch, DistEnv(), torch.device("cpu"), config.amp, False, res)
+    x = torch.rand(batch, 3, res, res)
+    aus = torch.rand(batch, 17) * 5
+    b = Batch(real=x, aus=aus, target_aus=aus.roll(1, 0), alpha=torch.rand(batch, 1, 1, 1))
+    times = []
+    for i in range(iters + 1):
+        t0 = time.perf_counter()
+        _, fake = generator_step(gen, critic, opt_g, b, ctx)
+        critic_step(gen, critic, opt_d, b, ctx, fake)
+        for _ in range(config.g_every - 1):
+            critic_step(gen, critic, opt_d, b, ctx)
+        if i:
+            times.append(time.perf_counter() - t0)
+    return {
+        "value": sum(times) / len(times),
+        "peak_gib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
+        "gen_params_m": sum(p.numel() for p in gen.parameters()) / 1e6,
+        "label": f"{res}px b{batch} G every {config.g_every}, critic {config.critic_channels}-"
+        f"{config.critic_max_channels} ch, {config.steps} steps",
+        "steps": config.steps,
+        "g_every": config.g_every,
+    }
+
+
+def _recipes(args: argparse.Namespace) -> None:
+    """Generator steps per second of every registered recipe, side by side, per editor."""
+    from faceedit_bench import plugins
+
+    for editor in args.editors:
+        per_g: dict[str, float] = {}
+        for recipe in plugins.recipes:
+            args.overrides = recipe
+            r = _run("recipe", editor, 0, 0, args, False)
+            per_g[recipe] = r["value"]
+            hours = r["value"] * r["steps"] / r["g_every"] / 3600
+            print(f"recipe {recipe:17s} {editor:11s} {r['label']}: {1 / r['value']:6.3f} G steps/s "
+                  f"({r['value']:6.2f} s each; the recipe's run ~{hours:.2f} h here)  "
+                  f"peak RSS {r['peak_gib']:.2f} GiB  G params {r['gen_params_m']:.2f} M", flush=True)  # fmt: skip
+        if {"cpu-64", "ganimation-paper"} <= per_g.keys():
+            print(f"{editor}: cpu-64 generator step is {per_g['ganimation-paper'] / per_g['cpu-64']:.1f}x "
+                  "faster than ganimation-paper's")  # fmt: skip
+
+
 def _precision(amp: bool) -> str:
     """What the step really computes in: CPU autocast is on only where bf16 is native."""
     from faceedit_bench.editors.trained import cpu_has_bf16
@@ -122,6 +192,9 @@ def main() -> int:
         default=True,
         help="also time the textbook GANimation step (bench/textbook_ganimation.py) side by side",
     )
+    parser.add_argument(
+        "--recipes", action="store_true", help="time each named training recipe's generator step instead"
+    )
     parser.add_argument("--worker", nargs=8, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -131,6 +204,10 @@ def main() -> int:
                 _worker(kind, editor, int(res), int(batch), int(iters), int(threads), overrides, amp == "1")
             )
         )
+        return 0
+    if args.recipes:
+        print(f"threads={args.threads} iters={args.iters}")
+        _recipes(args)
         return 0
     configs = [("train", 64, 16, args.amp)] + ([] if args.quick else [("train", 128, 25, args.amp)])
     # inference: the editors' default fp32, then bf16 autocast (native on AMX CPUs)

@@ -66,6 +66,11 @@ class TrainConfig:
     critic_warmup_steps: int | None = option(
         None, help="critic steps of AU regression on real training images before the first generator step"
     )
+    stem_norm: bool | None = option(
+        None,
+        help="instance norm after the generator's stem (GANimation: yes; it erases the tiled AU channels "
+        "away from the border)",
+    )
     upsample: str | None = option(
         None,
         help="generator upsampling: transposed (GANimation) or resize (bilinear + conv, no checkerboard)",
@@ -93,6 +98,9 @@ class TrainConfig:
     )
     ckpt_every: int = option(100, help="write the resumable checkpoint every this many steps")
     progress: bool = option(True, help="tqdm progress bar")
+    logger: str = option(
+        "auto", help="also log to tensorboard (auto: when installed), mlflow or none; metrics.jsonl always"
+    )
 
     def __post_init__(self) -> None:
         """Fill every option left unset (None) from the recipe; recipe loss weights go under the user's."""
@@ -144,6 +152,12 @@ class TrainConfig:
             raise ConfigError("option 'time_budget_min' must be positive")
         if self.val_every < 0 or self.val_size <= 0:
             raise ConfigError("options 'val_every' must be >= 0 and 'val_size' > 0")
+        from faceedit_bench.training.loggers import LOGGERS, available
+
+        if self.logger not in LOGGERS or not available(self.logger):
+            raise ConfigError(
+                f"option 'logger' must be one of {', '.join(LOGGERS)} with its package installed, got {self.logger!r}"
+            )
         if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
             raise ConfigError(f"option 'device' must be auto, cpu or cuda, got {self.device!r}")
         cls = plugins.editors.get(self.editor)
@@ -172,7 +186,7 @@ class TrainConfig:
         spec = plugins.editors.get(self.editor).spec
         sizes = {
             k: getattr(self, k)
-            for k in ("channels", "res_blocks", "motion_res_blocks", "upsample")
+            for k in ("channels", "res_blocks", "motion_res_blocks", "upsample", "stem_norm")
             if getattr(self, k) is not None
         }
         bad = [k for k in self.loss_weights if not k.startswith("lambda_")]

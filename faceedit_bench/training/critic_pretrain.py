@@ -51,6 +51,9 @@ class CriticPretrainConfig:
     seed: int = option(0, help="seed of the weights and batches")
     threads: int | None = option(None, help="torch intra-op threads")
     val_size: int = option(512, help="val images scored at the end (and every 500 steps)")
+    adv_eps: float = option(
+        0.0, help="FGSM adversarial training radius (L-inf, images in [0, 1]); 0 = plain training"
+    )
 
     def validate(self) -> None:
         for name in (
@@ -81,6 +84,14 @@ def _images(batch: Any, resolution: int) -> torch.Tensor:
             x, size=(resolution, resolution), mode="bilinear", antialias=True, align_corners=False
         ).clamp(0, 1)
     return x
+
+
+def fgsm(critic: Critic, images: torch.Tensor, target: torch.Tensor, eps: float) -> torch.Tensor:
+    """One signed-gradient step of size ``eps`` that raises the AU error (Goodfellow et al., ICLR 2015)."""
+    x = images.detach().requires_grad_(True)
+    _, pred = critic(x)
+    (grad,) = torch.autograd.grad(losses.au_regression_loss(pred, target), x)
+    return (images + eps * grad.sign()).clamp(0, 1).detach()
 
 
 @torch.no_grad()
@@ -125,8 +136,11 @@ def pretrain_critic(config: CriticPretrainConfig, log: Any = print) -> dict[str,
         for group in opt.param_groups:
             group["lr"] = config.lr * 0.5 * (1 + math.cos(math.pi * step / config.steps))
         got = train_set.get_batch(torch.randint(len(train_set), (config.batch_size,), generator=rng).tolist())
-        _, pred = critic(_images(got, config.resolution))
-        loss = losses.au_regression_loss(pred, got.aus.float() / AU_MAX)
+        images, target = _images(got, config.resolution), got.aus.float() / AU_MAX
+        if config.adv_eps > 0:
+            images = fgsm(critic, images, target, config.adv_eps)
+        _, pred = critic(images)
+        loss = losses.au_regression_loss(pred, target)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()

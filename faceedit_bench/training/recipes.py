@@ -53,16 +53,19 @@ GANIMATION_PAPER = Recipe(
         "critic_max_channels": 2048,
         "critic_warmup_steps": 0,
         "upsample": "transposed",
+        "stem_norm": None,  # each editor's own (GANimation: instance norm after the stem)
     },
 )
 
 CPU_64 = Recipe(
     name="cpu-64",
-    summary="ours: 64 px, small critic with a pre-trained AU head, G every step, resize-conv upsampling",
+    summary="ours: 64 px, 16-channel generators, small critic with a pre-trained AU head, G every step",
     values={
         "resolution": 64,
         "batch_size": 16,
-        "steps": 3000,
+        "steps": 1200,
+        "channels": 16,
+        "stem_norm": False,
         "lr_g": 2e-4,
         "lr_d": 2e-4,
         "g_every": 1,
@@ -71,7 +74,7 @@ CPU_64 = Recipe(
         "critic_warmup_steps": 0,
         "upsample": "resize",
     },
-    loss_weights={"lambda_flow_mag": 0.0},
+    loss_weights={"lambda_mask": 0.0, "lambda_texture_area": 5.0, "lambda_flow_mag": 0.5},
     shipped_critic=True,
 )
 
