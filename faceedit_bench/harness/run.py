@@ -11,15 +11,10 @@ cannot edit is a counted, named failure (:mod:`.robust_edit`), never a lost run.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import math
 import shutil
-import signal
-import threading
-import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
@@ -38,15 +33,12 @@ from faceedit_bench.api.protocol import Protocol
 from faceedit_bench.harness import distributed
 from faceedit_bench.harness.backends import BackendChoice
 from faceedit_bench.harness.feature_cache import reference_features
-from faceedit_bench.harness.partial import EditorState, RunState, SampleFailure, load_partial, save_partial
+from faceedit_bench.harness.partial import EditorState, RunState, SampleFailure, load_partial
+from faceedit_bench.harness.resume import Saver, interrupts_save
 from faceedit_bench.harness.robust_edit import edit_rows, subset
 from faceedit_bench.harness.step import BackendSet, BatchMemo, EvalStep
 
 QUALITATIVE_PAIRS = 6
-# After the first batch, resume state is saved after every batch while saving is quick,
-# else at most this often (large protocols); always on the last batch and on interruption.
-CHECKPOINT_EVERY_S = 30.0
-QUICK_SAVE_S = 0.5
 
 
 @dataclass
@@ -243,8 +235,8 @@ def evaluate(
     bar = tqdm(
         todo, desc=f"{protocol.name}: {len(editors)} editors", unit="batch", disable=not progress or rank != 0
     )
-    saver = _Saver(partial, len(my_batches))
-    with _interrupts_save(saver, state) as guard:
+    saver = Saver(partial, len(my_batches))
+    with interrupts_save(saver, state) as guard:
         for b in bar:
             pending = _run_batch(run, state, b)
             with guard.deferred():  # the batch is finished: record it whole or not at all
@@ -259,72 +251,6 @@ def evaluate(
     if rank != 0:
         return None
     return _merge(gathered, list(editors), metric_classes, backends)
-
-
-class _Saver:
-    """Writes resume state: first batch, then every batch while quick (else every 30 s), last batch."""
-
-    def __init__(self, path: Path, n_batches: int) -> None:
-        self.path, self.n_batches = path, n_batches
-        self.last_save, self.cost = 0.0, 0.0
-
-    def save(self, state: RunState) -> None:
-        t0 = time.monotonic()
-        save_partial(state, self.path)
-        self.last_save, self.cost = time.monotonic(), time.monotonic() - t0
-
-    def maybe_save(self, state: RunState, last: bool) -> None:
-        due = time.monotonic() - self.last_save > CHECKPOINT_EVERY_S
-        if last or len(state.done_batches) == 1 or self.cost < QUICK_SAVE_S or due:
-            self.save(state)
-
-
-class _Interrupts:
-    """Ctrl-C and SIGTERM as KeyboardInterrupt, held back while a finished batch is committed."""
-
-    def __init__(self) -> None:
-        self.deferring, self.pending = False, False
-
-    def handler(self, signum: int, frame: object) -> None:
-        if self.deferring:
-            self.pending = True
-            return
-        raise KeyboardInterrupt(f"signal {signum}")
-
-    @contextlib.contextmanager
-    def deferred(self) -> Iterator[None]:
-        self.deferring = True
-        try:
-            yield
-        finally:
-            self.deferring = False
-        if self.pending:
-            raise KeyboardInterrupt("interrupted")
-
-
-@contextlib.contextmanager
-def _interrupts_save(saver: _Saver, state: RunState) -> Iterator[_Interrupts]:
-    """On Ctrl-C or SIGTERM, save the finished batches and say where (or that there are none)."""
-    guard = _Interrupts()
-    previous: dict[int, Any] = {}
-    if threading.current_thread() is threading.main_thread():
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            previous[sig] = signal.signal(sig, guard.handler)
-    try:
-        yield guard
-    except KeyboardInterrupt:
-        if state.done_batches:
-            saver.save(state)
-            print(
-                f"interrupted: {len(state.done_batches)} of {saver.n_batches} batches are saved in {saver.path}; "
-                "run the same command again to resume"
-            )
-        else:
-            print("interrupted before the first batch finished: nothing was saved, nothing to resume")
-        raise
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
 
 
 _Pending = tuple[dict[str, tuple[EditorState, bool]], dict[str, int], dict[str, np.ndarray]]

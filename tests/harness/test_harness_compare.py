@@ -72,7 +72,7 @@ def test_killed_run_resumes_to_identical_results(tmp_path, monkeypatch):
         return {"flip": _CrashingEditor(crash_at=crash_at)}, {}
 
     monkeypatch.setattr(compare_mod, "load_editors", fake_loader)
-    monkeypatch.setattr("faceedit_bench.harness.run.CHECKPOINT_EVERY_S", 0.0)  # save after every batch
+    monkeypatch.setattr("faceedit_bench.harness.resume.CHECKPOINT_EVERY_S", 0.0)  # save after every batch
     crash_at = 10**9
     full = _run(tmp_path / "full")
     expected = load_results(full / "results.json")["editors"]["flip"]["metrics"]
