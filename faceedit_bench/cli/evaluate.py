@@ -10,10 +10,15 @@ EPILOG = """\
 examples:
   faceedit-bench evaluate --editor two-stage --protocol aurig-demo
   faceedit-bench evaluate --editor two-stage --checkpoint runs/train/last.pt --protocol aurig-smoke
-  faceedit-bench evaluate --manifest edits.csv --name mysystem --protocol video-reenact
-manifest CSV columns: source, edited, AU01 ... AU45 (target intensities 0-5; AU01_r also
-accepted), optional target (ground-truth image) and id. Paths are relative to the CSV.
-The protocol chooses the metrics, backends and resolution.
+  faceedit-bench evaluate --editor mine=my_package.my_module:my_editor --protocol aurig-smoke
+  faceedit-bench evaluate --manifest exports/aurig-demo/pairs.csv --name mine --protocol aurig-demo
+  faceedit-bench evaluate --manifest edits.csv --name mysystem --protocol video-reenact --au-scale 1
+The pairs.csv of `faceedit-bench export` makes a run of that protocol (its pairs, crop,
+ground truth and judges). A free-form manifest CSV has columns source, edited, AU01 ...
+AU45 (0-5, or 0-1 with --au-scale 1; AU01_r also accepted; empty = not asked), optional
+target (ground-truth image) and id; paths are relative to the CSV; its run is labelled
+protocol 'manifest' and takes the metrics, judges and resolution of --protocol.
+Default output: runs/evaluate-<protocol>-<editor or name> (never a compare's folder).
 """
 
 
