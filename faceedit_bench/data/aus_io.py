@@ -159,15 +159,26 @@ def write_au_csv(path: str | Path, names: Sequence[str], aus: torch.Tensor | np.
         raise ValueError(f"{path}: expected AUs of shape ({len(names)}, {N_AUS}), got {values.shape}")
     if len(set(names)) != len(names):
         raise ValueError(f"{path}: duplicated names in the rows to write")
-    lines = [",".join(("name", *OPENFACE_COLUMNS))]
-    for name, row in zip(names, values, strict=True):
-        cells = ["" if math.isnan(v) else f"{min(max(v, 0.0), AU_MAX):.4f}" for v in row]
-        lines.append(",".join((_quoted(str(name)), *cells)))
+    cells = [["" if math.isnan(v) else f"{min(max(v, 0.0), AU_MAX):.4f}" for v in row] for row in values]
+    write_named_csv(path, "name", OPENFACE_COLUMNS, names, cells)
+
+
+def write_named_csv(
+    path: str | Path,
+    name_column: str,
+    columns: Sequence[str],
+    names: Sequence[str],
+    cells: Sequence[Sequence[str]],
+) -> None:
+    """The one CSV writer for per-image rows: a quoted name then preformatted cells, atomically.
+
+    Names are always quoted (``"`` doubled), so commas, quotes, newlines and leading or
+    trailing spaces survive :func:`read_au_file` (which reads name columns as text).
+    """
+    lines = [",".join((name_column, *columns))]
+    for name, row in zip(names, cells, strict=True):
+        lines.append(",".join(('"' + str(name).replace('"', '""') + '"', *row)))
     write_text_atomic(path, "\n".join(lines) + "\n")
-
-
-def _quoted(field: str) -> str:
-    return '"' + field.replace('"', '""') + '"'
 
 
 # --- helpers ----------------------------------------------------------------------------
