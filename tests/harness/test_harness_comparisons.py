@@ -1,0 +1,62 @@
+"""add_statistics on hand-made results: FID/KID intervals from features, floor, clipping, Wilson rates."""
+
+import numpy as np
+import torch
+
+from faceedit_bench.harness.comparisons import add_statistics
+from faceedit_bench.metrics.functional.fid import fid_from_features
+from faceedit_bench.metrics.functional.kid import KIDConfig, kid
+
+N, D = 40, 6
+
+
+def _entry(key, metric, value, hib=False):
+    return {"value": value, "ci95": None, "n": N, "backend": "feat", "higher_is_better": hib,
+            "skipped": 0, "metric": metric, "key": key}  # fmt: skip
+
+
+def _results():
+    rng = np.random.default_rng(0)
+    real = rng.normal(size=(N, D))
+    feats = {"identity": (real + rng.normal(0, 0.05, (N, D)), real), "ganimation": (real * 1.5 + 1.0, real),
+             "two-stage": (real + rng.normal(0, 0.3, (N, D)), real)}  # fmt: skip
+    editors, samples = {}, []
+    groups = {"identity": "reference", "ganimation": "baseline", "two-stage": "two-stage"}
+    for name, (edited, r) in feats.items():
+        fid = fid_from_features(torch.from_numpy(edited), torch.from_numpy(r))
+        kid_value = kid(edited, r, KIDConfig(subset_size=N // 2))[0]
+        verify = np.ones(N) if name == "identity" else (rng.random(N) > 0.3).astype(float)
+        editors[name] = {"group": groups[name], "status": "ok", "metrics": {
+            "fid@feat": _entry("fid", "fid", fid), "kid@feat": _entry("kid", "kid", kid_value),
+            "id_verify@feat": _entry("id_verify", "identity", float(verify.mean()), True)}}  # fmt: skip
+        samples += [
+            {
+                "editor": name,
+                "sample_id": f"s{i}",
+                "identity_id": f"id{i % 8}",
+                "values": {"id_verify@feat": v},
+            }
+            for i, v in enumerate(verify)
+        ]
+    editors["identity"]["metrics"]["fid@feat"]["value"] = -1e-12  # round-off below 0
+    return {"editors": editors, "metrics_meta": {}}, samples, feats
+
+
+def test_set_metric_intervals_floor_clipping_and_rates():
+    data, samples, feats = _results()
+    add_statistics(data, samples, features=feats)
+    gan = data["editors"]["ganimation"]["metrics"]
+    for key in ("fid@feat", "kid@feat"):
+        lo, hi = gan[key]["ci95"]
+        assert lo < gan[key]["value"] < hi and "features reused" in gan[key]["ci_method"]
+    ident = data["editors"]["identity"]["metrics"]
+    assert ident["fid@feat"]["value"] == 0.0 and ident["fid@feat"]["value_raw"] == -1e-12
+    lo, hi = ident["id_verify@feat"]["ci95"]  # 40/40: Wilson, not "± 0"
+    assert hi == 1.0 and 0.85 < lo < 0.95 and "Wilson" in ident["id_verify@feat"]["ci_method"]
+    floor = data["sampling_floor"]
+    assert floor["n_per_side"] == N // 2 and floor["fid@feat"] > 0
+    rows = {(r["editor"], r["reference"], r["metric"]): r for r in data["comparisons"]["rows"]}
+    worse = rows[("ganimation", "identity", "fid@feat")]
+    assert worse["significant"] and worse["better"] == "identity"
+    assert data["comparisons"]["n_resamples_fid_kid"] == 200
+    assert data["comparisons"]["resampled"].startswith("identity clusters (8 identities")
