@@ -22,6 +22,7 @@ from faceedit_bench.api.protocol import Protocol
 from faceedit_bench.config import ConfigError, config_to_json
 from faceedit_bench.harness import distributed
 from faceedit_bench.harness.backends import choose_backends
+from faceedit_bench.harness.browser import write_browser_images
 from faceedit_bench.harness.config import CompareConfig, EvaluateConfig, RunOptions
 from faceedit_bench.harness.editors import editor_group, load_editors
 from faceedit_bench.harness.provenance import git_hash, package_versions
@@ -210,6 +211,9 @@ def _evaluate_and_write(
     )  # fmt: skip
     write_results(out, data, evaluation.samples)
     clear_partial(out)
+    if getattr(config, "html", False):  # images of the pairs the HTML report's browser shows
+        ok = {k: e for k, e in editors.items() if k not in evaluation.failed}
+        write_browser_images(pairs, ok, evaluation.samples, artifacts / "browser.npz", device)
     _write_reports(out, config)
     print_summary(data)
     print(f"wrote {out}/results.json, samples.jsonl, tables/ and figures/ in {time.time() - started:.0f} s")
@@ -272,6 +276,10 @@ def _write_reports(out: Path, config: Any) -> None:
             print(f"note: figures not written ({err})")
             return
         make_figures(out, out / "figures")
+    if getattr(config, "html", False):
+        from faceedit_bench.reports.html import write_report
+
+        print(f"wrote {write_report(out)}")
 
 
 def replace_config(config: CompareConfig, **changes: Any) -> CompareConfig:

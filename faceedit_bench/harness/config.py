@@ -51,6 +51,7 @@ class RunOptions:
     fid_features: str | None = option(None, help="force a feature extractor for FID/KID")
     lpips: str | None = option(None, help="force an LPIPS backend")
     figures: bool = option(True, help="write figures (matplotlib) after the tables")
+    html: bool = option(True, help="write report.html (self-contained: tables, figures, per-sample browser)")
     progress: bool = option(True, help="show progress bars")
 
     def validate(self) -> None:

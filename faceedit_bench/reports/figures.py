@@ -2,6 +2,7 @@
 
 Each figure is one function ``(RunInputs, out_dir) -> list[Path]`` in
 :data:`FIGURES`; one whose inputs are absent is skipped with a printed reason.
+``figures.tex`` puts each PDF in a one- or two-column float (:mod:`.latex`).
 """
 
 from __future__ import annotations
@@ -43,4 +44,8 @@ def make_figures(
                 written += FIGURES[name](inputs, out)
         except SkipFigure as reason:
             print(f"figure {name}: skipped ({reason})")
+    if written:  # \input{figures/figures.tex}: each PDF in a one- or two-column float by its width
+        from faceedit_bench.reports.latex import write_figures_tex
+
+        write_figures_tex(out, inputs.results["protocol"]["name"])
     return written

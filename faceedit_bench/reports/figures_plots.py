@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from faceedit_bench.reports.figures_inputs import RunInputs, SkipFigure
+from faceedit_bench.reports.figures_labels import place_labels
 from faceedit_bench.reports.figures_style import (
     COLUMN_W,
     LINESTYLES,
@@ -166,24 +167,38 @@ def fid_vs_au_figure(inp: RunInputs, out_dir: Path) -> list[Path]:
         raise SkipFigure(f"no editor reports both {x_id.id} and {y_id.id}")
     refs = inp.reference_editors()
     colors = editor_colors([p[0] for p in points], refs)
-    # a legend, not labels beside the points: editors with near-equal scores (e.g. a
-    # model that learned to leave faces unchanged next to `identity`) would overlap
-    rows = math.ceil(len(points) / 3)
-    fig = new_figure(COLUMN_W, 2.3 + 0.14 * rows)
+    # labels beside the points, placed so that none hides another label or a marker; reference
+    # editors are larger hollow markers drawn on top, so an editor with the same scores (e.g. a
+    # model that learned to leave faces unchanged, next to `identity`) shows inside, not under
+    fig = new_figure(COLUMN_W, 2.6)
     ax = fig.add_subplot()
     for i, (editor, cx, cy) in enumerate(points):
         ref = editor in refs
         ax.errorbar(cx.value, cy.value, xerr=_err(cx), yerr=_err(cy), fmt=_MARKERS[i % len(_MARKERS)],
-                    color=colors[editor], mfc="white" if ref else colors[editor], elinewidth=0.6,
-                    markersize=4, alpha=0.9, label=editor + (" (ref.)" if ref else ""))  # fmt: skip
-    fig.legend(loc="lower center", ncol=3, fontsize=5.5, frameon=False, handletextpad=0.3,
-               columnspacing=0.8, borderaxespad=0.2)  # fmt: skip
-    fig.subplots_adjust(bottom=0.18 + 0.05 * rows)
+                    color=colors[editor], mfc="none" if ref else colors[editor], elinewidth=0.6,
+                    markersize=6 if ref else 4, zorder=3 if ref else 2, alpha=0.9)  # fmt: skip
     ax.set_xlabel(metric_label(x_id, points[0][1].higher_is_better))
     ax.set_ylabel(metric_label(y_id, points[0][2].higher_is_better))
-    ax.margins(x=0.25, y=0.15)
+    ax.margins(x=0.3, y=0.25)
     ax.grid(linewidth=0.3, alpha=0.5)
+    fig.subplots_adjust(left=0.17, right=0.97, bottom=0.15, top=0.97)
+    place_labels(
+        ax,
+        [(cx.value, cy.value) for _, cx, cy in points],
+        [editor + (" (ref.)" if editor in refs else "") for editor, _, _ in points],
+        obstacles=[box for _, cx, cy in points for box in _bar_boxes(cx, cy)],
+    )
     return save(fig, out_dir, "fid_vs_au_error")
+
+
+def _bar_boxes(cx: Any, cy: Any) -> list[tuple[float, float, float, float]]:
+    """Data-space boxes of a point's error bars (x bar, y bar) that labels must not cover."""
+    boxes = []
+    if math.isfinite(cx.ci_lo) and math.isfinite(cx.ci_hi):
+        boxes.append((cx.ci_lo, cy.value, cx.ci_hi, cy.value))
+    if math.isfinite(cy.ci_lo) and math.isfinite(cy.ci_hi):
+        boxes.append((cx.value, cy.ci_lo, cx.value, cy.ci_hi))
+    return boxes
 
 
 def _err(cell: Any) -> list[list[float]] | None:

@@ -46,7 +46,7 @@ def _file_uri(path: Path) -> str:
     return "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode("ascii")
 
 
-def table_view(table: Table) -> dict[str, Any]:
+def table_view(table: Table, results: dict[str, Any]) -> dict[str, Any]:
     """A :class:`Table` as template rows: text, sort key and best flag per cell."""
     columns = []
     for col in table.values.columns:
@@ -69,25 +69,30 @@ def table_view(table: Table) -> dict[str, Any]:
         "title": table.title,
         "columns": columns,
         "rows": rows,
-        "notes": table_notes(table),
+        "notes": table_notes(table, results),
     }
 
 
-def comparisons_view(results: dict[str, Any]) -> dict[str, Any] | None:
-    """The results' ``comparisons`` block (paired tests) as a generic table, if present."""
-    block = results.get("comparisons")
-    rows = block if isinstance(block, list) else list(block.values()) if isinstance(block, dict) else []
-    rows = [r for r in rows if isinstance(r, dict)]
-    if not rows:
-        return None
-    keys = list(dict.fromkeys(k for r in rows for k in r if not isinstance(r[k], dict | list)))
-    return {"columns": keys, "rows": [[_short(r.get(k)) for k in keys] for r in rows]}
+def frame_views(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """Paired comparisons (difference, CI, p, verdict; per-AU rows left to the CSV) and seeds, when present."""
+    from faceedit_bench.reports.stats_tables import comparisons_frame, seeds_frame
 
-
-def _short(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return "" if value is None else str(value)
+    block = results.get("comparisons") or {}
+    rows = [r for r in block.get("rows", []) if MetricId.parse(r["metric"]).per_au is None]
+    headline = {**results, "comparisons": {**block, "rows": rows}}
+    views = []
+    for name, title, frame in (
+        (
+            "comparisons",
+            "Paired comparisons (per-AU rows: tables/comparisons.csv)",
+            comparisons_frame(headline),
+        ),
+        ("seeds", "Training seeds", seeds_frame(results)),
+    ):
+        if not frame.empty:
+            rows = [[str(v) for v in row] for row in frame.itertuples(index=False)]
+            views.append({"name": name, "title": title, "columns": list(frame.columns), "rows": rows})
+    return views
 
 
 def browser_data(run_dir: Path, results: dict[str, Any]) -> dict[str, Any]:
@@ -167,9 +172,12 @@ def render_report(run_dir: str | Path) -> str:
     """The report page of ``run_dir`` as one HTML string."""
     import jinja2
 
+    from faceedit_bench.reports.stats_tables import pooled_view
+
     run = results_path(run_dir).parent
     results = load_results(run)
-    tables = [build_summary(results), build_ablation(results), *build_per_au(results)]
+    pooled = pooled_view(results)  # one row per editor, as in tables/
+    tables = [build_summary(pooled), build_ablation(pooled), *build_per_au(pooled)]
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("faceedit_bench.reports", "templates"),
         autoescape=True,
@@ -181,8 +189,8 @@ def render_report(run_dir: str | Path) -> str:
         results=results,
         protocol=results["protocol"],
         unavailable={n: e for n, e in results["editors"].items() if e.get("status", "ok") != "ok"},
-        tables=[table_view(t) for t in tables if not t.values.empty and t.values.shape[1]],
-        comparisons=comparisons_view(results),
+        tables=[table_view(t, results) for t in tables if not t.values.empty and t.values.shape[1]],
+        frames=frame_views(results),
         figures=figures_view(run),
         browser_json=_script_json(browser),
         n_samples=len(browser["rows"]),

@@ -18,7 +18,7 @@ import pandas as pd
 
 from faceedit_bench.io import write_text_atomic
 from faceedit_bench.reports.au_coverage import au_coverage_notes
-from faceedit_bench.reports.labels import decimals_for, format_cell, latex_escape, metric_label
+from faceedit_bench.reports.labels import decimals_for, format_cell, metric_label
 from faceedit_bench.reports.markdown import to_markdown
 from faceedit_bench.reports.results import (
     MetricId,
@@ -102,44 +102,11 @@ class Table:
         label, backend = self.headers[col]
         return f"{label} [{backend}]" if backend else label
 
-    def to_latex(self) -> str:
-        """booktabs LaTeX via pandas' Styler; best values in bold (transposed if ``self.transpose``)."""
-        shown, mask = self._latex_cells()
-        if self.transpose:
-            ref = ["" if role in COMPETING_ROLES else " (ref.)" for role in self.row_labels]
-            shown = shown.drop(columns=shown.columns[0]).T
-            shown.columns = [f"{c}{r}" for c, r in zip(shown.columns, ref, strict=True)]
-            shown.index = [top for top, *_ in shown.index] if shown.index.nlevels > 1 else shown.index
-            mask = mask[:, 1:].T
-        styler = shown.style.apply(lambda _: np.where(mask, "font-weight: bold;", ""), axis=None)
-        n_text = 1 if self.transpose else 2
-        return styler.to_latex(
-            hrules=True,
-            convert_css=True,
-            multicol_align="c",
-            column_format="l" * n_text + "r" * (shown.shape[1] - n_text + 1),
-            caption=latex_escape(self.title),
-            label=f"tab:{self.name}",
-        )
+    def to_latex(self, protocol: str = "", placement: str = "auto") -> str:
+        """A float that fits its column or page, labelled ``tab:<protocol>:<name>`` (see :mod:`.latex`)."""
+        from faceedit_bench.reports.latex import table_latex
 
-    def _latex_cells(self) -> tuple[pd.DataFrame, np.ndarray]:
-        """LaTeX-escaped cells (group column first) and the bold mask."""
-        cells = {("group", ""): [latex_escape(str(g)) for g in self.row_labels]}
-        bold = [np.zeros(len(self.values), bool)]
-        for col in self.values.columns:
-            dec = decimals_for(self.values[col], self.half_ci[col])
-            label, backend = self.headers[col]
-            key = (latex_escape(label), latex_escape(f"[{backend}]") if backend else "")
-            cells[key] = [
-                latex_escape(format_cell(v, h, dec))
-                for v, h in zip(self.values[col], self.half_ci[col], strict=True)
-            ]
-            bold.append(self.best[col].to_numpy())
-        shown = pd.DataFrame(cells, index=[latex_escape(str(i)) for i in self.values.index])
-        shown.columns = pd.MultiIndex.from_tuples(list(cells))
-        if not any(sub for _, sub in cells):
-            shown.columns = [top for top, _ in cells]
-        return shown, np.stack(bold, axis=1)
+        return table_latex(self, protocol, placement)
 
 
 def _mark(text: str, best: bool, bold: str) -> str:
@@ -347,5 +314,5 @@ def _write_one(table: Table, out: Path, results: dict[str, Any] | None = None) -
     write_text_atomic(paths[0], table.raw.to_csv(index=False))
     notes = "".join(f"- {n}\n" for n in table_notes(table, results))
     write_text_atomic(paths[1], f"**{table.title}**\n\n{to_markdown(table.display())}\n\n{notes}")
-    write_text_atomic(paths[2], table.to_latex())
+    write_text_atomic(paths[2], table.to_latex((results or {}).get("protocol", {}).get("name", "")))
     return paths

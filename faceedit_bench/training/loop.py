@@ -43,6 +43,7 @@ from faceedit_bench.training.distributed import (
     init_distributed,
     shutdown,
 )
+from faceedit_bench.training.loggers import NullLogger, make_logger
 from faceedit_bench.training.steps import (
     StepContext,
     critic_step,
@@ -228,6 +229,8 @@ def _loop(run: _Run, dataset: FaceDataset, ctx: StepContext, validator: Validato
         from tqdm import tqdm
 
         bar = tqdm(total=run.planned, initial=run.step, desc=f"train {config.editor}", mininterval=2.0)
+    hparams = config_to_json(config)  # TensorBoard/MLflow beside metrics.jsonl (the source of truth)
+    log = make_logger(config.logger, out, hparams, run.step) if env.is_main else NullLogger()
     t0, g_logs = time.perf_counter() - run.elapsed, {}
     timed: tuple[int, float] | None = None  # (step, elapsed) when calibration timing began
     while run.step < run.planned:
@@ -264,6 +267,7 @@ def _loop(run: _Run, dataset: FaceDataset, ctx: StepContext, validator: Validato
                 out / "metrics.jsonl",
                 {"kind": "train", "step": run.step, "time_s": round(run.elapsed, 2), **lrs, **record},
             )
+            log.scalars(run.step, "train", {**lrs, **record})
         done = run.step >= run.planned
         if validator is not None and ((config.val_every and run.step % config.val_every == 0) or done):
             metrics = validator.run(run.generator, run.critic, ctx.device)
@@ -272,6 +276,8 @@ def _loop(run: _Run, dataset: FaceDataset, ctx: StepContext, validator: Validato
                 {"kind": "val", "step": run.step, "time_s": round(run.elapsed, 2), **metrics},
             )
             validator.save_png(out / "samples" / f"step_{run.step:06d}.png")
+            log.scalars(run.step, "val", metrics)
+            log.image(run.step, "val/samples", out / "samples" / f"step_{run.step:06d}.png")
             run.final_metrics = {**record, **metrics}
         if env.is_main and (run.step % config.ckpt_every == 0 or done):
             save_checkpoint(out / "checkpoint.pt", run.state())
@@ -282,6 +288,7 @@ def _loop(run: _Run, dataset: FaceDataset, ctx: StepContext, validator: Validato
             )
     if bar is not None:
         bar.close()
+    log.close(hparams, run.final_metrics)
     if env.is_main:
         write_json_atomic(out / "summary.json", {
             "editor": config.editor, "steps": run.step, "wall_time_s": round(run.elapsed, 1),

@@ -1,0 +1,195 @@
+"""Paper-ready LaTeX: tables that fit their column or page by construction, unique labels.
+
+Each table is a booktabs ``tabular`` (pandas' Styler, best cells in bold) inside
+``\\resizebox{\\ifdim\\width>\\linewidth\\linewidth\\else\\width\\fi}{!}{...}``: a table
+never overflows (it shrinks to the line width) and is never blown up. A table whose
+estimated natural width fits one column of a two-column paper goes in ``table``,
+a wider one in ``table*`` (full page width); one wider than the page is split into
+main and extra metrics (editor and group columns repeated), so it is shrunk little.
+Labels are ``tab:<protocol>:<table>`` (``tab:aurig-demo:summary``): two protocols in
+one paper never clash. Figures get the same treatment in ``figures.tex``: each PDF in
+``figure`` or ``figure*`` by its width (they are drawn 3.3 in or 7.0 in wide, see
+:mod:`faceedit_bench.reports.figures_style`), labelled ``fig:<protocol>:<name>``.
+The document needs ``\\usepackage{booktabs,graphicx}``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from faceedit_bench.io import write_text_atomic
+from faceedit_bench.reports.labels import decimals_for, format_cell, latex_escape
+from faceedit_bench.reports.tables import COMPETING_ROLES, Table
+
+COLUMN_PT = 240.0  # one column of a two-column paper (IEEE 252 pt, ACM 241 pt, CVPR 237 pt)
+PAGE_PT = 500.0  # both columns (IEEE 516 pt, ACM 506 pt, CVPR 496 pt)
+CHAR_PT = 4.6  # average glyph width of \small Computer Modern digits and lower case
+TABCOLSEP_PT = 3.0
+COLUMN_FIGURE_IN = 3.5  # PDFs up to this wide go in a one-column float
+PREAMBLE = r"% needs \usepackage{booktabs,graphicx}"
+_FIT = r"\resizebox{\ifdim\width>\linewidth\linewidth\else\width\fi}{!}{%"
+
+
+def label(protocol: str, name: str, kind: str = "tab") -> str:
+    """``tab:aurig-demo:summary``: unique per protocol and table, safe as a LaTeX label."""
+    clean = [re.sub(r"[^A-Za-z0-9.-]+", "-", part).strip("-") for part in (protocol, name)]
+    return ":".join([kind, *(c for c in clean if c)])
+
+
+def latex_cells(table: Table) -> tuple[pd.DataFrame, np.ndarray]:
+    """LaTeX-escaped cells (group column first, two header rows: label and [backend]) and the bold mask."""
+    cells = {("group", ""): [latex_escape(str(g)) for g in table.row_labels]}
+    bold = [np.zeros(len(table.values), bool)]
+    for col in table.values.columns:
+        dec = decimals_for(table.values[col], table.half_ci[col])
+        name, backend = table.headers[col]
+        key = (latex_escape(name), latex_escape(f"[{backend}]") if backend else "")
+        cells[key] = [
+            latex_escape(format_cell(v, h, dec))
+            for v, h in zip(table.values[col], table.half_ci[col], strict=True)
+        ]
+        bold.append(table.best[col].to_numpy())
+    shown = pd.DataFrame(cells, index=[latex_escape(str(i)) for i in table.values.index])
+    shown.columns = pd.MultiIndex.from_tuples(list(cells))
+    if not any(sub for _, sub in cells):
+        shown.columns = [top for top, _ in cells]
+    return shown, np.stack(bold, axis=1)
+
+
+def _shown(table: Table) -> tuple[pd.DataFrame, np.ndarray, int]:
+    """Cells, bold mask and number of text columns (transposed for per-AU tables)."""
+    shown, mask = latex_cells(table)
+    if not table.transpose:
+        return shown, mask, 2
+    ref = ["" if role in COMPETING_ROLES else " (ref.)" for role in table.row_labels]
+    shown = shown.drop(columns=shown.columns[0]).T
+    shown.columns = [f"{c}{r}" for c, r in zip(shown.columns, ref, strict=True)]
+    shown.index = [top for top, *_ in shown.index] if shown.index.nlevels > 1 else shown.index
+    return shown, mask[:, 1:].T, 1
+
+
+def tabular(table: Table) -> tuple[str, float]:
+    """The booktabs ``tabular`` and its estimated natural width in pt (at ``\\small``)."""
+    shown, mask, n_text = _shown(table)
+    styler = shown.style.apply(lambda _: np.where(mask, "font-weight: bold;", ""), axis=None)
+    body = styler.to_latex(
+        hrules=True,
+        convert_css=True,
+        multicol_align="c",
+        column_format="l" * n_text + "r" * (shown.shape[1] - n_text + 1),
+    )
+    return body, estimate_width(shown)
+
+
+def _visible(text: str) -> str:
+    """Roughly what a cell prints: commands and math markers dropped, ``$\\pm$`` as one glyph."""
+    text = re.sub(r"\$\\(pm|uparrow|downarrow)\$", "x", text)
+    text = re.sub(r"\\[A-Za-z]+|[{}$\\]", "", text)
+    return text
+
+
+def column_widths(shown: pd.DataFrame) -> list[float]:
+    """Natural width in pt of the index and of each column: longest visible cell or header line."""
+    columns = [list(shown.index)] + [list(shown[c]) for c in shown.columns]
+    headers = [[""]] + [list(c) if isinstance(c, tuple) else [c] for c in shown.columns]
+    return [
+        max(len(_visible(str(t))) for t in [*cells, *head]) * CHAR_PT + 2 * TABCOLSEP_PT
+        for cells, head in zip(columns, headers, strict=True)
+    ]
+
+
+def estimate_width(shown: pd.DataFrame) -> float:
+    """Natural width in pt of the whole table."""
+    return sum(column_widths(shown))
+
+
+def split_columns(table: Table, limit: float = PAGE_PT) -> list[list[str]]:
+    """Metric columns packed in order into parts whose estimated width stays under ``limit``."""
+    widths = column_widths(latex_cells(table)[0])
+    fixed, parts, used = widths[0] + widths[1], [[]], 0.0  # editor and group repeat in every part
+    for col, width in zip(table.values.columns, widths[2:], strict=True):
+        if parts[-1] and fixed + used + width > limit:
+            parts.append([])
+            used = 0.0
+        parts[-1].append(col)
+        used += width
+    return parts
+
+
+def _part(table: Table, columns: list[str], index: int, count: int) -> Table:
+    """The table restricted to ``columns``; parts after the first get ``-extra`` names."""
+    name = table.name if index == 0 else f"{table.name}-extra{index if count > 2 else ''}"
+    title = table.title if count == 1 else f"{table.title} ({'main' if index == 0 else 'extra'} metrics)"
+    return dataclasses.replace(
+        table, name=name, title=title, values=table.values[columns], half_ci=table.half_ci[columns],
+        best=table.best[columns], headers={c: table.headers[c] for c in columns},
+    )  # fmt: skip
+
+
+def table_latex(table: Table, protocol: str, placement: str = "auto") -> str:
+    """Floats holding ``table``: ``table`` or ``table*`` (``placement`` auto, column or page);
+    in auto, a table wider than a page is split into main and extra metrics."""
+    if placement not in ("auto", "column", "page"):
+        raise ValueError(f"placement must be auto, column or page, got {placement!r}")
+    parts = [list(table.values.columns)] if table.transpose or placement != "auto" else split_columns(table)
+    return "".join(
+        _float(_part(table, cols, i, len(parts)), protocol, placement) for i, cols in enumerate(parts)
+    )
+
+
+def _float(table: Table, protocol: str, placement: str) -> str:
+    body, width = tabular(table)
+    wide = placement == "page" or (placement == "auto" and width > COLUMN_PT)
+    env = "table*" if wide else "table"
+    return "\n".join([
+        f"{PREAMBLE}; natural width about {width:.0f} pt, shrunk to the line width if wider",
+        f"\\begin{{{env}}}[tbp]",
+        "\\centering",
+        f"\\caption{{{latex_escape(table.title)}}}",
+        f"\\label{{{label(protocol, table.name)}}}",
+        "\\small\\setlength{\\tabcolsep}{3pt}%",
+        _FIT,
+        body.rstrip("\n") + "}",
+        f"\\end{{{env}}}",
+        "",
+    ])  # fmt: skip
+
+
+def figures_latex(figures_dir: Path, protocol: str) -> str:
+    """``figure``/``figure*`` floats for every PDF in ``figures_dir``, sized by the PDF's width."""
+    blocks = [PREAMBLE]
+    for pdf in sorted(figures_dir.glob("*.pdf")):
+        wide = pdf_width_in(pdf) > COLUMN_FIGURE_IN
+        env, width = ("figure*", r"\textwidth") if wide else ("figure", r"\columnwidth")
+        blocks += [
+            f"\\begin{{{env}}}[tbp]",
+            "\\centering",
+            f"\\includegraphics[width={width}]{{{pdf.name}}}",
+            f"\\caption{{{protocol}: {latex_escape(pdf.stem.replace('_', ' '))}}}",
+            f"\\label{{{label(protocol, pdf.stem, 'fig')}}}",
+            f"\\end{{{env}}}",
+        ]
+    return "\n".join(blocks) + "\n"
+
+
+def pdf_width_in(pdf: Path) -> float:
+    """Width in inches of a PDF's first page (its MediaBox), as matplotlib writes it."""
+    head = pdf.read_bytes()
+    match = re.search(rb"/MediaBox\s*\[\s*([-\d.]+)\s+([-\d.]+)\s+([-\d.]+)\s+([-\d.]+)\s*\]", head)
+    if match is None:
+        raise ValueError(f"{pdf}: no /MediaBox found")
+    return (float(match[3]) - float(match[1])) / 72.0
+
+
+def write_figures_tex(figures_dir: Path, protocol: str) -> Path | None:
+    """Write ``figures.tex`` beside the PDFs (``\\input`` it from the paper); None without PDFs."""
+    if not any(figures_dir.glob("*.pdf")):
+        return None
+    path = figures_dir / "figures.tex"
+    write_text_atomic(path, figures_latex(figures_dir, protocol))
+    return path
