@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from faceedit_bench.api.editor import Editor, EditorLoadError, EditOutput
 from faceedit_bench.editors.generator import GeneratorOutput, build_generator
 from faceedit_bench.editors.spec import EditorSpec
+from faceedit_bench.editors.warp import identity_grid
 from faceedit_bench.io import sha256_file
 from faceedit_bench.safe_load import UnsafeOrBrokenFile, load_tensors
 
@@ -61,6 +62,19 @@ def _resize(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     if tuple(x.shape[-2:]) == size:
         return x
     return F.interpolate(x, size=size, mode="bilinear", antialias=True, align_corners=False)
+
+
+def _resize_grid(grid: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """A sampling grid at another size: its displacement is resized, the identity is exact.
+
+    Resizing the grid itself would clamp the identity ramp at the border pixels.
+    """
+    n, h, w, _ = grid.shape
+    if (h, w) == size:
+        return grid
+    disp = (grid - identity_grid(n, h, w, grid.device, grid.dtype)).permute(0, 3, 1, 2)
+    disp = F.interpolate(disp, size=size, mode="bilinear", align_corners=False).permute(0, 2, 3, 1)
+    return (identity_grid(n, *size, device=grid.device, dtype=grid.dtype) + disp).contiguous()
 
 
 class TrainedEditor(Editor):
@@ -157,7 +171,7 @@ class TrainedEditor(Editor):
         edited = _resize(out.images, size)
         flow = warped = mask = None
         if out.grid is not None:
-            flow = _resize(out.grid.permute(0, 3, 1, 2), size).permute(0, 2, 3, 1).contiguous()
+            flow = _resize_grid(out.grid, size)
             warped = torch.nn.functional.grid_sample(
                 x, flow, mode="bilinear", padding_mode="border", align_corners=False
             )

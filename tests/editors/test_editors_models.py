@@ -120,3 +120,29 @@ def test_low_resolution_increments_give_a_full_size_fold_free_grid():
     from faceedit_bench.editors.warp import identity_grid
 
     assert (grid - identity_grid(2, 16, 16)).abs().max() > 1e-3
+
+
+def _near_identity_editor(cls, spec):
+    """A trained editor at 16 px whose generator keeps its input: identity warp, mask ~1."""
+    generator = build_generator(spec.with_overrides(channels=4, res_blocks=1, motion_res_blocks=1))
+    if generator.texture is not None:
+        torch.nn.init.zeros_(generator.texture.heads.mask.weight)
+        torch.nn.init.constant_(generator.texture.heads.mask.bias, 12.0)  # M = sigmoid(12) ~ 1
+    return cls(generator.eval(), {"resolution": 16}, None)
+
+
+@pytest.mark.parametrize("cls", [TwoStageEditor, WarpOnlyEditor])
+def test_away_from_its_size_an_editor_keeps_full_resolution_detail_where_it_keeps_the_input(cls):
+    images = torch.rand(2, 3, 64, 64, generator=torch.Generator().manual_seed(0))
+    editor = _near_identity_editor(cls, cls.spec)
+    out = editor.edit(images, torch.zeros(2, 17))
+    # the native composite returns the 64 px input, not a blurred 16 -> 64 px copy of it
+    assert (out.images - images).abs().max() < 1e-3
+    blurred = torch.nn.functional.interpolate(
+        torch.nn.functional.interpolate(images, size=(16, 16), mode="bilinear", antialias=True),
+        size=(64, 64),
+        mode="bilinear",
+    )
+    assert (blurred - images).abs().mean() > 0.1
+    if cls is WarpOnlyEditor:  # no mask: the output is the full-resolution warp itself
+        torch.testing.assert_close(out.images, out.warped.clamp(0, 1))
