@@ -15,7 +15,10 @@ from faceedit_bench.training.distributed import DistEnv
 from faceedit_bench.training.loop import _Run
 
 
-@pytest.mark.parametrize("name", ["cpu-64", "ganimation-paper"])
+@pytest.mark.parametrize(
+    "name",
+    ["cpu-64", pytest.param("ganimation-paper", marks=pytest.mark.slow)],  # 128 px, 45 M-param critic
+)
 @pytest.mark.parametrize("editor", ["two-stage", "ganimation"])
 def test_each_recipe_builds_and_takes_a_training_step(name, editor, tiny_faces, tmp_path):
     recipe = plugins.recipes.get(name)
@@ -124,6 +127,7 @@ def _judged_au_error(generator: torch.nn.Module, images: torch.Tensor, targets: 
     return float((AuRigAUDetector().detect(edits) - targets).abs().mean())
 
 
+@pytest.mark.slow  # 150 steps at 64 px: run by .ci/run's slow-test step
 def test_a_short_run_on_aurig_lowers_the_critic_free_au_error_of_its_edits(tmp_path):
     """The recipe carries a real learning signal: after a short cpu-64 run on AU-rig the edits of a
     fixed val batch are read closer to their target AUs by the external AU-rig judge than before."""
