@@ -3,6 +3,7 @@
 import numpy as np
 import torch
 
+from faceedit_bench.api.backends import FeatureExtractor
 from faceedit_bench.harness.comparisons import add_statistics
 from faceedit_bench.metrics.functional.fid import fid_from_features
 from faceedit_bench.metrics.functional.kid import KIDConfig, kid
@@ -60,3 +61,41 @@ def test_set_metric_intervals_floor_clipping_and_rates():
     assert worse["significant"] and worse["better"] == "identity"
     assert data["comparisons"]["n_resamples_fid_kid"] == 200
     assert data["comparisons"]["resampled"].startswith("identity clusters (8 identities")
+
+
+class _Pooled(FeatureExtractor):
+    """Per-channel 4x4 average pools (48-d): a cheap stand-in for Inception."""
+
+    label = "pooled"
+
+    def features(self, images):
+        return torch.nn.functional.adaptive_avg_pool2d(images, 4).flatten(1).double()
+
+
+def test_compare_gives_fid_and_kid_intervals_end_to_end(tmp_path):
+    """The harness hands each editor's features, in pair order, to the statistics."""
+    import dataclasses
+    import json
+
+    from faceedit_bench import plugins
+    from faceedit_bench.config import build_config
+    from faceedit_bench.harness.compare import run_compare
+    from faceedit_bench.harness.config import CompareConfig
+    from faceedit_bench.testing import TINY_PROTOCOL
+
+    plugins.feature_extractors.register("tiny-pooled", _Pooled, help="tests only", replace=True)
+    proto = dataclasses.replace(
+        TINY_PROTOCOL, name="tiny-fid", metrics=("psnr", "fid", "kid"),
+        backends={"fid_features": ("tiny-pooled",)}, n_pairs=16,
+    )  # fmt: skip
+    plugins.protocols.register("tiny-fid", proto, replace=True)
+    cfg = build_config(
+        CompareConfig, protocol="tiny-fid", out=tmp_path / "run", progress=False, figures=False
+    )
+    data = json.loads((run_compare(cfg) / "results.json").read_text())
+    ident = data["editors"]["identity"]["metrics"]
+    for key in ("fid@pooled", "kid@pooled"):
+        lo, hi = ident[key]["ci95"]
+        assert lo <= ident[key]["value"] <= hi and hi > lo
+    assert data["sampling_floor"]["n_per_side"] == 8
+    assert any(r["metric"] == "fid@pooled" for r in data["comparisons"]["rows"])
