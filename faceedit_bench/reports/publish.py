@@ -1,7 +1,9 @@
 """Publish a run into ``reports/``: results, tables and PNG figures, and README blocks.
 
 ``python -m faceedit_bench.reports.publish RUN_DIR DEST [--readme README.md]`` copies
-``results.json``, ``tables/`` and ``figures/*.png`` of a finished run to ``DEST`` and
+``results.json``, ``tables/``, ``figures/*.png`` and ``report.html`` (written when
+missing) of a finished run to ``DEST``, saves ``DEST/report.png``, a screenshot of
+the report checked in headless Chromium (skipped with a note when there is none), and
 replaces each ``<!-- publish:NAME -->`` ... ``<!-- /publish:NAME -->`` block of the
 README with ``DEST/tables/NAME.md``, so the README's tables are always the published ones.
 """
@@ -32,9 +34,33 @@ def publish_run(run_dir: Path, dest: Path) -> list[Path]:
     shutil.copytree(run_dir / "tables", staging / "tables")
     for png in sorted((run_dir / "figures").glob("*.png")):
         shutil.copy2(png, staging / "figures" / png.name)
+    report = run_dir / "report.html"
+    if not report.is_file():
+        from faceedit_bench.reports.html import write_report
+
+        write_report(run_dir)
+    shutil.copy2(report, staging / "report.html")
+    screenshot(staging / "report.html", staging / "report.png")
     shutil.rmtree(dest, ignore_errors=True)
     staging.replace(dest)
     return sorted(p for p in dest.rglob("*") if p.is_file())
+
+
+def screenshot(html: Path, png: Path) -> bool:
+    """Save a checked screenshot of ``html``; False (with a note) when Chromium is absent or the page is broken."""
+    from faceedit_bench.reports.chromium import ChromiumError, find_chromium, screenshot_report
+
+    if find_chromium() is None:
+        print("note: no Chromium (apt-get install chromium): report.png not made")
+        return False
+    try:
+        problems = screenshot_report(html, png).problems()
+    except ChromiumError as err:
+        print(f"note: report.png not made ({err})")
+        return False
+    for problem in problems:
+        print(f"warning: report.html: {problem}")
+    return not problems
 
 
 def update_readme(readme: Path, tables: Path) -> list[str]:

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from faceedit_bench.reports.chromium import find_chromium
 from faceedit_bench.reports.publish import publish_run, update_readme
 from faceedit_bench.reports.tables import write_tables
 
@@ -27,6 +28,9 @@ def test_publish_copies_results_tables_and_pngs_and_refreshes_readme(run_dir: Pa
     assert "results.json" in names and "figures/grid.png" in names
     assert "figures/grid.pdf" not in names and "stale.txt" not in names
     assert any(n.startswith("tables/") and n.endswith(".md") for n in names)
+    assert "report.html" in names  # written by publish when the run had none
+    if find_chromium() is not None:
+        assert "report.png" in names and (dest / "report.png").read_bytes()[:4] == b"\x89PNG"
 
     readme = tmp_path / "README.md"
     readme.write_text("intro\n<!-- publish:summary -->\nold table\n<!-- /publish:summary -->\nend\n")
