@@ -104,6 +104,11 @@ class _CheckedEditor(Editor):
         self.inner = self.inner.to(device)
         return self
 
+    def __getattr__(self, attr: str) -> Any:  # anything else the user's editor exposes
+        if attr == "inner":
+            raise AttributeError(attr)
+        return getattr(self.inner, attr)
+
     def describe(self) -> dict[str, object]:
         return self.inner.describe()
 

@@ -9,8 +9,6 @@ column of its own), NaN as an empty cell, rows named by ``input``.
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,7 +17,7 @@ import numpy as np
 import torch
 
 from faceedit_bench.api.aus import AU_MAX, AU_NAMES, N_AUS
-from faceedit_bench.io import write_text_atomic
+from faceedit_bench.data.aus_io import write_au_csv, write_named_csv
 
 FORMATS = ("openface", "fex")
 
@@ -31,19 +29,14 @@ def write_fex_csv(path: str | Path, names: Sequence[str], aus: torch.Tensor | np
         raise ValueError(f"{path}: expected AUs of shape ({len(names)}, {N_AUS}), got {values.shape}")
     if len(set(names)) != len(names):
         raise ValueError(f"{path}: duplicated names in the rows to write")
-    text = io.StringIO()
-    writer = csv.writer(text, lineterminator="\n")
-    writer.writerow(["input", *AU_NAMES])
-    for name, row in zip(names, values, strict=True):
-        cells = ["" if math.isnan(v) else f"{min(max(v, 0.0), AU_MAX) / AU_MAX:.6f}" for v in row]
-        writer.writerow([str(name), *cells])
-    write_text_atomic(path, text.getvalue())
+    cells = [
+        ["" if math.isnan(v) else f"{min(max(v, 0.0), AU_MAX) / AU_MAX:.6f}" for v in row] for row in values
+    ]
+    write_named_csv(path, "input", AU_NAMES, [str(n) for n in names], cells)
 
 
 def write_aus(path: str | Path, names: Sequence[str], aus: torch.Tensor | np.ndarray, fmt: str) -> None:
     """Write ``aus`` as ``fmt``: ``openface`` (``name,AU01_r...``, 0-5) or ``fex`` (py-feat, 0-1)."""
-    from faceedit_bench.data.aus_io import write_au_csv
-
     if fmt == "openface":
         write_au_csv(path, names, aus)
     elif fmt == "fex":
