@@ -71,7 +71,7 @@ def test_lazy_entry_must_be_module_attr_and_base_checked():
 def test_one_registry_per_plugin_kind():
     assert set(plugins.ALL) == {
         "editors", "datasets", "protocols", "au_detectors",
-        "identity_models", "feature_extractors", "lpips_models", "metrics",
+        "identity_models", "feature_extractors", "lpips_models", "metrics", "recipes",
     }  # fmt: skip
     assert {"identity", "oracle", "two-stage", "ganimation", "warp-only"} <= set(plugins.editors.names())
     assert {"aurig-smoke", "aurig-demo", "aurig-paper", "video-reenact"} <= set(plugins.protocols.names())

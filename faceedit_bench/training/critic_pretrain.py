@@ -27,7 +27,14 @@ from typing import Any
 import torch
 
 from faceedit_bench.api.aus import AU_MAX
-from faceedit_bench.config import ConfigError, add_config_arguments, build_config, config_to_json, option
+from faceedit_bench.config import (
+    ConfigError,
+    add_config_arguments,
+    build_config,
+    call_with_options,
+    config_to_json,
+    option,
+)
 from faceedit_bench.io import torch_save_atomic
 from faceedit_bench.training import losses
 from faceedit_bench.training.critic import Critic
@@ -74,7 +81,8 @@ def _dataset(config: CriticPretrainConfig, split: str):
     from faceedit_bench import plugins
 
     cls = plugins.datasets.get(config.dataset)
-    return cls(**{**config.dataset_args, "split": split, "resolution": config.resolution})
+    args = {**config.dataset_args, "split": split, "resolution": config.resolution}
+    return call_with_options(cls, args, "--dataset-args")
 
 
 def _images(batch: Any, resolution: int) -> torch.Tensor:

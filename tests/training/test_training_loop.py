@@ -181,7 +181,9 @@ def test_cli_trains_from_yaml_and_flags(tmp_path, monkeypatch, tiny_faces):
                               "--loss-weights", "lambda_cycle=2.5"])  # fmt: skip
     assert args.run(args) == 0
     saved = load_checkpoint(tmp_path / "r" / "checkpoint.pt")["config"]
-    assert saved["editor"] == "warp-only" and saved["loss_weights"] == {"lambda_cycle": 2.5}
+    # the flag's weight on top of the default recipe's (cpu-64)
+    recipe = plugins.recipes.get("cpu-64").loss_weights
+    assert saved["editor"] == "warp-only" and saved["loss_weights"] == {**recipe, "lambda_cycle": 2.5}
     assert (tmp_path / "w.pt").is_file()
 
 
