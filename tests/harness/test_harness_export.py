@@ -111,7 +111,8 @@ def test_external_errors_name_the_file_and_problem(tmp_path, capsys):
     csv_path.write_text("\n".join(text) + "\n")
     assert main(run) == 0
     entry = load_results(tmp_path / "r" / "results.json")["editors"]["mine"]
-    assert "row 4 (pair 'tiny002'): its target AUs differ from the protocol's" in json.dumps(entry)
+    recorded = json.dumps(entry) + (tmp_path / "r" / "samples.jsonl").read_text()
+    assert "row 4 (pair 'tiny002'): its target AUs differ from the protocol's" in recorded
     assert entry["metrics"]["psnr@exact"]["n"] == 9  # that pair is not scored
 
 
