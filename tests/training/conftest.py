@@ -40,7 +40,7 @@ def tiny_config(tmp_path):
     def make(editor: str = "two-stage", **overrides) -> TrainConfig:
         values = dict(editor=editor, resolution=16, batch_size=4, steps=4, g_every=2, out=tmp_path / editor,
                       channels=8, res_blocks=1, motion_res_blocks=1, critic_channels=8, val_every=2, val_size=4,
-                      log_every=1, ckpt_every=2, progress=False, device="cpu", threads=1, au_detector="none")  # fmt: skip
+                      log_every=1, ckpt_every=2, progress=False, device="cpu", threads=1, au_detector="none", logger="none")  # fmt: skip
         values.update(overrides)
         return build_config(TrainConfig, **values)
 
