@@ -244,6 +244,7 @@ def _editor_entries(
             "status": "ok",
             "describe": editor.describe(),
             "no_face": evaluation.no_face.get(name, {}),
+            "failed_samples": evaluation.sample_failures.get(name, []),  # named in samples.jsonl too
             "metrics": evaluation.metrics.get(name, {}),
         }
     for name, why in unavailable.items():

@@ -294,8 +294,8 @@ def table_notes(table: Table, results: dict[str, Any] | None = None) -> list[str
         + comparisons["rule"]
         + "; no bold = the best is not separable from the runner-up (tables/comparisons.md)",
     ]
-    notes += au_coverage_notes(results or {})
     notes += miss_notes(results or {}, list(table.values.index))
+    notes += au_coverage_notes(results or {})
     notes += floor_notes(results or {}, list(table.values.columns))
     seeded = [e for e in table.values.index if (results or {}).get("seeds", {}).get(e)]
     if seeded:

@@ -66,6 +66,11 @@ class TrainConfig:
     critic_warmup_steps: int | None = option(
         None, help="critic steps of AU regression on real training images before the first generator step"
     )
+    stem_norm: bool | None = option(
+        None,
+        help="instance norm after the generator's stem (GANimation: yes; it erases the tiled AU channels "
+        "away from the border)",
+    )
     upsample: str | None = option(
         None,
         help="generator upsampling: transposed (GANimation) or resize (bilinear + conv, no checkerboard)",
@@ -181,7 +186,7 @@ class TrainConfig:
         spec = plugins.editors.get(self.editor).spec
         sizes = {
             k: getattr(self, k)
-            for k in ("channels", "res_blocks", "motion_res_blocks", "upsample")
+            for k in ("channels", "res_blocks", "motion_res_blocks", "upsample", "stem_norm")
             if getattr(self, k) is not None
         }
         bad = [k for k in self.loss_weights if not k.startswith("lambda_")]
