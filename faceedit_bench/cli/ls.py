@@ -14,7 +14,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "machine, and if not, which file to place where.",
     )
     parser.add_argument("kind", nargs="?", default="all",
-                        choices=["all", "editors", "datasets", "protocols", "metrics", "backends"],
+                        choices=["all", "editors", "datasets", "protocols", "metrics", "backends", "recipes"],
                         help="what to list (default: all)")  # fmt: skip
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     parser.set_defaults(run=run)
@@ -30,6 +30,8 @@ def collect(kind: str) -> dict[str, object]:
         out["editors"] = {
             n: {**plugins.editors.meta(n), "aliases": plugins.editors.aliases_of(n)} for n in plugins.editors
         }
+    if kind in ("all", "recipes"):
+        out["recipes"] = {n: plugins.recipes.meta(n) for n in plugins.recipes}
     if kind in ("all", "datasets"):
         out["datasets"] = {n: plugins.datasets.meta(n) for n in plugins.datasets}
     if kind in ("all", "protocols"):
