@@ -203,5 +203,9 @@ register_entry_points()
 
 # --- training recipes ------------------------------------------------------------------
 _R = "faceedit_bench.training.recipes"
-recipes.register("cpu-64", f"{_R}:CPU_64", help="ours: 1,200 steps on a 2-core CPU, ~20 min per editor (the shipped checkpoints)")
+recipes.register(
+    "cpu-64",
+    f"{_R}:CPU_64",
+    help="ours: 1,200 steps on a 2-core CPU, ~20 min per editor (the shipped checkpoints)",
+)
 recipes.register("ganimation-paper", f"{_R}:GANIMATION_PAPER", help="GANimation's published setup, for GPUs")
