@@ -37,7 +37,11 @@ class AnnotateSummary:
         return (
             f"{self.written} annotated by {self.detector} -> {self.out_csv}; "
             f"{len(self.no_face)} without a face, {len(self.unreadable)} unreadable"
-            + (f", {len(self.multi_face)} with several faces (the largest annotated)" if self.multi_face else "")
+            + (
+                f", {len(self.multi_face)} with several faces (the largest annotated)"
+                if self.multi_face
+                else ""
+            )
         )
 
 
