@@ -16,8 +16,8 @@ def test_registered_as_the_baseline():
     assert GANimationEditor.group == "baseline" and GANimationEditor.spec is GANIMATION
 
 
-def test_published_defaults_are_the_trainer_defaults():
-    c = build_config(TrainConfig, editor="ganimation")
+def test_published_recipe_is_ganimations_setup():
+    c = build_config(TrainConfig, editor="ganimation", recipe="ganimation-paper")
     assert (c.lr_g, c.lr_d, c.beta1, c.beta2, c.g_every) == (1e-4, 1e-4, 0.5, 0.999, 5)
     assert (c.resolution, c.batch_size, c.au_noise) == (128, 25, 0.1)
     assert abs(c.lr_decay_fraction - 1 / 3) < 1e-9 and c.critic_channels == 64
@@ -25,6 +25,7 @@ def test_published_defaults_are_the_trainer_defaults():
     assert s.lambda_au / c.batch_size == 160  # 4000 normalised by the batch of 25
     assert (s.lambda_cycle, s.lambda_mask, s.lambda_mask_smooth, s.lambda_gp) == (10, 0.1, 1e-5, 10)
     assert (s.channels, s.res_blocks, s.n_down, s.stem_norm) == (64, 6, 2, True)
+    assert s.upsample == "transposed" and c.critic_max_channels == 2048 and c.critic_init is None
 
 
 class _Constant(torch.nn.Module):
