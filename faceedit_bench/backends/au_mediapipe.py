@@ -139,18 +139,9 @@ class MediaPipeAUDetector(AUDetector):
         path = task_file()
         if path is None:
             raise FileNotFoundError(self.availability().reason)
-        from mediapipe.tasks.python import BaseOptions, vision
-
-        options = vision.FaceLandmarkerOptions(
-            base_options=BaseOptions(model_asset_path=str(path)),
-            output_face_blendshapes=True,
-            num_faces=MAX_FACES,
-            running_mode=vision.RunningMode.IMAGE,
-        )
         self._task = path
-        self._landmarker = vision.FaceLandmarker.create_from_options(options)
+        self._landmarker = _shared_landmarker(path)
         self.faces_found: list[int] = []  # faces seen in each image of the last call
-        _close_before_shutdown(self._landmarker)
 
     @classmethod
     def availability(cls) -> Availability:
@@ -220,6 +211,32 @@ def largest_face(meshes: list[np.ndarray]) -> int:
     """Index of the mesh with the largest bounding box (the face nearest the camera)."""
     areas = [float(np.prod(m.max(axis=0) - m.min(axis=0))) for m in meshes]
     return int(np.argmax(areas))
+
+
+_LANDMARKERS: dict[str, object] = {}
+
+
+def _shared_landmarker(path: Path) -> object:
+    """One FaceLandmarker per task file and process, kept until exit.
+
+    A landmarker dropped mid-run is closed by MediaPipe's ``__del__`` whenever the
+    garbage collector runs, and that ``close`` can wait forever on MediaPipe's own
+    dispatcher (seen: a test suite hung in ``FaceLandmarker.__del__``). IMAGE-mode
+    detection keeps no state between calls, so detectors can share one.
+    """
+    key = str(path)
+    if key not in _LANDMARKERS:
+        from mediapipe.tasks.python import BaseOptions, vision
+
+        options = vision.FaceLandmarkerOptions(
+            base_options=BaseOptions(model_asset_path=key),
+            output_face_blendshapes=True,
+            num_faces=MAX_FACES,
+            running_mode=vision.RunningMode.IMAGE,
+        )
+        _LANDMARKERS[key] = vision.FaceLandmarker.create_from_options(options)
+        _close_before_shutdown(_LANDMARKERS[key])
+    return _LANDMARKERS[key]
 
 
 def _close_before_shutdown(landmarker: object) -> None:
