@@ -38,10 +38,14 @@ def test_aurig_protocols_still_load_aurig_64_at_every_resolution():
     for name in ("aurig-smoke", "aurig-paper"):
         protocol = plugins.protocols.get(name)
         for editor in _TRAINED_EDITORS:
-            assert (
-                shipped_checkpoint(editor, protocol.checkpoint_set)
-                == CHECKPOINT_ROOT / "aurig-64" / f"{editor}.pt"
+            shipped = CHECKPOINT_ROOT / "aurig-64" / f"{editor}.pt"
+            # every editor of the set that is shipped (ablations may be left untrained)
+            assert shipped_checkpoint(editor, protocol.checkpoint_set) == (
+                shipped if shipped.is_file() else None
             )
+        assert {"two-stage", "ganimation"} <= {
+            e for e in _TRAINED_EDITORS if shipped_checkpoint(e, "aurig-64")
+        }
     # a derived set at another resolution falls back to the same dataset's nearest one
     assert shipped_checkpoint("two-stage", "aurig-32") == SHIPPED_TWO_STAGE
     assert shipped_checkpoint("two-stage", "aurig-128") == SHIPPED_TWO_STAGE

@@ -19,7 +19,7 @@ def finished(tiny_config, tiny_faces):
 @pytest.mark.parametrize(
     ("change", "listed"),
     [
-        ({"lr_g": 2e-4}, "lr_g: 0.0001 -> 0.0002"),
+        ({"lr_g": 5e-4}, "lr_g: 0.0002 -> 0.0005"),
         ({"batch_size": 2}, "batch_size: 4 -> 2"),
         ({"seed": 7}, "seed: 0 -> 7"),
         ({"resolution": 32}, "resolution: 16 -> 32"),
