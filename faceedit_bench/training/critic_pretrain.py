@@ -36,6 +36,7 @@ from faceedit_bench.config import (
     option,
 )
 from faceedit_bench.io import torch_save_atomic
+from faceedit_bench.safe_load import UnsafeOrBrokenFile, load_tensors
 from faceedit_bench.training import losses
 from faceedit_bench.training.critic import Critic
 
@@ -131,7 +132,10 @@ def pretrain_critic(config: CriticPretrainConfig, log: Any = print) -> dict[str,
     step, elapsed, curve = 0, 0.0, []
     partial = Path(f"{config.out}.partial")
     if partial.is_file():
-        state = torch.load(partial, map_location="cpu", weights_only=True)
+        try:
+            state = load_tensors(partial, "partial critic pre-training")
+        except UnsafeOrBrokenFile as err:
+            raise ConfigError(f"{err}; delete it to start again") from None
         if state.get("config") != config_to_json(config):
             raise ConfigError(f"{partial} was written with other options; delete it or use them")
         critic.load_state_dict(state["critic"])
@@ -188,13 +192,10 @@ def load_critic_init(
     path: Path, resolution: int, channels: int, max_channels: int
 ) -> dict[str, torch.Tensor]:
     """The critic weights of a pre-training file, checked against the run (errors name the file)."""
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"option 'critic_init': {path} does not exist")
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # truncated, not a torch file, or holds code
-        raise ConfigError(f"option 'critic_init': {path} cannot be read safely ({err})") from None
+        state = load_tensors(path, "option 'critic_init':")
+    except UnsafeOrBrokenFile as err:  # missing, truncated, not a torch file, or holds code
+        raise ConfigError(str(err)) from None
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise ConfigError(f"option 'critic_init': {path} is not a faceedit-bench critic file ({FORMAT})")
     want = {"resolution": resolution, "critic_channels": channels, "critic_max_channels": max_channels}
