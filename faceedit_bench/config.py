@@ -221,6 +221,14 @@ def build_config(
     return config
 
 
+def require_positive(config: Any, *names: str) -> None:
+    """Raise ``ConfigError`` naming the first of ``names`` whose value is not > 0."""
+    for name in names:
+        value = getattr(config, name)
+        if value <= 0:
+            raise ConfigError(f"option '{name}' must be positive, got {value}")
+
+
 def config_to_json(config: Any) -> dict[str, Any]:
     """A JSON-ready dict of a config (paths as strings)."""
     out = dataclasses.asdict(config)

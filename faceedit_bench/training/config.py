@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from faceedit_bench.config import ConfigError, option
+from faceedit_bench.config import ConfigError, option, require_positive
 from faceedit_bench.editors.layers import UPSAMPLING
 from faceedit_bench.training.recipes import DEFAULT_RECIPE
 
@@ -122,17 +122,9 @@ class TrainConfig:
         from faceedit_bench.editors.spec import EditorSpec
 
         plugins.recipes.get(self.recipe)  # an unknown name fails with the known ones
-        for name in (
-            "resolution",
-            "batch_size",
-            "steps",
-            "g_every",
-            "log_every",
-            "ckpt_every",
-            "critic_channels",
-        ):
-            if getattr(self, name) <= 0:
-                raise ConfigError(f"option '{name}' must be positive, got {getattr(self, name)}")
+        require_positive(
+            self, "resolution", "batch_size", "steps", "g_every", "log_every", "ckpt_every", "critic_channels"
+        )
         if self.resolution & (self.resolution - 1) or self.resolution < 16:
             raise ConfigError(f"option 'resolution' must be a power of two >= 16, got {self.resolution}")
         for name in ("lr_g", "lr_d"):

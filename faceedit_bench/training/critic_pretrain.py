@@ -34,6 +34,7 @@ from faceedit_bench.config import (
     call_with_options,
     config_to_json,
     option,
+    require_positive,
 )
 from faceedit_bench.io import torch_save_atomic
 from faceedit_bench.safe_load import UnsafeOrBrokenFile, load_tensors
@@ -64,18 +65,16 @@ class CriticPretrainConfig:
     )
 
     def validate(self) -> None:
-        for name in (
+        require_positive(
+            self,
             "resolution",
             "critic_channels",
             "critic_max_channels",
             "steps",
             "batch_size",
             "val_size",
-        ):
-            if getattr(self, name) <= 0:
-                raise ConfigError(f"option '{name}' must be positive, got {getattr(self, name)}")
-        if self.lr <= 0:
-            raise ConfigError("option 'lr' must be positive")
+            "lr",
+        )
 
 
 def _dataset(config: CriticPretrainConfig, split: str):
