@@ -32,6 +32,7 @@ class TwoStageGenerator(nn.Module):
                 spec.stem_norm,
                 spec.flow_up_skip,
                 spec.upsample,
+                spec.flow,
             )
             if spec.use_motion
             else None

@@ -1,8 +1,17 @@
-"""The warper of Deforming Autoencoders (Shu et al., ECCV 2018) as pure functions.
+"""Sampling-grid parametrisations and warp regularisers, as pure functions.
 
-A network predicts per-pixel *non-negative* grid increments; integrating them
+``increments``: the warper of Deforming Autoencoders (Shu et al., ECCV 2018). A
+network predicts per-pixel *non-negative* grid increments; integrating them
 (cumulative sum along x for the x coordinate, along y for y) gives a sampling grid
-that is monotone in both directions, so the warp cannot fold. Regularisers: L1 total
+that is monotone in both directions, so the warp cannot fold. One increment moves
+every pixel after it on its row or column, which shows as row/column stripes when
+the network is small and the training short (measured: README, "Training recipes").
+
+``displacement`` (ours): the network predicts the displacement itself, bounded by
+``tanh`` to ``MAX_DISPLACEMENT``; a pixel's motion no longer depends on the rest of
+its row. Folding is discouraged by the TV regulariser rather than excluded.
+
+Regularisers: L1 total
 variation of the displacement and the bias-reduce loss (mean warp over the batch
 toward the identity). Grids follow :class:`PairBatch`: backward ``grid_sample``
 grids ``(N, H, W, 2)`` in ``[-1, 1]`` with ``align_corners=False``.
@@ -40,6 +49,22 @@ def increments_to_grid(raw: torch.Tensor) -> torch.Tensor:
     gx = torch.cumsum(dx, dim=2) - 1.0 - 1.0 / w
     gy = torch.cumsum(dy, dim=1) - 1.0 - 1.0 / h
     return torch.stack([gx, gy], dim=-1)
+
+
+MAX_DISPLACEMENT = 0.2  # grid units (10% of the image side): the largest displacement (ours)
+
+
+def displacement_to_grid(raw: torch.Tensor) -> torch.Tensor:
+    """Raw displacement logits ``(N, 2, H, W)`` -> identity + ``MAX_DISPLACEMENT * tanh(raw)``.
+
+    ``raw = 0`` everywhere gives exactly the identity grid.
+    """
+    n, _, h, w = raw.shape
+    disp = torch.tanh(raw.float()).permute(0, 2, 3, 1) * MAX_DISPLACEMENT
+    return identity_grid(n, h, w, raw.device) + disp
+
+
+FLOW_PARAMETRISATIONS = {"increments": increments_to_grid, "displacement": displacement_to_grid}
 
 
 def apply_warp(images: torch.Tensor, grid: torch.Tensor) -> torch.Tensor:

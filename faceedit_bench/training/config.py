@@ -75,6 +75,11 @@ class TrainConfig:
         None,
         help="generator upsampling: transposed (GANimation) or resize (bilinear + conv, no checkerboard)",
     )
+    flow: str | None = option(
+        None,
+        help="motion-step flow parametrisation: increments (the paper's Deforming-Autoencoders warper) or "
+        "displacement (a bounded field; no row/column stripes); editors without a motion step ignore it",
+    )
     seed: int = option(0, help="seed of weights, batches, target AUs and penalties")
     out: Path | None = option(None, help="run folder (default runs/<editor>)")
     resume: bool = option(False, help="continue the run in --out from its checkpoint")
@@ -138,6 +143,12 @@ class TrainConfig:
             raise ConfigError(
                 f"option 'upsample' must be one of {', '.join(UPSAMPLING)}, got {self.upsample!r}"
             )
+        from faceedit_bench.editors.warp import FLOW_PARAMETRISATIONS
+
+        if self.flow is not None and self.flow not in FLOW_PARAMETRISATIONS:
+            raise ConfigError(
+                f"option 'flow' must be one of {', '.join(FLOW_PARAMETRISATIONS)}, got {self.flow!r}"
+            )
         if not 0 <= self.lr_decay_fraction <= 1:
             raise ConfigError("option 'lr_decay_fraction' must be in [0, 1]")
         if self.time_budget_min is not None and self.time_budget_min <= 0:
@@ -178,7 +189,7 @@ class TrainConfig:
         spec = plugins.editors.get(self.editor).spec
         sizes = {
             k: getattr(self, k)
-            for k in ("channels", "res_blocks", "motion_res_blocks", "upsample", "stem_norm")
+            for k in ("channels", "res_blocks", "motion_res_blocks", "upsample", "stem_norm", "flow")
             if getattr(self, k) is not None
         }
         bad = [k for k in self.loss_weights if not k.startswith("lambda_")]

@@ -54,6 +54,7 @@ GANIMATION_PAPER = Recipe(
         "critic_warmup_steps": 0,
         "upsample": "transposed",
         "stem_norm": None,  # each editor's own (GANimation: instance norm after the stem)
+        "flow": None,  # each editor's own (two-stage: the paper's increments warper)
     },
 )
 
@@ -73,6 +74,7 @@ CPU_64 = Recipe(
         "critic_max_channels": 256,
         "critic_warmup_steps": 0,
         "upsample": "resize",
+        "flow": "displacement",
     },
     loss_weights={"lambda_mask": 0.0, "lambda_texture_area": 5.0, "lambda_flow_mag": 0.5},
     shipped_critic=True,
