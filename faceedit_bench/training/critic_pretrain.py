@@ -59,7 +59,8 @@ class CriticPretrainConfig:
     lr: float = option(1e-3, help="Adam learning rate (cosine decay to 0)")
     seed: int = option(0, help="seed of the weights and batches")
     threads: int | None = option(None, help="torch intra-op threads")
-    val_size: int = option(512, help="val images scored at the end (and every 500 steps)")
+    val_size: int = option(512, help="val images scored at the end and every --ckpt-every steps")
+    ckpt_every: int = option(500, help="score the val images and write OUT.partial every this many steps")
     adv_eps: float = option(
         0.0, help="FGSM adversarial training radius (L-inf, images in [0, 1]); 0 = plain training"
     )
@@ -73,6 +74,7 @@ class CriticPretrainConfig:
             "steps",
             "batch_size",
             "val_size",
+            "ckpt_every",
             "lr",
         )
 
@@ -156,7 +158,7 @@ def pretrain_critic(config: CriticPretrainConfig, log: Any = print) -> dict[str,
         loss.backward()
         opt.step()
         step += 1
-        if step % 500 == 0 or step == config.steps:
+        if step % config.ckpt_every == 0 or step == config.steps:
             mae = au_mae(critic, val_x, val_aus)
             elapsed = time.perf_counter() - t0
             curve.append({"step": step, "time_s": round(elapsed, 1), "val_au_mae": round(mae, 4)})

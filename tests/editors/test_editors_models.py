@@ -122,6 +122,21 @@ def test_low_resolution_increments_give_a_full_size_fold_free_grid():
     assert (grid - identity_grid(2, 16, 16)).abs().max() > 1e-3
 
 
+def test_motion_net_displacement_flow_is_bounded_and_starts_at_identity():
+    from faceedit_bench.editors.motion_net import MotionNet
+    from faceedit_bench.editors.warp import MAX_DISPLACEMENT, identity_grid
+
+    torch.manual_seed(0)
+    net = MotionNet(8, 2, 1, flow_up_skip=2, flow="displacement")
+    x, aus = torch.rand(2, 3, 16, 16) * 2 - 1, torch.rand(2, 17)
+    torch.testing.assert_close(net(x, aus), identity_grid(2, 16, 16), atol=0, rtol=0)
+    torch.nn.init.normal_(net.head.weight, std=50.0)  # saturate
+    disp = (net(x, aus) - identity_grid(2, 16, 16)).abs()
+    assert disp.max() <= MAX_DISPLACEMENT + 1e-6 and disp.max() > MAX_DISPLACEMENT / 2
+    with pytest.raises(ValueError, match="unknown flow parametrisation"):
+        MotionNet(8, 2, 1, flow="spline")
+
+
 def _near_identity_editor(cls, spec):
     """A trained editor at 16 px whose generator keeps its input: identity warp, mask ~1."""
     generator = build_generator(spec.with_overrides(channels=4, res_blocks=1, motion_res_blocks=1))

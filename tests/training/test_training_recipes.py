@@ -108,6 +108,33 @@ def test_critic_pretraining_lowers_the_au_error_and_a_run_starts_from_it(tmp_pat
         tiny_config("two-stage", critic_init=out, critic_max_channels=32)  # other size: refused, file named
 
 
+def test_killed_critic_pretraining_resumes_to_the_uninterrupted_result(tmp_path, bright_faces):
+    def config(out, steps=40):
+        return build_config(
+            CriticPretrainConfig, out=out, dataset=bright_faces, resolution=16, critic_channels=8,
+            critic_max_channels=16, steps=steps, batch_size=8, lr=3e-3, val_size=16, threads=1, ckpt_every=10,
+        )  # fmt: skip
+
+    whole = pretrain_critic(config(tmp_path / "whole.pt"), log=lambda _: None)
+
+    def kill_after_step_20(line: str) -> None:
+        if line.startswith("step 20/"):
+            raise KeyboardInterrupt
+
+    out = tmp_path / "killed.pt"
+    with pytest.raises(KeyboardInterrupt):
+        pretrain_critic(config(out), log=kill_after_step_20)
+    assert not out.exists() and (tmp_path / "killed.pt.partial").is_file()
+    with pytest.raises(ConfigError, match="other options"):
+        pretrain_critic(config(out, steps=50), log=lambda _: None)
+    lines: list[str] = []
+    resumed = pretrain_critic(config(out), log=lines.append)
+    assert lines[0].startswith("resumed") and lines[0].endswith("at step 10")  # killed before step 20 was saved
+    assert resumed["curve"] == [{**p, "time_s": q["time_s"]} for p, q in zip(whole["curve"], resumed["curve"])]
+    assert all(torch.equal(resumed["critic"][k], v) for k, v in whole["critic"].items())
+    assert not (tmp_path / "killed.pt.partial").exists()
+
+
 def test_critic_file_that_is_not_one_is_refused_with_its_name(tmp_path, tiny_config):
     bad = tmp_path / "nope.pt"
     torch.save({"format": "something-else"}, bad)
