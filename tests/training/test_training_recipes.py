@@ -129,7 +129,8 @@ def test_killed_critic_pretraining_resumes_to_the_uninterrupted_result(tmp_path,
         pretrain_critic(config(out, steps=50), log=lambda _: None)
     lines: list[str] = []
     resumed = pretrain_critic(config(out), log=lines.append)
-    assert lines[0].startswith("resumed") and lines[0].endswith("at step 10")  # killed before step 20 was saved
+    # killed before step 20 was saved
+    assert lines[0].startswith("resumed") and lines[0].endswith("at step 10")
     assert [{**p, "time_s": 0} for p in resumed["curve"]] == [{**p, "time_s": 0} for p in whole["curve"]]
     assert all(torch.equal(resumed["critic"][k], v) for k, v in whole["critic"].items())
     assert not (tmp_path / "killed.pt.partial").exists()
