@@ -66,6 +66,11 @@ class TrainConfig:
     critic_warmup_steps: int | None = option(
         None, help="critic steps of AU regression on real training images before the first generator step"
     )
+    critic_au_aug: float = option(
+        0.0,
+        help="strength of AU-free colour blobs + noise on real images that the critic's AU head must read as "
+        "the faces' own AUs (0: off; 1: blob amplitude 0.25, noise std up to 0.05)",
+    )
     stem_norm: bool | None = option(
         None,
         help="instance norm after the generator's stem (GANimation: yes; it erases the tiled AU channels "
@@ -149,6 +154,8 @@ class TrainConfig:
             raise ConfigError(
                 f"option 'flow' must be one of {', '.join(FLOW_PARAMETRISATIONS)}, got {self.flow!r}"
             )
+        if self.critic_au_aug < 0:
+            raise ConfigError(f"option 'critic_au_aug' must be >= 0, got {self.critic_au_aug}")
         if not 0 <= self.lr_decay_fraction <= 1:
             raise ConfigError("option 'lr_decay_fraction' must be in [0, 1]")
         if self.time_budget_min is not None and self.time_budget_min <= 0:

@@ -39,6 +39,7 @@ from faceedit_bench.config import (
 from faceedit_bench.io import torch_save_atomic
 from faceedit_bench.safe_load import UnsafeOrBrokenFile, load_tensors
 from faceedit_bench.training import losses
+from faceedit_bench.training.augment import colour_blobs
 from faceedit_bench.training.critic import Critic
 
 FORMAT = "faceedit-bench-critic/1"
@@ -61,6 +62,11 @@ class CriticPretrainConfig:
     threads: int | None = option(None, help="torch intra-op threads")
     val_size: int = option(512, help="val images scored at the end and every --ckpt-every steps")
     ckpt_every: int = option(500, help="score the val images and write OUT.partial every this many steps")
+    au_aug: float = option(
+        0.0,
+        help="also regress each batch's AUs on a copy with AU-free colour blobs + noise of this strength "
+        "(faceedit_bench.training.augment; 0 = off)",
+    )
     adv_eps: float = option(
         0.0, help="FGSM adversarial training radius (L-inf, images in [0, 1]); 0 = plain training"
     )
@@ -152,6 +158,9 @@ def pretrain_critic(config: CriticPretrainConfig, log: Any = print) -> dict[str,
         images, target = _images(got, config.resolution), got.aus.float() / AU_MAX
         if config.adv_eps > 0:
             images = fgsm(critic, images, target, config.adv_eps)
+        if config.au_aug > 0:
+            images = torch.cat([images, colour_blobs(images, rng, config.au_aug)])
+            target = torch.cat([target, target])
         _, pred = critic(images)
         loss = losses.au_regression_loss(pred, target)
         opt.zero_grad(set_to_none=True)

@@ -204,8 +204,9 @@ def train(
     run = _Run(config, env, device)
     out = _prepare_run_dir(config, run, env)
     ctx = StepContext(
-        run.spec, config.batch_size, env, device, config.amp, config.channels_last, config.resolution
-    )
+        run.spec, config.batch_size, env, device, config.amp, config.channels_last, config.resolution,
+        config.critic_au_aug,
+    )  # fmt: skip
     validator = None
     if env.is_main:
         vset = val_dataset or (dataset if given else _val_dataset(config, dataset))

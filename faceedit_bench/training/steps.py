@@ -23,6 +23,7 @@ from faceedit_bench.editors.spec import EditorSpec
 from faceedit_bench.editors.trained import cpu_has_bf16
 from faceedit_bench.editors.warp import bias_reduce_loss, flow_magnitude_loss, flow_tv_loss
 from faceedit_bench.training import losses
+from faceedit_bench.training.augment import colour_blobs
 from faceedit_bench.training.distributed import DistEnv, average_gradients, global_mean
 
 
@@ -34,6 +35,7 @@ class Batch:
     aus: torch.Tensor  # (n, 17) 0-5, NaN unknown
     target_aus: torch.Tensor  # (n, 17) another sample's AUs + noise
     alpha: torch.Tensor  # (n, 1, 1, 1) gradient-penalty interpolation weights
+    real_perturbed: torch.Tensor | None = None  # real + AU-free colour blobs (critic_au_aug), AU head only
 
 
 @dataclass
@@ -47,6 +49,7 @@ class StepContext:
     amp: bool
     channels_last: bool
     resolution: int
+    critic_au_aug: float = 0.0  # strength of the AU-free perturbations shown to the AU head (0: none)
 
     def autocast(self) -> contextlib.AbstractContextManager:
         """bfloat16 autocast on CUDA, and on CPUs with native bfloat16 (AMX / AVX512-BF16)."""
@@ -80,6 +83,7 @@ def draw_batch(
             0, 1
         )
     target = aus.roll(1, dims=0) + noise
+    perturbed = colour_blobs(images, rng, ctx.critic_au_aug) if ctx.critic_au_aug > 0 else None
     shard = ctx.env.shard
     dev = ctx.device
     return Batch(
@@ -87,6 +91,7 @@ def draw_batch(
         aus=shard(aus).to(dev),
         target_aus=shard(target).to(dev),
         alpha=shard(alpha).to(dev),
+        real_perturbed=ctx.layout(shard(perturbed).to(dev)) if perturbed is not None else None,
     )
 
 
@@ -101,7 +106,9 @@ def critic_step(
     """WGAN-GP + AU regression on real images; returns detached loss terms.
 
     ``fake``: edits of ``b`` already made by this iteration's generator step (reused
-    as in GANimation); generated here without gradients when not given.
+    as in GANimation); generated here without gradients when not given. With
+    ``b.real_perturbed`` the AU head also regresses the real AUs on the perturbed
+    copies (ours, :mod:`faceedit_bench.training.augment`); the realism score ignores them.
     """
     spec = ctx.spec
     critic.requires_grad_(True)
@@ -111,12 +118,16 @@ def critic_step(
     fake = fake.detach().float()
     interp = ctx.layout(b.alpha * b.real + (1 - b.alpha) * fake).requires_grad_(True)
     n = b.real.shape[0]
+    extra = [] if b.real_perturbed is None else [b.real_perturbed]
     with ctx.autocast():
-        scores, au_pred = critic(torch.cat([b.real, ctx.layout(fake), interp]))
+        scores, au_pred = critic(torch.cat([b.real, ctx.layout(fake), interp, *extra]))
     scores = scores.float().flatten(1).mean(1)
     adv = losses.wgan_critic_loss(scores[:n], scores[n : 2 * n])
-    au = losses.au_regression_loss(au_pred[:n], b.aus / AU_MAX) * (spec.lambda_au / ctx.global_batch)
-    gp = losses.gradient_penalty(scores[2 * n :], interp) * spec.lambda_gp
+    au = losses.au_regression_loss(au_pred[:n], b.aus / AU_MAX)
+    if extra:
+        au = (au + losses.au_regression_loss(au_pred[3 * n :], b.aus / AU_MAX)) / 2
+    au = au * (spec.lambda_au / ctx.global_batch)
+    gp = losses.gradient_penalty(scores[2 * n : 3 * n], interp) * spec.lambda_gp
     total = adv + au + gp
     opt.zero_grad(set_to_none=True)
     total.backward()
@@ -136,9 +147,14 @@ def critic_warmup_step(
     weights and data are never used.
     """
     critic.requires_grad_(True)
+    n = b.real.shape[0]
+    extra = [] if b.real_perturbed is None else [b.real_perturbed]
     with ctx.autocast():
-        _, au_pred = critic(b.real)
-    au = losses.au_regression_loss(au_pred, b.aus / AU_MAX) * (ctx.spec.lambda_au / ctx.global_batch)
+        _, au_pred = critic(torch.cat([b.real, *extra]))
+    au = losses.au_regression_loss(au_pred[:n], b.aus / AU_MAX)
+    if extra:
+        au = (au + losses.au_regression_loss(au_pred[n:], b.aus / AU_MAX)) / 2
+    au = au * (ctx.spec.lambda_au / ctx.global_batch)
     opt.zero_grad(set_to_none=True)
     au.backward()
     average_gradients(critic, ctx.env)

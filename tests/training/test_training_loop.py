@@ -60,21 +60,28 @@ def test_same_seed_same_weights_other_seed_differs(tiny_config, tiny_faces):
     assert any(not torch.equal(wa[k], wc[k]) for k in wa)
 
 
-def test_resume_equals_uninterrupted_run(tiny_config, tiny_faces):
+@pytest.mark.parametrize("critic_au_aug", [0.0, 1.0])  # 1.0: the perturbations' random numbers resume too
+def test_resume_equals_uninterrupted_run(tiny_config, tiny_faces, critic_au_aug):
     full = train(
-        tiny_config("two-stage", steps=6, out=tiny_config().out.parent / "full"), dataset=tiny_faces()
+        tiny_config("two-stage", steps=6, out=tiny_config().out.parent / "full", critic_au_aug=critic_au_aug),
+        dataset=tiny_faces(),
     )
     part_dir = tiny_config().out.parent / "part"
     # "killed" after step 4: a run planned for 6 steps whose process stops at the step-4 checkpoint
     train(
-        tiny_config("two-stage", steps=6, out=part_dir),
+        tiny_config("two-stage", steps=6, out=part_dir, critic_au_aug=critic_au_aug),
         dataset=_StopAfter(tiny_faces(), 4),
         val_dataset=tiny_faces(),
     )
     assert load_checkpoint(part_dir / "checkpoint.pt")["step"] == 4
     with pytest.raises(ValueError, match="--resume"):
-        train(tiny_config("two-stage", steps=6, out=part_dir), dataset=tiny_faces())
-    train(tiny_config("two-stage", steps=6, out=part_dir, resume=True), dataset=tiny_faces())
+        train(
+            tiny_config("two-stage", steps=6, out=part_dir, critic_au_aug=critic_au_aug), dataset=tiny_faces()
+        )
+    train(
+        tiny_config("two-stage", steps=6, out=part_dir, resume=True, critic_au_aug=critic_au_aug),
+        dataset=tiny_faces(),
+    )
     _assert_same(_weights(full), _weights(part_dir))
     steps = [r["step"] for r in read_jsonl(part_dir / "metrics.jsonl") if r["kind"] == "train"]
     assert steps == [1, 2, 3, 4, 5, 6]  # lines written after the checkpoint were dropped, none lost

@@ -4,7 +4,6 @@ import pytest
 import torch
 
 from faceedit_bench import plugins
-from faceedit_bench.api.dataset import FaceDataset, FaceSample
 from faceedit_bench.config import ConfigError, build_config
 from faceedit_bench.io import read_jsonl
 from faceedit_bench.training import train
@@ -59,36 +58,6 @@ def test_warmup_trains_only_the_critics_au_head_first(tiny_config, tiny_faces):
     assert "d/gp" not in rows[0] and "d/gp" in rows[3]
     with pytest.raises(ConfigError, match="critic_warmup_steps"):
         tiny_config(steps=3, critic_warmup_steps=3)
-
-
-class BrightFaces(FaceDataset):
-    """16 px images whose brightness is AU12 / 5 (the other AUs 0): an AU a critic can learn to read."""
-
-    def __init__(self, split: str = "train", resolution: int = 16) -> None:
-        g = torch.Generator().manual_seed(int(split == "val"))
-        self.aus = torch.zeros(64, 17)
-        self.aus[:, 8] = torch.rand(64, generator=g) * 5
-        noise = torch.rand(64, 3, resolution, resolution, generator=g) * 0.1
-        self.images = (self.aus[:, 8].view(-1, 1, 1, 1) / 5 * 0.9 + noise).clamp(0, 1)
-
-    def __len__(self) -> int:
-        return 64
-
-    def get(self, index: int) -> FaceSample:
-        return FaceSample(self.images[index], self.aus[index], f"id{index}", f"s{index}")
-
-    def cache_key(self) -> str:
-        return "bright"
-
-    def make_pairs(self, n_pairs, seed, recipe="ganimation"):
-        raise AssertionError("critic pre-training must not ask for evaluation pairs")
-
-
-@pytest.fixture
-def bright_faces():
-    plugins.datasets.register("test-bright-faces", BrightFaces)
-    yield "test-bright-faces"
-    plugins.datasets.unregister("test-bright-faces")
 
 
 def test_critic_pretraining_lowers_the_au_error_and_a_run_starts_from_it(tmp_path, tiny_config, bright_faces):
