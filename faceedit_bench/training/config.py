@@ -199,6 +199,8 @@ class TrainConfig:
             for k in ("channels", "res_blocks", "motion_res_blocks", "upsample", "stem_norm", "flow")
             if getattr(self, k) is not None
         }
+        if not spec.use_motion:
+            sizes.pop("flow", None)  # no motion step: keep the editor's recorded spec free of it
         bad = [k for k in self.loss_weights if not k.startswith("lambda_")]
         if bad:
             raise ValueError(f"only lambda_* weights can be overridden, got {', '.join(bad)}")
