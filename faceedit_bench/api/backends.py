@@ -66,6 +66,10 @@ class IdentityModel(Backend):
     """``embed(images) -> (N, D)`` L2-normalised; a NaN row means no face found."""
 
     threshold: ClassVar[float] = 0.5  # cosine similarity above which two faces match
+    threshold_rule: ClassVar[str] = "a fixed default (0.5), not chosen for this model"
+
+    def provenance(self) -> dict[str, object]:
+        return {**super().provenance(), "threshold": self.threshold, "threshold_rule": self.threshold_rule}
 
     @abstractmethod
     def embed(self, images: torch.Tensor) -> torch.Tensor: ...

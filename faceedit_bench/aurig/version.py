@@ -46,6 +46,7 @@ REFERENCE_FILES = ("models.py", "train.py", "data.py")
 def reference_code_hash() -> str:
     """Reference-network and training sources: with the renderer probe, the validity key of the weights.
 
-    The renderer itself is not hashed here: ``reference.probe`` checks its output instead.
+    The renderer itself is not hashed here: ``reference.probe`` checks its output instead;
+    nor is ``reference/evaluate.py``: evaluation does not change the weights.
     """
     return _hash_files([_HERE / "reference" / f for f in REFERENCE_FILES])

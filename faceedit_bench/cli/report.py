@@ -2,7 +2,10 @@
 
 Prints a short verdict (what regressed, what is missing; under 20 lines on PASS) and
 writes the full Markdown report to ``--out`` (default: ``regression.md`` beside CURRENT).
-Exit status: 0 no regression beyond tolerance and nothing missing, 1 a regression or an
+A regression is a change beyond the baseline's 95% interval on that side and beyond the
+metric's fixed tolerance (the fixed tolerance alone without an interval; see
+:data:`faceedit_bench.reports.regression.RULE`).
+Exit status: 0 no regression and nothing missing, 1 a regression or an
 editor, metric or backend of the baseline missing from CURRENT (unless
 ``--allow-missing``), 2 when the files cannot be compared (different protocol, or one
 key from different backends).
@@ -29,7 +32,8 @@ class ReportConfig:
         help="baseline results JSON kept under version control (e.g. reports/ci/baseline.json)"
     )
     tolerances: Path | None = option(
-        None, help="YAML of per-metric tolerances (default: the packaged tolerances.yaml)"
+        None,
+        help="YAML of per-metric fixed tolerances, the floor under the intervals (default: the packaged tolerances.yaml)",
     )
     out: Path | None = option(
         None, help="write the full Markdown report here (default: regression.md beside CURRENT)"
@@ -53,7 +57,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "report",
         help="regression report of a results file against a baseline (exit 1 on a regression)",
-        description="Regression gate of CURRENT against BASELINE, per editor and metric: a short verdict on stdout, the full Markdown report in --out. Exit status: 0 pass, 1 a regression beyond tolerance or something of the baseline missing (editor, metric, backend; see --allow-missing), 2 when the files cannot be compared (different protocol, or one key from different backends).",
+        description="Regression gate of CURRENT against BASELINE, per editor and metric: a short verdict on stdout, the full Markdown report in --out. A regression is a change beyond both the baseline's 95% interval on that side and the metric's fixed tolerance (the tolerance alone for a metric without an interval). Exit status: 0 pass, 1 a regression or something of the baseline missing (editor, metric, backend; see --allow-missing), 2 when the files cannot be compared (different protocol, or one key from different backends).",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("current", type=Path, metavar="CURRENT", help="current results.json or run directory")

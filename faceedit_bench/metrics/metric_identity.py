@@ -4,7 +4,7 @@ A face the identity model cannot find in an edit (NaN embedding) while it found 
 source is a failure scored as the worst value of each scale (cosine -1, no match)
 and counted in ``id_face_missed``; a source without a face leaves the pair undefined
 (NaN) for every editor alike. ``id_verify`` thresholds the cosine at the identity
-model's recorded threshold (see its provenance in results.json for the rule).
+model's threshold; results.json's backend provenance names its ``threshold_rule``.
 """
 
 from __future__ import annotations
@@ -26,9 +26,9 @@ class IdentitySimilarity(Metric):
     backend_kind: ClassVar[str | None] = "identity"
     description: ClassVar[str] = (
         "cosine similarity of identity embeddings (source vs edit) and match rate; "
-        "an edit without a face scores -1 and no match; verify = cos >= the identity model's recorded "
-        "threshold (its provenance names it; aurig-ref: the validation EER point, which at EER 0 is the "
-        "lowest genuine score, the strictest cut)"
+        "an edit without a face scores -1 and no match; verify = cos >= the identity model's threshold, "
+        "chosen by the rule its provenance names (threshold_rule; aurig-ref: the midpoint of the gap between "
+        "the highest impostor and the lowest genuine cosine on validation identities, else the EER point)"
     )
     miss_key: ClassVar[str | None] = "id_face_missed"
     rate_keys: ClassVar[tuple[str, ...]] = ("id_verify", "id_face_missed")

@@ -243,14 +243,21 @@ class ReportCheck:
         return out
 
 
+def summary_editors(results: dict[str, Any]) -> list[str]:
+    """The rows the summary table shows: ok editors, each seeded editor's replicates pooled into one."""
+    from faceedit_bench.reports.stats_tables import pooled_view
+
+    editors = pooled_view(results)["editors"]
+    return [n for n, e in editors.items() if e.get("status", "ok") == "ok"]
+
+
 def screenshot_report(html: str | Path, png: str | Path, width: int = 1400) -> ReportCheck:
     """Open a ``report.html`` in Chromium, check it and save a screenshot.
 
-    Expected summary rows are the ok editors of ``results.json`` beside the page, if any."""
+    Expected summary rows (:func:`summary_editors`) come from ``results.json`` beside the page, if any."""
     results = Path(html).with_name("results.json")
     expected = None
     if results.is_file():
-        editors = json.loads(results.read_text(encoding="utf-8"))["editors"]
-        expected = [n for n, e in editors.items() if e.get("status", "ok") == "ok"]
+        expected = summary_editors(json.loads(results.read_text(encoding="utf-8")))
     page = inspect_page(html, REPORT_CHECK, png, width)
     return ReportCheck(page, expected)

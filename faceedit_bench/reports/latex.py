@@ -144,14 +144,20 @@ def table_latex(table: Table, protocol: str, placement: str = "auto") -> str:
 
 def _float(table: Table, protocol: str, placement: str) -> str:
     body, width = tabular(table)
+    return table_float(body, width, table.title, label(protocol, table.name), placement)
+
+
+def table_float(body: str, width: float, title: str, tex_label: str, placement: str = "auto") -> str:
+    """A ``tabular`` ``body`` of natural ``width`` pt in ``table`` or ``table*`` (by width when
+    ``placement`` is auto), captioned, labelled and shrunk to the line width if wider."""
     wide = placement == "page" or (placement == "auto" and width > COLUMN_PT)
     env = "table*" if wide else "table"
     return "\n".join([
         f"{PREAMBLE}; natural width about {width:.0f} pt, shrunk to the line width if wider",
         f"\\begin{{{env}}}[tbp]",
         "\\centering",
-        f"\\caption{{{latex_escape(table.title)}}}",
-        f"\\label{{{label(protocol, table.name)}}}",
+        f"\\caption{{{latex_escape(title)}}}",
+        f"\\label{{{tex_label}}}",
         "\\small\\setlength{\\tabcolsep}{3pt}%",
         _FIT,
         body.rstrip("\n") + "}",

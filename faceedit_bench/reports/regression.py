@@ -1,12 +1,20 @@
 """CI regression report: compare a current ``results.json`` with a kept baseline.
 
-For every editor and metric id in both files the change is judged against a
-per-metric tolerance (:mod:`faceedit_bench.reports.tolerances`) in the metric's bad direction
-(``higher_is_better``). An editor, metric or backend of the baseline that the current
-run lacks is a failure (``MISSING``): a gate that passes when the two-stage editor
-failed to load proves nothing. ``allow_missing`` lists them as removed instead.
-What only the current run has is listed as added. Files from different protocols,
-or one key measured by different backends, are refused: such numbers are not comparable.
+For every editor and metric id in both files the change in the metric's bad direction
+(``higher_is_better``) is judged by :data:`RULE`: it must exceed the baseline's own 95%
+interval on that side (the distance from its value to the interval's bound: a change
+the baseline's sampling uncertainty covers is no evidence) and the metric's fixed
+tolerance (:mod:`faceedit_bench.reports.tolerances`), the floor for run-to-run float
+noise; a metric without an interval is judged by the fixed tolerance alone and its row
+says so. Only the baseline's interval counts, so a broken run cannot widen its own
+allowance. (The baseline keeps no per-pair values, so no paired test across runs; the
+paired comparisons *within* each run are compared as notes.)
+
+An editor, metric or backend of the baseline that the current run lacks is a failure
+(``MISSING``): a gate that passes when the two-stage editor failed to load proves
+nothing. ``allow_missing`` lists them as removed instead. What only the current run has
+is listed as added. Files from different protocols, or one key measured by different
+backends, are refused: such numbers are not comparable.
 """
 
 from __future__ import annotations
@@ -22,8 +30,13 @@ import pandas as pd
 from faceedit_bench.io import write_bytes_atomic
 from faceedit_bench.reports.markdown import to_markdown
 from faceedit_bench.reports.results import MetricId, load_results, results_path
-from faceedit_bench.reports.tolerances import Tolerances
+from faceedit_bench.reports.tolerances import Tolerance, Tolerances
 
+RULE = (
+    "a metric regresses when it is worse than the baseline by more than the baseline's 95% interval on that "
+    "side (value to bound) and by more than its fixed tolerance (the floor for run-to-run noise); a metric "
+    "without an interval is judged by the fixed tolerance alone (rule 'fixed ... (no interval)')"
+)
 FAIL_STATUSES = ("REGRESSION", "no value")
 MISSING_STATUSES = ("MISSING editor", "MISSING metric", "MISSING backend")
 _CHANGED = ("added", "removed", "editor added", "editor removed", "backend removed")
@@ -94,18 +107,18 @@ class RegressionReport:
                 "baseline": [_fmt(r.baseline) for r in self.rows],
                 "current": [_fmt(r.current) for r in self.rows],
                 "delta": [_fmt(r.delta, "+.4g") for r in self.rows],
-                "tolerance": [_fmt_tol(r) for r in self.rows],
+                "allowed (rule)": [_fmt_tol(r) for r in self.rows],
                 "status": [f"**{r.status}**" if r.status in _FAILING else r.status for r in self.rows],
             },
             index=pd.Index([r.editor for r in self.rows], name="editor"),
         )
 
     def verdict(self) -> str:
-        """``PASS: ...`` or ``FAIL: N regression(s) beyond tolerance, M missing``."""
+        """``PASS: ...`` or ``FAIL: N regression(s) beyond interval and tolerance, M missing``."""
         n_bad, n_missing = len(self.regressions), len(self.missing)
         if not n_bad and not n_missing:
-            return "PASS: no regression beyond tolerance, nothing missing"
-        parts = [f"{n_bad} regression(s) beyond tolerance"] if n_bad else []
+            return "PASS: no regression beyond interval and tolerance, nothing missing"
+        parts = [f"{n_bad} regression(s) beyond interval and tolerance"] if n_bad else []
         parts += [f"{n_missing} missing (editor, metric or backend of the baseline)"] if n_missing else []
         return "FAIL: " + ", ".join(parts)
 
@@ -137,6 +150,7 @@ class RegressionReport:
             "",
             f"- baseline: `{self.baseline_path}` {self.headers[0]}",
             f"- current: `{self.current_path}` {self.headers[1]}",
+            f"- rule: {RULE}",
             f"- tolerances: `{self.tolerances}`",
             f"- result: {verdict}",
             f"- rows: {counts or 'none'}",
@@ -171,7 +185,7 @@ def _describe(row: Row) -> str:
     where = f"{row.editor} {row.metric}@{row.backend}" if row.backend else f"{row.editor} {row.metric}"
     if row.status == "REGRESSION":
         return (f"REGRESSION {where}: {_fmt(row.baseline)} -> {_fmt(row.current)} "
-                f"(change {_fmt(row.delta, '+.4g')}, tolerance {_fmt_tol(row)})")  # fmt: skip
+                f"(change {_fmt(row.delta, '+.4g')}, allowed {_fmt_tol(row)})")  # fmt: skip
     if row.status == "no value":
         return f"NO VALUE {where}: {_fmt(row.baseline)} in the baseline, none now"
     return f"{row.status} {where}" + (f": {row.reason}" if row.reason else "")
@@ -250,6 +264,7 @@ def compare_results(
             )
     _missing_backends(report, baseline, current)
     _backend_notes(report, baseline, current)
+    _comparison_notes(report, baseline, current)
     if not allow_missing:
         strict = {
             "editor removed": "MISSING editor",
@@ -296,6 +311,29 @@ def _editor_only_once(
     report.rows.append(Row(editor, "(all metrics)", "", None, None, None, "", f"editor {status}", reason))
 
 
+def interval_side(entry: dict[str, Any], worse: bool) -> float | None:
+    """Distance from ``entry``'s value to its 95% interval bound on the worse (or better) side; None without one."""
+    value, ci = _value(entry), entry.get("ci95")
+    if value is None or not isinstance(ci, list | tuple) or len(ci) != 2:
+        return None
+    lo, hi = (float(x) if isinstance(x, int | float) else math.nan for x in ci)
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return None
+    upward = worse != bool(entry.get("higher_is_better"))  # the side where the value grows
+    return max(0.0, hi - value if upward else value - lo)
+
+
+def allowance(entry: dict[str, Any], tol: Tolerance, worse: bool = True) -> tuple[float, str]:
+    """(allowed change, rule in words) on one side of a baseline ``entry``, by :data:`RULE`."""
+    floor = tol.allowed(float(entry["value"]))
+    side = interval_side(entry, worse)
+    if side is None:
+        return floor, f"fixed {tol.describe()} (no interval)"
+    if side >= floor:
+        return side, f"95% CI; floor {tol.describe()}"
+    return floor, f"floor {tol.describe()}; 95% CI {side:.3g}"
+
+
 def _judge(
     editor: str, mid: MetricId, b: dict[str, Any] | None, c: dict[str, Any] | None, tols: Tolerances
 ) -> Row:
@@ -311,7 +349,7 @@ def _judge(
     if row.baseline is None:
         row.status = "ok" if row.current is None else "new value"
         return row
-    row.tolerance = tol.allowed(row.baseline)
+    row.tolerance, row.tolerance_rule = allowance(b, tol)
     if row.current is None:
         row.status = "no value"
         return row
@@ -321,7 +359,7 @@ def _judge(
     slack = 1e-9 * max(1.0, abs(row.baseline))  # float noise is not a regression
     if worse > row.tolerance + slack:
         row.status = "REGRESSION"
-    elif -worse > row.tolerance + slack:
+    elif -worse > allowance(b, tol, worse=False)[0] + slack:
         row.status = "improved"
     return row
 
@@ -349,6 +387,31 @@ def _backend_notes(report: RegressionReport, baseline: dict[str, Any], current: 
             report.notes.append(
                 f"backend {kind} ({b.get('label')}): same label, different provenance "
                 f"({', '.join(changed)} changed: weights or version?)"
+            )
+
+
+def _comparison_notes(report: RegressionReport, baseline: dict[str, Any], current: dict[str, Any]) -> None:
+    """A paired comparison within the runs (editor vs reference, primary metric) whose verdict changed."""
+    meta = current.get("metrics_meta") or {}
+    primary = {mid for mid, m in meta.items() if isinstance(m, dict) and m.get("primary")}
+
+    def verdicts(results: dict[str, Any]) -> dict[tuple[str, str, str], str | None]:
+        rows = (results.get("comparisons") or {}).get("rows") or []
+        return {
+            (r["editor"], r["reference"], r["metric"]): r.get("better")
+            for r in rows
+            if r.get("metric") in primary
+        }
+
+    def words(better: str | None) -> str:
+        return "no significant difference" if better is None else f"{better} significantly better"
+
+    before, now = verdicts(baseline), verdicts(current)
+    for editor, reference, metric in sorted(before.keys() & now.keys()):
+        b, c = before[editor, reference, metric], now[editor, reference, metric]
+        if b != c:
+            report.notes.append(
+                f"paired comparison {editor} vs {reference} on {metric}: {words(b)} in the baseline, {words(c)} now"
             )
 
 

@@ -169,12 +169,19 @@ def seeds_frame(results: dict[str, Any]) -> pd.DataFrame:
     )
 
 
-def _latex(df: pd.DataFrame, caption: str, label: str) -> str:
+def _latex(df: pd.DataFrame, caption: str, protocol: str, name: str) -> str:
+    """The frame as a booktabs float sized and labelled (``tab:<protocol>:<name>``) like every other table."""
+    from faceedit_bench.reports.latex import (
+        estimate_width,
+        label,
+        table_float,
+    )  # latex imports tables, which imports us
+
     shown = df.map(lambda v: latex_escape(str(v)))
     shown.columns = [latex_escape(str(c)) for c in df.columns]
-    return shown.style.hide(axis="index").to_latex(
-        hrules=True, column_format="l" * df.shape[1], caption=latex_escape(caption), label=label
-    )
+    body = shown.style.hide(axis="index").to_latex(hrules=True, column_format="l" * df.shape[1])
+    width = estimate_width(shown.set_index(shown.columns[0]))
+    return table_float(body, width, caption, label(protocol, name))
 
 
 def write_stats_tables(results: dict[str, Any], out: Path) -> list[Path]:
@@ -196,6 +203,6 @@ def write_stats_tables(results: dict[str, Any], out: Path) -> list[Path]:
         write_text_atomic(paths[0], df.to_csv(index=False))
         lines = "".join(f"- {n}\n" for n in notes if n)
         write_text_atomic(paths[1], f"**{title}**\n\n{to_markdown(df, index=False)}\n\n{lines}")
-        write_text_atomic(paths[2], _latex(df, title, f"tab:{stem}"))
+        write_text_atomic(paths[2], _latex(df, title, results["protocol"]["name"], stem))
         written += paths
     return written

@@ -1,8 +1,9 @@
-"""AU-rig reference judges: shipped weights, their accuracy, metric helpers, retrain-on-change."""
+"""AU-rig reference judges: shipped weights, their accuracy, metric helpers, threshold rule, retrain-on-change."""
 
 from __future__ import annotations
 
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -11,8 +12,15 @@ import torch
 from faceedit_bench.api.aus import AU_NAMES, N_AUS
 from faceedit_bench.api.backends import AUDetector, IdentityModel
 from faceedit_bench.aurig.dataset import AuRigDataset
-from faceedit_bench.aurig.reference import backends, probe
-from faceedit_bench.aurig.reference.metrics import au_scores, equal_error_rate, pair_scores
+from faceedit_bench.aurig.reference import backends, evaluate, probe
+from faceedit_bench.aurig.reference.metrics import (
+    THRESHOLD_RULE,
+    au_scores,
+    equal_error_rate,
+    pair_scores,
+    score_summary,
+    verification_threshold,
+)
 from faceedit_bench.plugins import au_detectors, identity_models
 
 torch.set_num_threads(1)
@@ -88,6 +96,89 @@ def test_equal_error_rate_on_known_scores() -> None:
     eer, thr = equal_error_rate(same, diff)
     assert eer == pytest.approx(0.25) and 0.3 < thr <= 0.75
     assert equal_error_rate(torch.tensor([0.9, 0.8]), torch.tensor([0.1, 0.2]))[0] == 0.0
+
+
+def test_threshold_rule_is_the_gap_midpoint_when_scores_separate() -> None:
+    same = torch.tensor([0.95, 0.9, 0.99, 0.92])
+    diff = torch.tensor([0.1, -0.2, 0.7, 0.3])
+    thr, how = verification_threshold(same, diff)
+    assert thr == pytest.approx((0.9 + 0.7) / 2) and how.startswith("gap midpoint")
+    # the EER point of separated scores is the lowest genuine score: the strictest cut
+    assert equal_error_rate(same, diff)[1] == pytest.approx(0.9)
+
+
+def test_threshold_rule_falls_back_to_the_eer_point_when_scores_overlap() -> None:
+    same = torch.tensor([0.9, 0.8, 0.7, 0.3])
+    diff = torch.tensor([0.1, 0.2, 0.4, 0.75])
+    thr, how = verification_threshold(same, diff)
+    assert thr == equal_error_rate(same, diff)[1] and how.startswith("EER point")
+    with pytest.raises(ValueError, match="needs genuine and impostor scores"):
+        verification_threshold(same, torch.tensor([]))
+
+
+def test_identity_record_chooses_on_val_and_applies_to_test() -> None:
+    g = torch.Generator().manual_seed(0)
+    val = (0.9 + 0.05 * torch.rand(300, generator=g), 0.6 * torch.rand(5000, generator=g))
+    test = (torch.tensor([0.7, 0.95, 0.97]), torch.tensor([0.8, 0.1, 0.2, 0.3]))
+    rec = evaluate.identity_record({"val": val, "test": test})
+    thr = (float(val[0].min()) + float(val[1].max())) / 2
+    assert rec["threshold"] == pytest.approx(thr)
+    rule = rec["threshold_rule"]
+    assert rule["rule"] == THRESHOLD_RULE and rule["chosen_on"] == "val"
+    assert (rule["lowest_genuine"], rule["highest_impostor"]) == (float(val[0].min()), float(val[1].max()))
+    assert rec["val"]["far_at_val_threshold"] == 0 and rec["val"]["frr_at_val_threshold"] == 0
+    assert rec["test"]["far_at_val_threshold"] == pytest.approx(1 / 4)  # 0.8 >= thr ~0.75
+    assert rec["test"]["frr_at_val_threshold"] == pytest.approx(1 / 3)  # 0.7 < thr
+    summary = score_summary(val[1])
+    assert summary["n"] == 5000 and summary["max"] == pytest.approx(float(val[1].max()))
+    assert summary["p99"] == pytest.approx(float(np.quantile(val[1].double().numpy(), 0.99)))
+
+
+def test_shipped_identity_record_carries_the_rule_and_the_backend_uses_it(
+    judges: tuple[AUDetector, IdentityModel],
+) -> None:
+    record = json.loads((backends.WEIGHTS_DIR / "identity_encoder.json").read_text())
+    val = record["validation"]
+    rule = val["threshold_rule"]
+    assert rule["rule"] == THRESHOLD_RULE and rule["applied"].startswith("gap midpoint")
+    assert (
+        rule["lowest_genuine"]
+        == val["val"]["genuine"]["min"]
+        > rule["highest_impostor"]
+        == val["val"]["impostor"]["max"]
+    )
+    midpoint = (rule["lowest_genuine"] + rule["highest_impostor"]) / 2
+    assert record["threshold"] == val["threshold"] == pytest.approx(midpoint)
+    assert val["val"]["n_same_pairs"] == val["val"]["genuine"]["n"] == 9000
+    assert val["val"]["far_at_val_threshold"] == val["val"]["frr_at_val_threshold"] == 0
+    _, ident = judges
+    assert ident.threshold == record["threshold"] and ident.threshold_rule == THRESHOLD_RULE
+    prov = ident.provenance()
+    assert prov["threshold"] == record["threshold"] and prov["threshold_rule"] == THRESHOLD_RULE
+    assert prov["threshold_scores"]["val"]["genuine_min"] == rule["lowest_genuine"]
+    assert prov["threshold_scores"]["test"]["frr"] == val["test"]["frr_at_val_threshold"]
+
+
+def test_recompute_rewrites_only_the_identity_numbers(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    for f in ("identity_encoder.pt", "identity_encoder.json", probe.PROBE_FILE):
+        shutil.copy(backends.WEIGHTS_DIR / f, tmp_path / f)
+    before = json.loads((tmp_path / "identity_encoder.json").read_text())
+    scores = {
+        "val": (torch.tensor([0.9, 0.95]), torch.tensor([0.5, 0.1])),
+        "test": (torch.tensor([0.8]), torch.tensor([0.2])),
+    }
+    monkeypatch.setattr(evaluate, "identity_scores", lambda model: scores)
+    record = evaluate.recompute_identity_record(tmp_path, command="test")
+    after = json.loads((tmp_path / "identity_encoder.json").read_text())
+    assert after == record and after["threshold"] == pytest.approx(0.7)
+    assert after["validation"]["recomputed_by"] == "test"
+    assert {k: v for k, v in after.items() if k not in ("validation", "threshold")} == {
+        k: v for k, v in before.items() if k not in ("validation", "threshold")
+    }
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp file left
+    (tmp_path / "identity_encoder.json").write_text(json.dumps({**before, "reference_code": "old"}))
+    with pytest.raises(ValueError, match=r"identity_encoder\.json: the weights do not fit the current code"):
+        evaluate.recompute_identity_record(tmp_path)
 
 
 def test_code_change_retrains_into_the_cache(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:

@@ -39,5 +39,8 @@ def test_no_face_gives_nan_row(model: DlibIdentity) -> None:
     assert out.shape == (1, 128) and torch.isnan(out).all()
 
 
-def test_threshold_matches_dlib_euclidean_rule() -> None:
+def test_threshold_matches_dlib_euclidean_rule(model: DlibIdentity) -> None:
     assert DlibIdentity.threshold == pytest.approx(1 - 0.36 / (2 * 1.42**2))
+    prov = model.provenance()
+    assert prov["threshold"] == DlibIdentity.threshold and "below 0.6" in str(prov["threshold_rule"])
+    assert "= 0.911" in str(prov["threshold_rule"])

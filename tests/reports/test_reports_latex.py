@@ -4,10 +4,8 @@ a two-column paper with two protocols' tables compiles cleanly (when pdflatex is
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -23,7 +21,7 @@ from faceedit_bench.reports.latex import (
 )
 from faceedit_bench.reports.tables import build_ablation, build_summary, write_tables
 
-from .conftest import make_results
+from .conftest import compile_paper, make_results
 
 
 def _two_protocols(run_dir: Path, tmp_path: Path) -> list[Path]:
@@ -96,19 +94,6 @@ def test_figures_tex_sizes_each_pdf_for_one_or_two_columns(tmp_path: Path) -> No
     assert "\\label{fig:aurig-demo:wide}" in tex
 
 
-@pytest.fixture
-def pdflatex() -> str:
-    found = shutil.which("pdflatex")
-    if found is None:
-        why = (
-            "no pdflatex (apt-get install texlive-latex-base texlive-latex-recommended; .ci/run installs it)"
-        )
-        if os.environ.get("FACEEDIT_REQUIRE_PDFLATEX"):
-            pytest.fail(f"FACEEDIT_REQUIRE_PDFLATEX is set but there is {why}")
-        pytest.skip(f"{why}: the fit is still checked by construction above")
-    return found
-
-
 def test_two_column_paper_compiles_without_overfull_or_duplicate_labels(
     pdflatex: str, run_dir: Path, tmp_path: Path
 ) -> None:
@@ -116,20 +101,7 @@ def test_two_column_paper_compiles_without_overfull_or_duplicate_labels(
     for tables in _two_protocols(run_dir, tmp_path):
         inputs += [f"\\input{{{tables / 'summary.tex'}}}", f"\\input{{{tables / 'ablation.tex'}}}"]
         inputs.append(f"\\input{{{tables / 'per_au__au_mae__aurig-ref.tex'}}}")
-    text = "Facial expression editing. " * 60
-    doc = tmp_path / "paper.tex"
-    doc.write_text(
-        "\\documentclass[twocolumn]{article}\n\\usepackage{booktabs,graphicx}\n\\begin{document}\n"
-        + "\n".join(f"{text}\n\n{line}" for line in inputs)
-        + f"\n\n{text}\n\\end{{document}}\n"
-    )
-    for _ in range(2):  # duplicate labels are reported on the run that reads the .aux
-        proc = subprocess.run(
-            [pdflatex, "-interaction=nonstopmode", "-halt-on-error", doc.name],
-            cwd=tmp_path, capture_output=True, text=True, timeout=120,
-        )  # fmt: skip
-        assert proc.returncode == 0, proc.stdout[-2000:]
-    log = (tmp_path / "paper.log").read_text(errors="replace")
+    log = compile_paper(pdflatex, tmp_path, inputs, "Facial expression editing. " * 60)
     pattern = r"Overfull|multiply|Float too large|undefined"
     problems = [line for line in log.splitlines() if re.search(pattern, line)]
     assert problems == []

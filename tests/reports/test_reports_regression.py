@@ -1,4 +1,4 @@
-"""`faceedit-bench report`: exit codes, tolerances, refusals, missing editors, baseline update."""
+"""`faceedit-bench report`: exit codes, interval rule and tolerances, refusals, missing editors, baseline update."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from faceedit_bench.cli import report as report_cli
-from faceedit_bench.reports.regression import regression_report
+from faceedit_bench.reports.regression import RegressionReport, Row, regression_report
 from faceedit_bench.reports.results import MetricId
 from faceedit_bench.reports.tolerances import Tolerances
 
@@ -37,8 +37,13 @@ def test_self_comparison_passes(run_dir: Path, tmp_path: Path, capsys: pytest.Ca
     assert "PASS" in text and "REGRESSION" not in text
     assert "| psnr " in text and "| stlpips-alex " in text
     printed = capsys.readouterr().out.splitlines()
-    assert len(printed) < 20 and printed[0].endswith("PASS: no regression beyond tolerance, nothing missing")
+    assert printed[0].endswith("PASS: no regression beyond interval and tolerance, nothing missing")
+    assert [line.split()[0] for line in printed[1:]] == ["baseline", "current", "rows:", "1", "full"]
     assert printed[-1] == f"  full report: {out}"
+    assert (
+        "- rule: a metric regresses when it is worse than the baseline by more than the baseline's 95%"
+        in text
+    )
 
 
 def test_worse_beyond_tolerance_fails(
@@ -53,11 +58,92 @@ def test_worse_beyond_tolerance_fails(
     assert run_report(str(cur), "--baseline", str(run_dir / "results.json")) == 1
     printed = capsys.readouterr().out
     assert "FAIL: 1 regression(s)" in printed
-    assert "REGRESSION two-stage psnr@exact: 25.12 -> 24.32 (change -0.8, tolerance 0.5" in printed
+    # the interval's bad side (25.12 - 24.70 = 0.42) is narrower than the 0.5 dB floor
+    assert (
+        "REGRESSION two-stage psnr@exact: 25.12 -> 24.32 (change -0.8, allowed 0.5 (floor abs 0.5; 95% CI 0.42))"
+        in printed
+    )
     text = (tmp_path / "regression.md").read_text()  # default: beside CURRENT
     assert "FAIL: 1 regression" in text
     cells = [[c.strip() for c in line.split("|")[1:-1]] for line in text.splitlines() if line.startswith("|")]
     assert any(row[:6] == ["two-stage", "psnr", "exact", "25.12", "24.32", "-0.8"] for row in cells)
+
+
+def test_the_baseline_interval_sets_the_allowance(run_dir: Path, tmp_path: Path) -> None:
+    """two-stage AU MAE 0.35, 95% CI (0.31, 0.39): allowed 0.04 worse (the fixed tolerance alone is 0.02)."""
+
+    def au_mae(value: float) -> RegressionReport:
+        cur = write_variant(
+            run_dir,
+            tmp_path / "cur.json",
+            lambda d: d["editors"]["two-stage"]["metrics"]["au_mae@aurig-ref"].update(value=value),
+        )
+        return regression_report(run_dir, cur)
+
+    def row(report: RegressionReport) -> Row:
+        return next(r for r in report.rows if (r.editor, r.metric) == ("two-stage", "au_mae"))
+
+    inside = au_mae(0.38)  # beyond the fixed tolerance, inside the interval: passes
+    assert row(inside).status == "ok" and inside.exit_code == 0
+    assert (
+        row(inside).tolerance == pytest.approx(0.04)
+        and row(inside).tolerance_rule == "95% CI; floor abs 0.02, rel 5%"
+    )
+    beyond = au_mae(0.60)  # worse well beyond the interval: fails
+    assert row(beyond).status == "REGRESSION" and beyond.exit_code == 1
+    assert (
+        "two-stage au_mae@aurig-ref: 0.35 -> 0.6 (change +0.25, allowed 0.04 (95% CI; floor" in beyond.short()
+    )
+    assert row(au_mae(0.32)).status == "ok"  # better, but inside the interval's lower side
+    assert row(au_mae(0.30)).status == "improved"
+
+
+def test_interval_sides_floor_and_fallback(run_dir: Path, tmp_path: Path) -> None:
+    def skewed(d: dict) -> None:  # baseline intervals: one not around its value, one asymmetric
+        m = d["editors"]
+        m["ganimation"]["metrics"]["au_mae@aurig-ref"]["ci95"] = [0.30, 0.46]  # value 0.45
+        m["warp-only"]["metrics"]["id_cos@aurig-ref"]["ci95"] = [0.86, 0.905]  # value 0.90
+
+    def edit(d: dict) -> None:
+        skewed(d)
+        m = d["editors"]
+        m["ganimation"]["metrics"]["au_mae@aurig-ref"]["value"] = 0.47  # CI side 0.01 < floor 0.0225
+        m["identity"]["metrics"]["id_cos@aurig-ref"]["value"] = 0.995  # CI (1, 1): the 0.01 floor decides
+        m["warp-only"]["metrics"]["id_cos@aurig-ref"]["value"] = 0.875  # lower side of the CI: 0.04
+        m["oracle"]["metrics"]["id_cos@aurig-ref"]["value"] = 0.965  # CI (0.94, 0.96): upper side 0.01
+        m["two-stage"]["metrics"]["fid@inception-v3-compat"]["value"] = 28.7 + 1.5  # no CI: 5% = 1.435
+
+    base = write_variant(run_dir, tmp_path / "base.json", skewed)
+    report = regression_report(base, write_variant(run_dir, tmp_path / "cur.json", edit))
+    rows = {(r.editor, r.metric): r for r in report.rows}
+    assert rows["ganimation", "au_mae"].status == "ok"
+    assert rows["ganimation", "au_mae"].tolerance_rule == "floor abs 0.02, rel 5%; 95% CI 0.01"
+    assert rows["identity", "id_cos"].status == "ok"
+    assert rows["warp-only", "id_cos"].status == "ok"
+    assert rows["warp-only", "id_cos"].tolerance == pytest.approx(0.04)
+    assert rows["oracle", "id_cos"].status == "improved"  # 0.015 better: beyond the CI's upper side
+    fid = rows["two-stage", "fid"]
+    assert fid.status == "REGRESSION" and fid.tolerance_rule == "fixed abs 1, rel 5% (no interval)"
+    assert "fixed abs 1, rel 5% (no interval)" in report.to_markdown()
+
+
+def test_changed_paired_comparisons_are_notes(run_dir: Path, tmp_path: Path) -> None:
+    def comparisons(better: str | None) -> Any:
+        row = {
+            "editor": "two-stage",
+            "reference": "ganimation",
+            "metric": "au_mae@aurig-ref",
+            "better": better,
+        }
+        return lambda d: d.update(comparisons={"rows": [row, {**row, "metric": "au_mae_AU12@aurig-ref"}]})
+
+    base = write_variant(run_dir, tmp_path / "base.json", comparisons("two-stage"))
+    report = regression_report(base, write_variant(run_dir, tmp_path / "cur.json", comparisons(None)))
+    assert report.exit_code == 0
+    assert [n for n in report.notes if n.startswith("paired")] == [
+        "paired comparison two-stage vs ganimation on au_mae@aurig-ref: two-stage significantly better in the "
+        "baseline, no significant difference now"
+    ]  # per-AU keys are not primary: no note
 
 
 def test_direction_and_tolerance(run_dir: Path, tmp_path: Path) -> None:

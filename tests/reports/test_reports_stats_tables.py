@@ -2,11 +2,22 @@
 
 import copy
 import json
+import re
+from pathlib import Path
 
 import pytest
 
-from faceedit_bench.reports.stats_tables import comparisons_frame, floor_notes, pooled_view, seeds_frame
+from faceedit_bench.reports.chromium import summary_editors
+from faceedit_bench.reports.stats_tables import (
+    comparisons_frame,
+    floor_notes,
+    pooled_view,
+    seeds_frame,
+    write_stats_tables,
+)
 from faceedit_bench.reports.tables import build_summary, table_notes
+
+from .conftest import compile_paper
 
 
 @pytest.fixture(scope="module")
@@ -61,3 +72,28 @@ def test_comparison_and_seed_frames(base):
     seeds = seeds_frame(data)
     assert seeds.loc[0, "per seed"] == "0.330, 0.370" and seeds.loc[0, "seeds"] == 2
     assert floor_notes(data, ["kid@inception-v3-compat"]) == []
+
+
+def test_browser_check_expects_one_summary_row_per_pooled_editor(base):
+    data = _with_blocks(base, True)
+    expected = summary_editors(data)
+    assert "two-stage" in expected and not [e for e in expected if e.startswith("two-stage.")]
+    assert sorted(expected) == sorted(n for n, e in base["editors"].items() if e["status"] == "ok")
+
+
+def test_stats_tables_latex_is_sized_and_labelled_like_the_others(base, tmp_path: Path):
+    written = write_stats_tables(_with_blocks(base, True), tmp_path)
+    texs = [p for p in written if p.suffix == ".tex"]
+    assert [p.name for p in texs] == ["comparisons.tex", "seeds.tex"]
+    for tex in texs:
+        text = tex.read_text()
+        assert f"\\label{{tab:aurig-demo:{tex.stem}}}" in text
+        env = "table*" if "\\begin{table*}" in text else "table"
+        fit = text.index(r"\resizebox{\ifdim\width>\linewidth\linewidth\else\width\fi}{!}{%")
+        assert text.index(f"\\begin{{{env}}}") < fit < text.index(r"\begin{tabular}")
+
+
+def test_stats_tables_compile_in_a_two_column_paper(base, pdflatex: str, tmp_path: Path):
+    texs = [p for p in write_stats_tables(_with_blocks(base, True), tmp_path) if p.suffix == ".tex"]
+    log = compile_paper(pdflatex, tmp_path, [f"\\input{{{tex}}}" for tex in texs])
+    assert [line for line in log.splitlines() if re.search(r"Overfull|Float too large|multiply", line)] == []

@@ -13,6 +13,7 @@ from __future__ import annotations
 import fcntl
 import json
 import logging
+from abc import abstractmethod
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -28,7 +29,7 @@ log = logging.getLogger(__name__)
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 
 
-def _read_record(folder: Path, name: str) -> dict[str, Any] | None:
+def read_record(folder: Path, name: str) -> dict[str, Any] | None:
     path = folder / f"{name}.json"
     if not path.exists() or not (folder / f"{name}.pt").exists():
         return None
@@ -40,16 +41,16 @@ def _read_record(folder: Path, name: str) -> dict[str, Any] | None:
 
 def weights_folder(name: str) -> tuple[Path, dict[str, Any]]:
     """Folder holding valid ``name`` weights: the shipped ones, or a one-off retrain in the cache."""
-    shipped = _read_record(WEIGHTS_DIR, name)
+    shipped = read_record(WEIGHTS_DIR, name)
     why = "no shipped weights" if shipped is None else probe_mismatch(WEIGHTS_DIR, shipped)
     if why is None:
         return WEIGHTS_DIR, shipped  # type: ignore[return-value]
     folder = cache_dir("aurig-reference", reference_key())
-    record = _read_record(folder, name)
+    record = read_record(folder, name)
     if record is None:
         with open(folder / ".lock", "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)  # one process trains, the others wait and reuse
-            record = _read_record(folder, name)
+            record = read_record(folder, name)
             if record is None:
                 from faceedit_bench.aurig.reference.train import train_all
 
@@ -60,10 +61,25 @@ def weights_folder(name: str) -> tuple[Path, dict[str, Any]]:
                     folder,
                 )
                 train_all(folder, command=f"automatic retrain by {__name__} (code changed)")
-                record = _read_record(folder, name)
+                record = read_record(folder, name)
     if record is None:
         raise FileNotFoundError(f"{folder}: training did not produce {name}.pt/.json")
     return folder, record
+
+
+def load_weights(model: torch.nn.Module, path: Path) -> torch.nn.Module:
+    """``model`` with the state dict saved in ``path``, in eval mode; errors name the file."""
+    try:
+        model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+    except (RuntimeError, OSError, KeyError) as err:
+        raise ValueError(f"{path}: cannot load {type(model).__name__} weights ({err})") from None
+    return model.eval()
+
+
+def architecture(record: dict[str, Any]) -> dict[str, int]:
+    """Architecture arguments recorded with the weights (defaults if none)."""
+    cfg = record.get("config", {})
+    return {"width": int(cfg.get("width", 32)), "embed_dim": int(cfg.get("embed_dim", 64))}
 
 
 class _ReferenceNet(Backend):
@@ -71,17 +87,17 @@ class _ReferenceNet(Backend):
 
     weights_name: ClassVar[str]
 
-    def _load(self, model: torch.nn.Module) -> None:
+    def __init__(self) -> None:
         folder, record = weights_folder(self.weights_name)
-        path = folder / f"{self.weights_name}.pt"
-        try:
-            model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
-        except (RuntimeError, OSError, KeyError) as err:
-            raise ValueError(f"{path}: cannot load {type(model).__name__} weights ({err})") from None
-        self.model = model.eval()
+        self.weights = folder / f"{self.weights_name}.pt"
+        self.model = load_weights(self.build(record), self.weights)
         self.record = record
-        self.weights = path
         self.device = torch.device("cpu")
+
+    @staticmethod
+    @abstractmethod
+    def build(record: dict[str, Any]) -> torch.nn.Module:
+        """The untrained network of the architecture ``record`` names."""
 
     @classmethod
     def availability(cls) -> Availability:
@@ -111,12 +127,6 @@ class _ReferenceNet(Backend):
         }
 
 
-def _architecture(name: str) -> dict[str, int]:
-    """Architecture arguments recorded with the shipped weights (defaults if none)."""
-    cfg = (_read_record(WEIGHTS_DIR, name) or {}).get("config", {})
-    return {"width": int(cfg.get("width", 32)), "embed_dim": int(cfg.get("embed_dim", 64))}
-
-
 class AuRigAUDetector(_ReferenceNet, AUDetector):
     """Reference AU regressor for AU-rig faces: (N, 17) intensities on 0-5."""
 
@@ -124,8 +134,9 @@ class AuRigAUDetector(_ReferenceNet, AUDetector):
     input_size: ClassVar[int | None] = INPUT_SIZE
     weights_name: ClassVar[str] = "au_regressor"
 
-    def __init__(self) -> None:
-        self._load(AURegressor(_architecture(self.weights_name)["width"]))
+    @staticmethod
+    def build(record: dict[str, Any]) -> torch.nn.Module:
+        return AURegressor(architecture(record)["width"])
 
     def detect(self, images: torch.Tensor) -> torch.Tensor:
         return self._forward(images)
@@ -140,20 +151,50 @@ class AuRigAUDetector(_ReferenceNet, AUDetector):
 
 
 class AuRigIdentityModel(_ReferenceNet, IdentityModel):
-    """Reference identity encoder for AU-rig faces: L2-normalised embeddings."""
+    """Reference identity encoder for AU-rig faces: L2-normalised embeddings.
+
+    Its threshold and the rule that chose it come from the weights' record
+    (``validation.threshold_rule``, made at training or by :mod:`.evaluate`).
+    """
 
     label: ClassVar[str] = "aurig-ref"
     input_size: ClassVar[int | None] = INPUT_SIZE
     weights_name: ClassVar[str] = "identity_encoder"
-    threshold: ClassVar[float] = 0.5  # replaced per instance by the recorded EER threshold
 
     def __init__(self) -> None:
-        arch = _architecture(self.weights_name)
-        self._load(IdentityEncoder(arch["width"], arch["embed_dim"]))
+        super().__init__()
+        val = self.record.get("validation", {})
         self.threshold = float(self.record["threshold"])  # type: ignore[misc]
+        self.threshold_rule = (val.get("threshold_rule") or {}).get("rule", OLD_RULE)  # type: ignore[misc]
+
+    @staticmethod
+    def build(record: dict[str, Any]) -> torch.nn.Module:
+        arch = architecture(record)
+        return IdentityEncoder(arch["width"], arch["embed_dim"])
 
     def embed(self, images: torch.Tensor) -> torch.Tensor:
         return self._forward(images)
 
     def provenance(self) -> dict[str, object]:
-        return {**super().provenance(), "threshold": self.threshold, "val_eer": self._val().get("eer")}
+        val = self.record.get("validation", {})
+        rule = val.get("threshold_rule") or {}
+        scores = {
+            split: {
+                "far": val[split].get("far_at_val_threshold"),
+                "frr": val[split].get("frr_at_val_threshold"),
+                **{f"genuine_{k}": v for k, v in (val[split].get("genuine") or {}).items() if k in _SHOWN},
+                **{f"impostor_{k}": v for k, v in (val[split].get("impostor") or {}).items() if k in _SHOWN},
+            }
+            for split in ("val", "test")
+            if isinstance(val.get(split), dict)
+        }
+        return {
+            **super().provenance(),
+            "threshold_applied": rule.get("applied"),
+            "threshold_scores": scores,
+            "val_eer": self._val().get("eer"),
+        }
+
+
+OLD_RULE = "the val equal-error-rate point (a record made before threshold rules were recorded)"
+_SHOWN = ("n", "min", "p1", "p50", "p99", "max")  # of the recorded score statistics

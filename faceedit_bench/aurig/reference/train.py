@@ -6,7 +6,7 @@ writes ``au_regressor.pt/.json``, ``identity_encoder.pt/.json`` and the renderer
 probe ``renderer_probe.pt`` into DIR (each file atomically, the JSON last). The
 JSON records config, seed, code version (reference sources + probe), command and
 the validation numbers measured on held-out identities (``val`` split; ``test``
-too, for information). Takes about half an hour on 2 CPU cores (1 thread).
+too, for information; :mod:`.evaluate`). Takes about half an hour on 2 CPU cores (1 thread).
 """
 
 from __future__ import annotations
@@ -22,9 +22,8 @@ from pathlib import Path
 import torch
 
 from faceedit_bench.api.aus import AU_MAX
-from faceedit_bench.aurig.dataset import AuRigDataset
 from faceedit_bench.aurig.reference.data import Pool, augment, render_pool
-from faceedit_bench.aurig.reference.metrics import au_scores, equal_error_rate, pair_scores
+from faceedit_bench.aurig.reference.evaluate import evaluate
 from faceedit_bench.aurig.reference.models import AURegressor, CosFaceLoss, IdentityEncoder
 from faceedit_bench.aurig.reference.probe import current_probe, probe_record, reference_key
 from faceedit_bench.aurig.version import reference_code_hash, renderer_hash
@@ -109,41 +108,6 @@ def train_identity(pool: Pool, cfg: TrainConfig) -> IdentityEncoder:
         if step % 200 == 0:
             log.info("identity step %d/%d loss %.4f", step, steps, loss.item())
     return model.eval()
-
-
-@torch.no_grad()
-def _run(model: torch.nn.Module, images: torch.Tensor, chunk: int = 256) -> torch.Tensor:
-    return torch.cat([model(images[s : s + chunk]) for s in range(0, len(images), chunk)])
-
-
-def _held_out(split: str) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    ds = AuRigDataset(split, 64)
-    parts = [ds.get_batch(range(s, min(len(ds), s + 256))) for s in range(0, len(ds), 256)]
-    labels = torch.tensor([int(i.rsplit("id", 1)[1]) for p in parts for i in p.identity_ids])
-    return torch.cat([p.images for p in parts]), torch.cat([p.aus for p in parts]), labels
-
-
-def evaluate(au: AURegressor, ident: IdentityEncoder) -> tuple[dict[str, object], dict[str, object]]:
-    """Numbers on held-out identities: threshold picked at the val EER, then applied to test."""
-    au_rec: dict[str, object] = {}
-    id_rec: dict[str, object] = {}
-    threshold = None
-    for split in ("val", "test"):
-        images, aus, labels = _held_out(split)
-        au_rec[split] = au_scores(_run(au, images), aus)
-        same, diff = pair_scores(_run(ident, images), labels)
-        eer, thr = equal_error_rate(same, diff)
-        threshold = thr if threshold is None else threshold
-        id_rec[split] = {
-            "eer": eer,
-            "eer_threshold": thr,
-            "far_at_val_threshold": float((diff >= threshold).double().mean()),
-            "frr_at_val_threshold": float((same < threshold).double().mean()),
-            "n_same_pairs": len(same),
-            "n_diff_pairs": len(diff),
-        }
-    id_rec["threshold"] = threshold
-    return au_rec, id_rec
 
 
 def train_all(
