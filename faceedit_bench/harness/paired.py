@@ -26,14 +26,30 @@ N_RESAMPLES = 2000
 LEVEL = 0.95
 
 
+MIN_CLUSTERS = 10  # fewer identities: resample pairs (one identity would give zero-width intervals)
+
+
 def cluster_codes(clusters: Sequence[str] | None, n: int) -> np.ndarray:
-    """Integer cluster per pair; every pair its own cluster when ``clusters`` is empty."""
+    """Integer cluster per pair; every pair its own cluster when ``clusters`` is empty.
+
+    With fewer than ``MIN_CLUSTERS`` distinct identities the cluster bootstrap is
+    degenerate (one identity: every resample is the whole set, so every interval has
+    zero width) or unreliable, so each pair becomes its own cluster; callers say so
+    (:func:`n_identities` tells how many there were).
+    """
     if not clusters or all(c in ("", None) for c in clusters):
         return np.arange(n)
     if len(clusters) != n:
         raise ValueError(f"paired: {len(clusters)} cluster labels for {n} pairs")
     _, codes = np.unique(np.asarray([str(c) for c in clusters]), return_inverse=True)
+    if codes.size and codes.max() + 1 < MIN_CLUSTERS:
+        return np.arange(n)
     return codes.astype(np.int64)
+
+
+def n_identities(clusters: Sequence[str] | None) -> int:
+    """Distinct non-empty identity labels."""
+    return len({str(c) for c in clusters or () if c not in ("", None)})
 
 
 def pair_weights(codes: np.ndarray, n_resamples: int, rng: np.random.Generator) -> np.ndarray:

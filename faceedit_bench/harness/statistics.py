@@ -19,10 +19,12 @@ import numpy as np
 
 from faceedit_bench.harness.paired import (
     LEVEL,
+    MIN_CLUSTERS,
     N_RESAMPLES,
     Interval,
     cluster_codes,
     combine_seeds,
+    n_identities,
     pair_weights,
     paired_difference,
     per_seed_means,
@@ -105,6 +107,7 @@ class RunStatistics:
         self.n_pairs = len(clusters)
         codes = cluster_codes(clusters, self.n_pairs)
         self.n_clusters = int(codes.max()) + 1 if codes.size else 0
+        self.n_identities = n_identities(clusters)
         self.clustered = self.n_clusters < self.n_pairs
         rng = np.random.default_rng(seed)
         self.weights = pair_weights(codes, n_resamples, rng)
@@ -183,4 +186,9 @@ class RunStatistics:
     def cluster_note(self) -> str:
         if self.clustered:
             return f"identity clusters ({self.n_clusters} identities over {self.n_pairs} pairs)"
+        if self.n_identities:
+            return (
+                f"pairs ({self.n_pairs} from {self.n_identities} identities, fewer than {MIN_CLUSTERS}: "
+                "too few to resample whole identities; the interval ignores their correlation)"
+            )
         return f"pairs ({self.n_pairs}; no identity labels)"

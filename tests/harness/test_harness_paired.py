@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from faceedit_bench.harness.paired import (
+    MIN_CLUSTERS,
     cluster_codes,
     mean_interval,
     pair_weights,
@@ -12,12 +13,21 @@ from faceedit_bench.harness.paired import (
 
 
 def test_pair_weights_draw_whole_clusters():
-    codes = cluster_codes(["a", "a", "b", "c", "c", "c"], 6)
+    labels = ["a", "a", "b", "c", "c", "c"] + [f"x{k}" for k in range(MIN_CLUSTERS - 3)]
+    codes = cluster_codes(labels, len(labels))
     w = pair_weights(codes, 500, np.random.default_rng(0))
-    assert w.shape == (500, 6)
+    assert w.shape == (500, len(labels))
     assert (w[:, 0] == w[:, 1]).all() and (w[:, 3] == w[:, 5]).all()  # a cluster moves as one
-    assert (w[:, [0, 2, 3]].sum(axis=1) == 3).all()  # 3 clusters drawn per resample
+    firsts = [0, 2, 3, *range(6, len(labels))]
+    assert (w[:, firsts].sum(axis=1) == MIN_CLUSTERS).all()  # K clusters drawn per resample
     assert (cluster_codes(None, 4) == np.arange(4)).all()
+
+
+def test_too_few_identities_resample_pairs_instead_of_a_zero_width_interval():
+    values = np.random.default_rng(1).normal(0, 1, 64)
+    assert (cluster_codes(["person"] * 64, 64) == np.arange(64)).all()  # video-reenact: one test person
+    iv = mean_interval(values, ["person"] * 64, n_resamples=500, seed=0)
+    assert iv.ci[1] - iv.ci[0] > 0.2  # one cluster would give [mean, mean]
 
 
 def test_paired_difference_coverage_by_simulation():
