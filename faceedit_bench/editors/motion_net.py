@@ -36,7 +36,9 @@ class MotionNet(nn.Module):
     ) -> None:
         super().__init__()
         if flow not in FLOW_PARAMETRISATIONS:
-            raise ValueError(f"unknown flow parametrisation {flow!r}; known: {', '.join(FLOW_PARAMETRISATIONS)}")
+            raise ValueError(
+                f"unknown flow parametrisation {flow!r}; known: {', '.join(FLOW_PARAMETRISATIONS)}"
+            )
         self.to_grid = FLOW_PARAMETRISATIONS[flow]
         self.trunk = EncoderDecoder(
             3 + N_AUS, channels, n_down, res_blocks, stem_norm, n_up=n_down - flow_up_skip, upsample=upsample
