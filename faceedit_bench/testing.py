@@ -8,12 +8,16 @@ registers dataset and protocol ``tiny``; nothing registers it otherwise.
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 from collections.abc import Sequence
+from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
 
 from faceedit_bench import plugins
+from faceedit_bench.api.backends import IdentityModel
 from faceedit_bench.api.batch import PairBatch
 from faceedit_bench.api.dataset import FaceDataset, FaceSample, PairSet
 from faceedit_bench.api.protocol import Protocol
@@ -99,6 +103,34 @@ TINY_PROTOCOL = Protocol(
     default_editors=("identity", "oracle"),
     description="tests only",
 )
+
+
+class PixelIdentity(IdentityModel):
+    """Test identity judge that runs in a worker process: unit-length projection of 4x4-pooled pixels.
+
+    Two switches, read in the worker process only (a spawned child): with
+    ``FACEEDIT_TEST_WORKER_EXIT_AT=K`` its K-th call kills the worker (exit code 3), with
+    ``FACEEDIT_TEST_WORKER_NO_START=1`` it cannot be built there.
+    """
+
+    label: ClassVar[str] = "pixel-id-test"
+    threshold: ClassVar[float] = 0.99
+    worker_process: ClassVar[bool] = True
+
+    def __init__(self) -> None:
+        in_worker = multiprocessing.parent_process() is not None
+        if in_worker and os.environ.get("FACEEDIT_TEST_WORKER_NO_START"):
+            raise RuntimeError("PixelIdentity: told not to start in a worker")
+        self.exit_at = int(os.environ.get("FACEEDIT_TEST_WORKER_EXIT_AT", "0")) if in_worker else 0
+        self.proj = torch.randn(3 * 4 * 4, 8, generator=torch.Generator().manual_seed(0))
+        self.calls = 0
+
+    def embed(self, images: torch.Tensor) -> torch.Tensor:
+        self.calls += 1
+        if self.calls == self.exit_at:
+            os._exit(3)
+        vec = F.adaptive_avg_pool2d(images.float(), 4).flatten(1) @ self.proj
+        return vec / vec.norm(dim=1, keepdim=True)
 
 
 def register() -> None:

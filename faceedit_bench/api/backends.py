@@ -28,6 +28,9 @@ class Backend:
     label: ClassVar[str] = "backend"  # goes into metric keys: keep it short and stable
     approximate: ClassVar[bool] = False  # e.g. blendshape-mapped AUs
     input_size: ClassVar[int | None] = None  # the square size it resizes to (None: any)
+    # a slow judge that uses one CPU core: the pass may run it in a worker process beside the
+    # others (harness.judge_worker); the class must build with no arguments, like every backend
+    worker_process: ClassVar[bool] = False
 
     @classmethod
     def availability(cls) -> Availability:

@@ -53,6 +53,9 @@ class Metric(ABC):
     backend_kind: ClassVar[str | None] = None  # "au_detector", "identity", "fid_features", "lpips"
     miss_key: ClassVar[str | None] = None  # per-sample 0/1 key: the judge found no face (scored worst)
     rate_keys: ClassVar[tuple[str, ...]] = ()  # keys whose per-sample values are 0/1 (a rate)
+    # judge outputs it reads, (call, side): call a key of harness.step.JUDGE_CALLS, side source,
+    # target, edited or real (target with ground truth, else source); real sides are cached
+    judge_reads: ClassVar[tuple[tuple[str, str], ...]] = ()
     description: ClassVar[str] = ""
 
     def __init__(self, backend_label: str = "exact") -> None:

@@ -54,11 +54,10 @@ from typing import ClassVar
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from faceedit_bench.api.aus import AU_MAX, AU_NAMES, N_AUS
 from faceedit_bench.api.backends import AUDetector, Availability
-from faceedit_bench.data.images import check_batch, to_uint8_hwc
+from faceedit_bench.data.images import check_batch, to_uint8_hwc, upscale_short_side
 from faceedit_bench.paths import package_dirs
 
 # AU -> blendshape names averaged (AU25 is computed from landmarks, see docstring).
@@ -182,7 +181,7 @@ class MediaPipeAUDetector(AUDetector):
         n, _, h, w = images.shape
         aus = torch.full((n, N_AUS), float("nan"))
         mesh_out = torch.full((n, 478, 2), float("nan"))
-        images = _upscale(images.detach().float().cpu())
+        images = upscale_short_side(images.detach().float().cpu(), MIN_SIDE)
         self.faces_found = []
         for i in range(n):
             result = self._run(to_uint8_hwc(images[i]))
@@ -256,12 +255,3 @@ def _close_before_shutdown(landmarker: object) -> None:
     register = getattr(threading, "_register_atexit", None)
     if register is not None:
         register(close)
-
-
-def _upscale(images: torch.Tensor) -> torch.Tensor:
-    h, w = images.shape[-2:]
-    if min(h, w) >= MIN_SIDE:
-        return images
-    scale = MIN_SIDE / min(h, w)
-    size = (round(h * scale), round(w * scale))
-    return F.interpolate(images, size=size, mode="bilinear", align_corners=False).clamp(0, 1)

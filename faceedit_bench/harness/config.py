@@ -10,6 +10,8 @@ from faceedit_bench import plugins
 from faceedit_bench.config import ConfigError, option
 from faceedit_bench.protocols import DEFAULT_PROTOCOL
 
+JUDGE_WORKER_MODES = ("auto", "on", "off")  # see harness.judge_worker.start_workers
+
 
 def parse_checkpoints(entries: list[str] | tuple[str, ...]) -> dict[str, str]:
     """``["two-stage=path.pt", ...]`` -> ``{"two-stage": "path.pt"}``."""
@@ -53,6 +55,11 @@ class RunOptions:
     figures: bool = option(True, help="write figures (matplotlib) after the tables")
     html: bool = option(True, help="write report.html (self-contained: tables, figures, per-sample browser)")
     progress: bool = option(True, help="show progress bars")
+    judge_worker: str = option(
+        "auto",
+        help="run the slow single-threaded judge (dlib identity) in a worker process beside the pass: "
+        "auto (when this process has 2+ CPUs), on, off; the numbers are the same",
+    )
 
     def validate(self) -> None:
         if self.dataset:
@@ -68,6 +75,10 @@ class RunOptions:
             raise ConfigError(f"--n-pairs must be >= 1, got {self.n_pairs}")
         if self.batch_size is not None and self.batch_size < 1:
             raise ConfigError(f"--batch-size must be >= 1, got {self.batch_size}")
+        if self.judge_worker not in JUDGE_WORKER_MODES:
+            raise ConfigError(
+                f"--judge-worker must be one of {', '.join(JUDGE_WORKER_MODES)}, got {self.judge_worker!r}"
+            )
         if self.device not in ("auto", "cpu") and not self.device.startswith("cuda"):
             raise ConfigError(f"--device must be cpu, cuda[:N] or auto, got {self.device!r}")
         for kind, name in self.backend_overrides().items():

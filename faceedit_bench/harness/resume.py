@@ -2,7 +2,7 @@
 
 State is saved after the first finished batch, then after every batch while a save
 is quick (else at most every :data:`CHECKPOINT_EVERY_S`), after the last batch, and
-on Ctrl-C or SIGTERM. A signal that arrives while a finished batch is being recorded
+on Ctrl-C, SIGTERM or a :class:`PassStopped` error (a judge's worker process died). A signal that arrives while a finished batch is being recorded
 waits until the record is whole, so saved state always ends on a batch boundary.
 """
 
@@ -20,6 +20,10 @@ from faceedit_bench.harness.partial import RunState, save_partial
 
 CHECKPOINT_EVERY_S = 30.0
 QUICK_SAVE_S = 0.5
+
+
+class PassStopped(RuntimeError):
+    """An error that stops the pass but leaves its finished batches worth keeping for a resume."""
 
 
 class Saver:
@@ -65,7 +69,7 @@ class Interrupts:
 
 @contextlib.contextmanager
 def interrupts_save(saver: Saver, state: RunState) -> Iterator[Interrupts]:
-    """On Ctrl-C or SIGTERM, save the finished batches and say where (or that there are none)."""
+    """On Ctrl-C, SIGTERM or :class:`PassStopped`, save the finished batches and say where (or that there are none)."""
     guard = Interrupts()
     previous: dict[int, Any] = {}
     if threading.current_thread() is threading.main_thread():
@@ -73,15 +77,16 @@ def interrupts_save(saver: Saver, state: RunState) -> Iterator[Interrupts]:
             previous[sig] = signal.signal(sig, guard.handler)
     try:
         yield guard
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, PassStopped) as err:
+        what = "interrupted" if isinstance(err, KeyboardInterrupt) else f"stopped ({err})"
         if state.done_batches:
             saver.save(state)
             print(
-                f"interrupted: {len(state.done_batches)} of {saver.n_batches} batches are saved in {saver.path}; "
+                f"{what}: {len(state.done_batches)} of {saver.n_batches} batches are saved in {saver.path}; "
                 "run the same command again to resume"
             )
         else:
-            print("interrupted before the first batch finished: nothing was saved, nothing to resume")
+            print(f"{what} before the first batch finished: nothing was saved, nothing to resume")
         raise
     finally:
         for sig, handler in previous.items():

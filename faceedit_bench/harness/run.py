@@ -1,7 +1,10 @@
 """One pass over a protocol's pairs: every editor edits each batch, every metric reads it.
 
-Per batch, source/target-side judge outputs are computed once and shared by all
-editors (:class:`BatchMemo`); real-side FID features come from an on-disk cache.
+The real side (every judge output on sources and true targets) is judged first and
+cached on disk (:mod:`.real_side`), then shared by all editors (:class:`BatchMemo`).
+A slow single-threaded judge (dlib's identity) runs in a worker process beside this
+one (:mod:`.judge_worker`): the edits of batch ``b`` are sent to it before the other
+metrics run, and the metrics that read it finish while batch ``b + 1`` is scored.
 Progress is saved to ``OUT/.partial/`` (plain arrays, see :mod:`.partial`) from the
 first finished batch on, and on Ctrl-C or SIGTERM, so a stopped run resumes where
 it stopped; under ``torchrun`` each rank takes every world-th batch and rank 0
@@ -11,10 +14,12 @@ cannot edit is a counted, named failure (:mod:`.robust_edit`), never a lost run.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import math
 import shutil
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
@@ -32,11 +37,12 @@ from faceedit_bench.api.metric import Metric
 from faceedit_bench.api.protocol import Protocol
 from faceedit_bench.harness import distributed
 from faceedit_bench.harness.backends import BackendChoice
-from faceedit_bench.harness.feature_cache import reference_features
+from faceedit_bench.harness.judge_worker import judge_workers
 from faceedit_bench.harness.partial import EditorState, RunState, SampleFailure, load_partial
+from faceedit_bench.harness.real_side import RealRead, real_reads, real_side
 from faceedit_bench.harness.resume import Saver, interrupts_save
 from faceedit_bench.harness.robust_edit import edit_rows, subset
-from faceedit_bench.harness.step import BackendSet, BatchMemo, EvalStep
+from faceedit_bench.harness.step import JUDGE_CALLS, BackendSet, BatchMemo, EvalStep, JudgeClock
 
 QUALITATIVE_PAIRS = 6
 
@@ -54,6 +60,8 @@ class EvaluationOutput:
     sample_failures: dict[str, list[dict[str, str]]]  # editor -> [{sample_id, reason}]
     # editor -> (edited, real) distribution features in pair order (FID/KID intervals)
     set_features: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    # seconds of this process's pass: wall, real side, edits, each judge (see run._timings)
+    timings: dict[str, float] = field(default_factory=dict)
 
 
 def applicable_metrics(protocol: Protocol, pairs: PairSet, backends: BackendSet) -> dict[str, type[Metric]]:
@@ -80,7 +88,7 @@ def _fingerprint(
     labels: dict[str, str | None],
     shard: tuple[int, int],
     batch_size: int,
-    real_features: torch.Tensor | None,
+    real: dict[RealRead, torch.Tensor],
 ) -> str:
     """Identity of a run: resume state from any other run (or other cache contents) is not reused."""
     payload = {
@@ -89,9 +97,10 @@ def _fingerprint(
         "backends": labels,
         "shard": list(shard),
         "batch_size": batch_size,
-        "real_features": None
-        if real_features is None
-        else hashlib.sha256(real_features.contiguous().numpy().tobytes()).hexdigest(),
+        "real_side": {
+            f"{r.call}:{r.side}": hashlib.sha256(v.detach().cpu().contiguous().numpy().tobytes()).hexdigest()
+            for r, v in real.items()
+        },
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
@@ -155,31 +164,37 @@ class _Pass:
     metrics: dict[str, dict[str, Metric]]  # editor -> metric name -> accumulator
     batch_size: int
     device: str
-    real_feats: torch.Tensor | None
-    position: dict[int, int]  # pair index -> row of real_feats
+    real: dict[RealRead, torch.Tensor]  # real-side judge outputs of this process's pairs
+    position: dict[int, int]  # pair index -> row of the real-side outputs
+    edit_seconds: float = 0.0  # time spent in the editors
 
     def indices(self, b: int) -> list[int]:
-        return list(range(b * self.batch_size, min(len(self.pairs), (b + 1) * self.batch_size)))
+        return _batch_rows(b, self.batch_size, len(self.pairs))
 
-    def memo(self, indices: list[int], has_ground_truth: bool) -> BatchMemo:
+    def memo(self, indices: list[int]) -> BatchMemo:
+        """A batch's memo, holding the real-side outputs of ``indices``."""
         memo = BatchMemo()
-        if self.real_feats is not None:
-            which = "target" if has_ground_truth else "source"
-            rows = torch.tensor([self.position[i] for i in indices])
-            memo.values[(which, "fid", self.backends.fid_features.label)] = self.real_feats[rows].to(
-                self.device
-            )  # type: ignore[union-attr]
+        rows = torch.tensor([self.position[i] for i in indices], dtype=torch.long)
+        for read, values in self.real.items():
+            label = self.backends.get(JUDGE_CALLS[read.call][0]).label  # type: ignore[union-attr]
+            memo.values[(read.side, read.call, label)] = values[rows.to(values.device)]
         return memo
 
     def distribution(self, editor: str) -> list[Metric]:
         return [m for m in self.metrics[editor].values() if not m.per_sample]
 
+    def waits_on_worker(self, metric: Metric) -> bool:
+        """Whether ``metric`` reads an output that a worker process computes."""
+        return any(self.backends.in_worker(call) for call, _ in type(metric).judge_reads)
+
     def replay(self, state: RunState) -> None:
         """Feed every finished batch's saved features to the distribution metrics, in order."""
+        side = "target" if self.pairs.has_ground_truth else "source"
+        real_feats = self.real.get(RealRead("fid_features", side))  # type: ignore[arg-type]
         for name, ed in state.editors.items():
             for b, rows, feats in ed.dist_inputs:
                 indices = self.indices(b)
-                real = self.real_feats[[self.position[indices[r]] for r in rows]]  # type: ignore[index]
+                real = real_feats[[self.position[indices[r]] for r in rows]].cpu()  # type: ignore[index]
                 step = _ReplayStep(self.pairs.has_ground_truth, torch.from_numpy(np.array(feats)), real)
                 for metric in self.distribution(name):
                     metric.update(step)  # type: ignore[arg-type]
@@ -196,21 +211,42 @@ def evaluate(
     batch_size: int | None = None,
     device: str = "cpu",
     progress: bool = True,
+    judge_worker: str = "auto",
 ) -> EvaluationOutput | None:
-    """Run the pass (resuming from ``work_dir/.partial``); rank 0 gets the merged output."""
+    """Run the pass (resuming from ``work_dir/.partial``); rank 0 gets the merged output.
+
+    ``judge_worker`` (auto, on, off): whether slow judges run in a worker process beside
+    this one (:mod:`.judge_worker`); the numbers are the same either way.
+    """
+    started = time.perf_counter()
+    world = distributed.rank_and_world()[1]
+    with judge_workers(
+        dataclasses.replace(backends, clock=JudgeClock()), device, judge_worker, world
+    ) as judges:
+        out = _evaluate_with(
+            protocol, pairs, editors, judges, choices, work_dir, batch_size, device, progress
+        )
+    if out is not None:
+        out.timings = _timings(judges, out.timings, time.perf_counter() - started)
+    return out
+
+
+def _evaluate_with(
+    protocol: Protocol, pairs: PairSet, editors: dict[str, Editor], backends: BackendSet,
+    choices: dict[str, BackendChoice], work_dir: Path, batch_size: int | None, device: str, progress: bool,
+) -> EvaluationOutput | None:  # fmt: skip
+    """:func:`evaluate` with its judge workers running."""
     rank, world = distributed.rank_and_world()
     batch_size = batch_size or protocol.batch_size
     metric_classes = applicable_metrics(protocol, pairs, backends)
-    n_batches = math.ceil(len(pairs) / batch_size)
-    my_batches = [b for b in range(n_batches) if b % world == rank]
-    my_indices = [i for b in my_batches for i in range(b * batch_size, min(len(pairs), (b + 1) * batch_size))]
-    real_feats = None
-    if backends.fid_features is not None and any(not c.per_sample for c in metric_classes.values()):
-        real_feats = reference_features(
-            pairs, my_indices, backends.fid_features, batch_size, progress and rank == 0
-        )
+    my_batches = list(range(rank, math.ceil(len(pairs) / batch_size), world))
+    my_rows = [_batch_rows(b, batch_size, len(pairs)) for b in my_batches]
+    start = time.perf_counter()
+    reads = real_reads(metric_classes, backends, pairs.has_ground_truth)
+    real = real_side(pairs, my_rows, reads, backends, device, progress and rank == 0)
+    real_s = time.perf_counter() - start
     labels = {k: c.label for k, c in choices.items()}
-    fingerprint = _fingerprint(protocol, editors, labels, (rank, world), batch_size, real_feats)
+    fingerprint = _fingerprint(protocol, editors, labels, (rank, world), batch_size, real)
     partial = work_dir / ".partial" / f"rank{rank}-of-{world}.npz"
     for legacy in sorted((work_dir / ".partial").glob("*.pt")):
         print(f"note: ignoring {legacy}: resume state from an older version (pickles are never loaded)")
@@ -218,30 +254,13 @@ def evaluate(
     for name in editors:
         state.editors.setdefault(name, EditorState())
     metrics = {ed: {m: _make_metric(cls, backends) for m, cls in metric_classes.items()} for ed in editors}
-    run = _Pass(
-        pairs,
-        editors,
-        backends,
-        metrics,
-        batch_size,
-        device,
-        real_feats,
-        {i: k for k, i in enumerate(my_indices)},
-    )
+    positions = {i: k for k, i in enumerate(i for rows in my_rows for i in rows)}
+    run = _Pass(pairs, editors, backends, metrics, batch_size, device, real, positions)
     run.replay(state)
-
     done = set(state.done_batches)
     todo = [b for b in my_batches if b not in done]
-    bar = tqdm(
-        todo, desc=f"{protocol.name}: {len(editors)} editors", unit="batch", disable=not progress or rank != 0
-    )
-    saver = Saver(partial, len(my_batches))
-    with interrupts_save(saver, state) as guard:
-        for b in bar:
-            pending = _run_batch(run, state, b)
-            with guard.deferred():  # the batch is finished: record it whole or not at all
-                _commit_batch(state, b, *pending)
-                saver.maybe_save(state, last=b == todo[-1])
+    desc = f"{protocol.name}: {len(editors)} editors"
+    _batches(run, state, Saver(partial, len(my_batches)), todo, desc if progress and rank == 0 else None)
 
     for name, ed_state in state.editors.items():  # in memory only: what rank 0 merges
         ed_state.dist_states = {
@@ -250,30 +269,124 @@ def evaluate(
     gathered = distributed.gather_objects(state)
     if rank != 0:
         return None
-    return _merge(gathered, list(editors), metric_classes, backends)
+    out = _merge(gathered, list(editors), metric_classes, backends)
+    out.timings = {"real side": real_s, "edits": run.edit_seconds}
+    return out
+
+
+def _batches(run: _Pass, state: RunState, saver: Saver, todo: list[int], bar: str | None) -> None:
+    """Run and commit batches ``todo`` in order (saving resume state as :class:`Saver` says).
+
+    A batch whose metrics wait for a worker is held and finished after the next batch's
+    edits and local metrics, so this process does not idle while the worker computes.
+    ``bar``: the progress bar's description (None: no bar).
+    """
+    last = todo[-1] if todo else None
+    with interrupts_save(saver, state) as guard:
+
+        def finish(b: int, work: _BatchWork) -> None:
+            done = work.finish()  # waits for what a worker still computes for this batch
+            with guard.deferred():  # the batch is finished: record it whole or not at all
+                _commit_batch(state, b, *done)
+                saver.maybe_save(state, last=b == last)
+
+        held: tuple[int, _BatchWork] | None = None
+        for b in tqdm(todo, desc=bar, unit="batch", disable=bar is None):
+            work = _run_batch(run, state, b, held[1] if held else None)
+            if held is not None:
+                finish(*held)
+            held = (b, work) if work.later else None
+            if held is None:
+                finish(b, work)
+        if held is not None:
+            finish(*held)
+
+
+def _batch_rows(b: int, batch_size: int, n: int) -> list[int]:
+    """Pair indices of batch ``b``."""
+    return list(range(b * batch_size, min(n, (b + 1) * batch_size)))
+
+
+def _timings(backends: BackendSet, phases: dict[str, float], wall: float) -> dict[str, float]:
+    """Seconds of the pass: wall, phases, each judge in this process and in its worker."""
+    out = {"wall": wall, **phases}
+    out.update({f"judge {label}": s for label, s in sorted(backends.clock.seconds.items())})
+    for worker in backends.workers.values():
+        out[f"judge {worker.label} (worker)"] = worker.seconds
+        out[f"waiting for the {worker.label} worker"] = worker.waited
+    return out
 
 
 _Pending = tuple[dict[str, tuple[EditorState, bool]], dict[str, int], dict[str, np.ndarray]]
 
 
-def _run_batch(run: _Pass, state: RunState, b: int) -> _Pending:
-    """Edit and score batch ``b`` for every editor; ``state`` is only read (see :func:`_commit_batch`)."""
+@dataclass
+class _BatchWork:
+    """A batch whose edits are scored except by the metrics that wait for a worker (``later``)."""
+
+    pending: dict[str, tuple[EditorState, bool]]
+    shared: dict[str, int]
+    qualitative: dict[str, np.ndarray]
+    later: list[tuple[EvalStep, EditorState, list[Metric]]] = field(default_factory=list)
+
+    def worked(self, name: str) -> bool:
+        """Whether editor ``name`` edited anything in this batch."""
+        part, failed = self.pending.get(name, (None, True))
+        return not failed and bool(part.order)  # type: ignore[union-attr]
+
+    def finish(self) -> _Pending:
+        for step, part, metrics in self.later:
+            _update(part, step, metrics)
+        return self.pending, self.shared, self.qualitative
+
+
+def _run_batch(run: _Pass, state: RunState, b: int, held: _BatchWork | None) -> _BatchWork:
+    """Edit and score batch ``b`` for every editor; ``state`` is only read (see :func:`_commit_batch`).
+
+    ``held``: the previous batch, not yet committed (its failures and successes count too).
+    Worker judges of every editor's edits are started before any metric runs; metrics that
+    read them are left in ``later``.
+    """
     indices = run.indices(b)
     batch = run.pairs.batch(indices).to(run.device)
-    memo = run.memo(indices, batch.has_ground_truth)
+    memo = run.memo(indices)
     sides = ["source"] + (["target"] if batch.has_ground_truth else [])
     shared = _no_face(EvalStep(batch, EditOutput(images=batch.source), "", run.backends, memo), sides)
-    pending: dict[str, tuple[EditorState, bool]] = {}
-    qualitative: dict[str, np.ndarray] = {}
+    work = _BatchWork({}, shared, {})
+    for name, step, part, rows in _edit(run, state, b, batch, memo, held, work):
+        later = [m for m in run.metrics[name].values() if run.waits_on_worker(m)]
+        _update(part, step, [m for m in run.metrics[name].values() if m not in later])
+        part.no_face = {"edited": _no_face(step, ["edited"]).get("edited", 0)}
+        if run.distribution(name):
+            part.dist_inputs = [(b, rows, step.fid_features("edited").detach().cpu().numpy())]
+        if later:
+            work.later.append((step, part, later))
+    return work
+
+
+def _edit(
+    run: _Pass,
+    state: RunState,
+    b: int,
+    batch: PairBatch,
+    memo: BatchMemo,
+    held: _BatchWork | None,
+    work: _BatchWork,
+) -> list[tuple[str, EvalStep, EditorState, list[int]]]:
+    """Every editor's edits of ``batch`` as ``(editor, step, state part, edited rows)``; failures into ``work``."""
+    indices = run.indices(b)
+    scored: list[tuple[str, EvalStep, EditorState, list[int]]] = []
     for name, editor in run.editors.items():
         ed_state = state.editors[name]
-        if ed_state.failed:
+        if ed_state.failed or (held is not None and held.pending.get(name, (None, False))[1]):
             continue
+        start = time.perf_counter()
         out, rows, errors = edit_rows(editor, batch)
-        if out is None and not ed_state.order:  # nothing of this editor has ever worked: it is broken
+        run.edit_seconds += time.perf_counter() - start
+        if out is None and not ed_state.order and not (held and held.worked(name)):  # nothing ever worked
             reason = next(iter(errors.values()))
             print(f"error: editor {name!r} failed on batch {b}: {reason}; continuing without it")
-            pending[name] = (EditorState(failed=reason), True)
+            work.pending[name] = (EditorState(failed=reason), True)
             continue
         part = EditorState(
             failures=[
@@ -288,13 +401,12 @@ def _run_batch(run: _Pass, state: RunState, b: int) -> _Pending:
                 f"edited (first: {batch.sample_ids[first[0]]}: {first[1]}); they are counted as failed"
             )
         if out is not None:
-            _score(
-                run, name, batch if len(rows) == len(batch) else subset(batch, rows), b, rows, out, memo, part
-            )
+            sub = batch if len(rows) == len(batch) else subset(batch, rows)
+            scored.append((name, _step(run, name, sub, indices, rows, out, memo, part), part, rows))
             if b == 0:  # figures show the same pairs for every editor
-                _record_qualitative(qualitative, name, batch, out, rows)
-        pending[name] = (part, False)
-    return pending, shared, qualitative
+                _record_qualitative(work.qualitative, name, batch, out, rows)
+        work.pending[name] = (part, False)
+    return scored
 
 
 def _commit_batch(
@@ -314,31 +426,34 @@ def _identity(batch: PairBatch, row: int) -> str:
     return batch.identity_ids[row] if batch.identity_ids else ""
 
 
-def _score(
+def _step(
     run: _Pass,
     name: str,
     sub: PairBatch,
-    b: int,
+    indices: list[int],
     rows: list[int],
     out: EditOutput,
     memo: BatchMemo,
     part: EditorState,
-) -> None:
-    """Metric values of the edited rows of batch ``b`` into ``part``."""
-    indices = run.indices(b)
+) -> EvalStep:
+    """The edited rows of a batch as metrics see them; worker judges of the edits start now."""
     picked = [indices[r] for r in rows]
-    if len(rows) != len(indices):
-        memo = run.memo(picked, sub.has_ground_truth)
-    step = EvalStep(sub, out, name, run.backends, memo)
+    step = EvalStep(sub, out, name, run.backends, memo if len(rows) == len(indices) else run.memo(picked))
     for metric in run.metrics[name].values():
-        for key, vals in metric.update(step).items():
-            part.values[f"{key}@{metric.backend_label}"] = vals.detach().double().cpu().tolist()
+        for call, side in type(metric).judge_reads:
+            if side == "edited":
+                step.prefetch(call, "edited")
     part.order = picked
     part.sample_ids = list(sub.sample_ids)
     part.identity_ids = list(sub.identity_ids or [""] * len(rows))
-    part.no_face = {"edited": _no_face(step, ["edited"]).get("edited", 0)}
-    if run.distribution(name):
-        part.dist_inputs = [(b, rows, step.fid_features("edited").detach().cpu().numpy())]
+    return step
+
+
+def _update(part: EditorState, step: EvalStep, metrics: list[Metric]) -> None:
+    """Metric values of ``step`` into ``part``."""
+    for metric in metrics:
+        for key, vals in metric.update(step).items():
+            part.values[f"{key}@{metric.backend_label}"] = vals.detach().double().cpu().tolist()
 
 
 def _commit(ed_state: EditorState, part: EditorState, failed: bool, shared: dict[str, int]) -> None:

@@ -1,13 +1,18 @@
 """What a metric sees for one batch and one editor, with per-batch memoised backend calls.
 
 Source- and target-side detections are computed once per batch and shared by every
-editor and metric (the "one pass" of the harness); edited-side ones once per editor.
+editor and metric (the "one pass" of the harness), or read from the real-side cache
+(:mod:`.real_side`); edited-side ones once per editor. A judge that runs in a worker
+process (:mod:`.judge_worker`) can be started early with :meth:`EvalStep.prefetch`
+and is waited for only when a metric reads it.
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import torch
 import torch.nn.functional as F
@@ -16,27 +21,74 @@ from faceedit_bench.api.backends import AUDetector, FeatureExtractor, IdentityMo
 from faceedit_bench.api.batch import PairBatch
 from faceedit_bench.api.editor import EditOutput
 
+if TYPE_CHECKING:
+    from faceedit_bench.harness.judge_worker import JudgeWorker, Pending
+
 Which = Literal["source", "edited", "target"]
+
+# judge call -> (backend kind, backend method); metrics declare what they read by these names
+JUDGE_CALLS: dict[str, tuple[str, str]] = {
+    "aus": ("au_detector", "detect"),
+    "embedding": ("identity", "embed"),
+    "fid_features": ("fid_features", "features"),
+}
+
+
+@dataclass
+class JudgeClock:
+    """Seconds spent inside each judge (by label) in this process."""
+
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def timed(self, label: str, compute: Callable[[], torch.Tensor]) -> torch.Tensor:
+        start = time.perf_counter()
+        try:
+            return compute()
+        finally:
+            self.seconds[label] = self.seconds.get(label, 0.0) + time.perf_counter() - start
 
 
 @dataclass
 class BackendSet:
-    """The judge backends chosen for one protocol run (None where unavailable)."""
+    """The judge backends chosen for one protocol run (None where unavailable).
+
+    ``workers`` maps a backend kind to the worker process that runs it (see
+    :mod:`.judge_worker`); ``clock`` times the judges run in this process.
+    """
 
     au_detector: AUDetector | None = None
     identity: IdentityModel | None = None
     fid_features: FeatureExtractor | None = None
     lpips: PerceptualDistance | None = None
+    workers: dict[str, JudgeWorker] = field(default_factory=dict)
+    clock: JudgeClock = field(default_factory=JudgeClock)
 
     def get(self, kind: str) -> object | None:
         return getattr(self, kind)
+
+    def in_worker(self, call: str) -> bool:
+        """Whether judge ``call`` runs in a worker process."""
+        return JUDGE_CALLS[call][0] in self.workers
 
 
 @dataclass
 class BatchMemo:
     """Per-batch cache shared across editors for source/target-side computations."""
 
-    values: dict[tuple, torch.Tensor] = field(default_factory=dict)
+    values: dict[tuple, torch.Tensor | Pending] = field(default_factory=dict)
+
+
+def resize_square(images: torch.Tensor, size: int | None) -> torch.Tensor:
+    """``images`` resized (bilinear, antialiased) to ``size`` x ``size``; unchanged when None or equal."""
+    if _fits(images, size):
+        return images
+    return F.interpolate(
+        images, size=(size, size), mode="bilinear", antialias=True, align_corners=False
+    ).clamp(0, 1)
+
+
+def _fits(images: torch.Tensor, size: int | None) -> bool:
+    return size is None or (images.shape[-1] == size and images.shape[-2] == size)
 
 
 class EvalStep:
@@ -55,7 +107,7 @@ class EvalStep:
         self.editor = editor
         self.backends = backends
         self._shared = shared
-        self._own: dict[tuple, torch.Tensor] = {}
+        self._own: dict[tuple, torch.Tensor | Pending] = {}
 
     def images(self, which: Which) -> torch.Tensor:
         if which == "source":
@@ -66,50 +118,64 @@ class EvalStep:
             raise ValueError("this protocol has no ground-truth target images")
         return self.batch.target_image
 
-    def _memo(self, which: Which, key: tuple) -> dict[tuple, torch.Tensor]:
+    def _memo(self, which: Which) -> dict[tuple, torch.Tensor | Pending]:
         return self._own if which == "edited" else self._shared.values
-
-    def _cached(self, which: Which, key: tuple, compute) -> torch.Tensor:
-        store = self._memo(which, key)
-        full = (which, *key)
-        if full not in store:
-            store[full] = compute()
-        return store[full]
 
     def resized(self, which: Which, size: int | None) -> torch.Tensor:
         """``images(which)`` resized (bilinear, antialiased) to ``size`` once per batch."""
         img = self.images(which)
-        if size is None or (img.shape[-1] == size and img.shape[-2] == size):
+        if _fits(img, size):
             return img
-        return self._cached(
-            which,
-            ("resize", size),
-            lambda: F.interpolate(
-                img, size=(size, size), mode="bilinear", antialias=True, align_corners=False
-            ).clamp(0, 1),
-        )
+        store, key = self._memo(which), (which, "resize", size)
+        if key not in store:
+            store[key] = resize_square(img, size)
+        return store[key]  # type: ignore[return-value]
+
+    def judge(self, call: str, which: Which) -> torch.Tensor:
+        """Output of judge ``call`` (a key of :data:`JUDGE_CALLS`) on ``which``, once per batch."""
+        kind = JUDGE_CALLS[call][0]
+        key = (which, call, self._need(self.backends.get(kind), kind).label)
+        store = self._memo(which)
+        if key not in store:
+            self._start(call, which, in_worker=kind in self.backends.workers)
+        value = store[key]
+        if not isinstance(value, torch.Tensor):  # a worker's pending output
+            value = store[key] = value.result()
+        return value
+
+    def prefetch(self, call: str, which: Which) -> None:
+        """Start ``call`` on ``which`` in its judge's worker process now (no-op for in-process judges)."""
+        kind = JUDGE_CALLS[call][0]
+        backend = self.backends.get(kind)
+        if kind not in self.backends.workers or backend is None:
+            return
+        if (which, call, backend.label) not in self._memo(which):  # type: ignore[attr-defined]
+            self._start(call, which, in_worker=True)
+
+    def _start(self, call: str, which: Which, in_worker: bool) -> None:
+        kind, method = JUDGE_CALLS[call]
+        backend = self.backends.get(kind)
+        images = self.resized(which, backend.input_size)  # type: ignore[union-attr]
+        key = (which, call, backend.label)  # type: ignore[union-attr]
+        if in_worker:
+            self._memo(which)[key] = self.backends.workers[kind].submit(method, images)
+        else:
+            compute = getattr(backend, method)
+            self._memo(which)[key] = self.backends.clock.timed(backend.label, lambda: compute(images))  # type: ignore[union-attr]
 
     def aus(self, which: Which) -> torch.Tensor:
-        det = self._need(self.backends.au_detector, "au_detector")
-        return self._cached(
-            which, ("aus", det.label), lambda: det.detect(self.resized(which, det.input_size))
-        )
+        return self.judge("aus", which)
 
     def embedding(self, which: Which) -> torch.Tensor:
-        ident = self._need(self.backends.identity, "identity")
-        return self._cached(
-            which, ("id", ident.label), lambda: ident.embed(self.resized(which, ident.input_size))
-        )
+        return self.judge("embedding", which)
 
     def fid_features(self, which: Which) -> torch.Tensor:
-        ext = self._need(self.backends.fid_features, "fid_features")
-        return self._cached(
-            which, ("fid", ext.label), lambda: ext.features(self.resized(which, ext.input_size))
-        )
+        return self.judge("fid_features", which)
 
     def lpips(self, a: Which, b: Which) -> torch.Tensor:
         dist = self._need(self.backends.lpips, "lpips")
-        return dist.distance(self.resized(a, dist.input_size), self.resized(b, dist.input_size))
+        x, y = self.resized(a, dist.input_size), self.resized(b, dist.input_size)
+        return self.backends.clock.timed(dist.label, lambda: dist.distance(x, y))
 
     @staticmethod
     def _need(backend, kind: str):

@@ -36,6 +36,7 @@ class AUError(Metric):
     )
     miss_key: ClassVar[str | None] = "au_face_missed"
     rate_keys: ClassVar[tuple[str, ...]] = ("au_face_missed",)
+    judge_reads: ClassVar[tuple[tuple[str, str], ...]] = (("aus", "edited"), ("aus", "target"))
 
     def keys(self) -> dict[str, bool]:
         keys = {"au_mae": False, "au_mse": False, "au_mae_vs_real": False, "au_face_missed": False}

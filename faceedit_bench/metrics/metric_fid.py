@@ -27,6 +27,10 @@ class FID(Metric):
     higher_is_better: ClassVar[bool] = False
     per_sample: ClassVar[bool] = False
     backend_kind: ClassVar[str | None] = "fid_features"
+    judge_reads: ClassVar[tuple[tuple[str, str], ...]] = (
+        ("fid_features", "edited"),
+        ("fid_features", "real"),
+    )
     description: ClassVar[str] = "Fréchet distance of edit vs real feature distributions"
     sqrt_method: ClassVar[SqrtMethod] = "eigh"  # equals scipy sqrtm to 1e-6 relative, ~4x faster
 

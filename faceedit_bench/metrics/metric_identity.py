@@ -32,6 +32,7 @@ class IdentitySimilarity(Metric):
     )
     miss_key: ClassVar[str | None] = "id_face_missed"
     rate_keys: ClassVar[tuple[str, ...]] = ("id_verify", "id_face_missed")
+    judge_reads: ClassVar[tuple[tuple[str, str], ...]] = (("embedding", "source"), ("embedding", "edited"))
 
     def keys(self) -> dict[str, bool]:
         return {"id_cos": True, "id_verify": True, "id_face_missed": False}

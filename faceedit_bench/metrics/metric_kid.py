@@ -31,6 +31,10 @@ class KID(Metric):
     higher_is_better: ClassVar[bool] = False
     per_sample: ClassVar[bool] = False
     backend_kind: ClassVar[str | None] = "fid_features"
+    judge_reads: ClassVar[tuple[tuple[str, str], ...]] = (
+        ("fid_features", "edited"),
+        ("fid_features", "real"),
+    )
     description: ClassVar[str] = "kernel MMD² of edit vs real features (polynomial kernel, unbiased)"
     config: ClassVar[KIDConfig] = KIDConfig()
 

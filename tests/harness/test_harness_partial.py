@@ -220,7 +220,9 @@ def test_a_bad_cache_never_poisons_resume_state(tmp_path, monkeypatch):
     clean = _evaluate(tmp_path / "clean", {"flip": Flip()})
     (entry,) = (tmp_path / "cache").glob("*.pt")
     tensors, _ = load_checked(entry, entry.stem)
-    save_checked(entry, entry.stem, {"features": tensors["features"] * 1.5})  # wrong, validly checksummed
+    save_checked(
+        entry, entry.stem, {**tensors, "values": tensors["values"] * 1.5}
+    )  # wrong, validly checksummed
     with pytest.raises(KeyboardInterrupt):
         _evaluate(tmp_path / "run", {"flip": Flip(stop_at=3)})
     assert (tmp_path / "run" / ".partial" / "rank0-of-1.npz").is_file()
