@@ -21,6 +21,7 @@ from faceedit_bench.api.backends import IdentityModel
 from faceedit_bench.api.batch import PairBatch
 from faceedit_bench.api.dataset import FaceDataset, FaceSample, PairSet
 from faceedit_bench.api.protocol import Protocol
+from faceedit_bench.data.images import upscale_short_side
 
 TINY_SIZE = 16
 
@@ -108,6 +109,9 @@ TINY_PROTOCOL = Protocol(
 class PixelIdentity(IdentityModel):
     """Test identity judge that runs in a worker process: unit-length projection of 4x4-pooled pixels.
 
+    Like dlib's judge it first upscales (bilinear, to 256 px) and rounds to 8 bits, which
+    makes its outputs depend on the torch thread count.
+
     Two switches, read in the worker process only (a spawned child): with
     ``FACEEDIT_TEST_WORKER_EXIT_AT=K`` its K-th call kills the worker (exit code 3), with
     ``FACEEDIT_TEST_WORKER_NO_START=1`` it cannot be built there.
@@ -129,7 +133,8 @@ class PixelIdentity(IdentityModel):
         self.calls += 1
         if self.calls == self.exit_at:
             os._exit(3)
-        vec = F.adaptive_avg_pool2d(images.float(), 4).flatten(1) @ self.proj
+        pixels = (upscale_short_side(images.float(), 256) * 255).round()
+        vec = F.adaptive_avg_pool2d(pixels, 4).flatten(1) @ self.proj
         return vec / vec.norm(dim=1, keepdim=True)
 
 

@@ -31,6 +31,10 @@ class Backend:
     # a slow judge that uses one CPU core: the pass may run it in a worker process beside the
     # others (harness.judge_worker); the class must build with no arguments, like every backend
     worker_process: ClassVar[bool] = False
+    # a multi-threaded torch judge whose outputs may change in the last float bits with the
+    # thread count (distribution features, perceptual distances; never AU or identity judges):
+    # while a worker process runs beside the pass, the pass runs it on one thread fewer
+    lean_threads: ClassVar[bool] = False
 
     @classmethod
     def availability(cls) -> Availability:

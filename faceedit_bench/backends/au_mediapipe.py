@@ -133,6 +133,7 @@ class MediaPipeAUDetector(AUDetector):
     label: ClassVar[str] = "mediapipe-bs"
     approximate: ClassVar[bool] = True
     measured_aus: ClassVar[tuple[str, ...]] = tuple(au for au in AU_NAMES if au not in UNMEASURED)
+    worker_process: ClassVar[bool] = True  # CPU-bound, one image at a time: beside the pass, with dlib
 
     def __init__(self) -> None:
         path = task_file()

@@ -207,6 +207,7 @@ class InceptionV3Compat(FeatureExtractor):
     """torch-fidelity's TF-Inception: ``features(images) -> (N, 2048)`` float64 pool3."""
 
     label: ClassVar[str] = "inception-v3-compat"
+    lean_threads: ClassVar[bool] = True
     input_size: ClassVar[int | None] = None  # resizes to 299 internally, as torch-fidelity does
 
     def __init__(self, device: torch.device | str = "cpu") -> None:

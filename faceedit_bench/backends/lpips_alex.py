@@ -82,6 +82,7 @@ class LpipsAlex(LpipsModule):
     """``distance(a, b) -> (N,)`` LPIPS v0.1 alex between images in [0, 1]."""
 
     label: ClassVar[str] = "lpips-alex"
+    lean_threads: ClassVar[bool] = True
 
     def __init__(self, device: torch.device | str = "cpu") -> None:
         import lpips

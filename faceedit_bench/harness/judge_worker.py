@@ -1,15 +1,19 @@
-"""A slow judge run in its own process beside the evaluation pass (issue 16).
+"""Slow single-threaded judges run in one process beside the evaluation pass (issue 16).
 
-dlib's identity descriptor is single-threaded and was 55% of a real-face pass; the
-pass hands its images to one spawned process that holds its own instance of the same
-backend class (built as :func:`faceedit_bench.harness.backends.choose_backends` builds
-it: no arguments, then ``.to(device)``) and reads the outputs back later, while it
-computes the other judges itself. Images travel as numpy arrays, bit for bit, and the
-worker runs the same code on them, so its outputs equal the in-process ones exactly.
+dlib's identity descriptor (one core, 55% of a real-face pass) and MediaPipe's AU
+readings (``worker_process = True``) go to one spawned process that holds its own
+instance of each backend class (built as :func:`faceedit_bench.harness.backends.choose_backends`
+builds them: no arguments, then ``.to(device)``); the pass reads their outputs back
+later, while it computes the other judges (Inception, LPIPS) itself on one torch
+thread fewer (:class:`faceedit_bench.harness.step.JudgeClock`). Images travel as numpy
+arrays, bit for bit, and the worker runs the same code on them with the pass's torch
+thread count (their bilinear upscale rounds differently on 1 and 2 threads), so its
+outputs equal the in-process ones exactly.
 
 Follows :class:`concurrent.futures.ProcessPoolExecutor` with one process and the
-``spawn`` start method (a fresh interpreter: no copy of MediaPipe's threads or of
-the parent's exit hooks, so nothing to hang on at exit). The worker ignores Ctrl-C
+``spawn`` start method (a fresh interpreter: no copy of the parent's MediaPipe threads
+or exit hooks; its own MediaPipe landmarker is closed by the same exit hook as in any
+process, so nothing hangs at exit). The worker ignores Ctrl-C
 (the pass handles it and shuts the worker down) and exits by itself if the pass's
 process disappears. A worker that dies mid-run raises :class:`JudgeWorkerDied`
 naming the judge; one that cannot start at all (e.g. a script without an
@@ -42,7 +46,7 @@ from faceedit_bench.harness.step import JUDGE_CALLS, BackendSet
 WATCH_PARENT_S = 1.0
 START_TIMEOUT_S = 600.0  # a worker not ready by then never started (spawn + imports + weights take seconds)
 
-_BACKEND: Backend | None = None  # the worker process's backend
+_BACKENDS: dict[str, Backend] = {}  # the worker process's backends, by kind
 
 
 def usable_cpus() -> int:
@@ -54,7 +58,7 @@ def usable_cpus() -> int:
 
 
 def start_workers(backends: BackendSet, device: str, mode: str = "auto", world: int = 1) -> BackendSet:
-    """A copy of ``backends`` whose ``worker_process`` judges run in worker processes.
+    """A copy of ``backends`` whose ``worker_process`` judges run in one worker process.
 
     ``mode``: ``off`` never; ``on`` always (a worker that cannot start is an error);
     ``auto`` when this process has at least two CPUs of its own (``world`` processes share them).
@@ -64,62 +68,69 @@ def start_workers(backends: BackendSet, device: str, mode: str = "auto", world: 
     if mode == "off" or (mode == "auto" and usable_cpus() // max(world, 1) < 2):
         return backends
     kinds = dict.fromkeys(kind for kind, _ in JUDGE_CALLS.values())
-    chosen = {kind: backends.get(kind) for kind in kinds}
-    workers = {
-        kind: JudgeWorker(backend, device, required=mode == "on")  # type: ignore[arg-type]
-        for kind, backend in chosen.items()
-        if backend is not None and getattr(backend, "worker_process", False)
+    chosen = {
+        kind: backend
+        for kind in kinds
+        if (backend := backends.get(kind)) is not None and getattr(backend, "worker_process", False)
     }
-    return dataclasses.replace(backends, workers={**backends.workers, **workers}) if workers else backends
+    if not chosen:
+        return backends
+    worker = JudgeWorker(chosen, device, required=mode == "on")  # type: ignore[arg-type]
+    clock = dataclasses.replace(backends.clock, lean=True)
+    return dataclasses.replace(backends, workers=dict.fromkeys(chosen, worker), clock=clock)
 
 
 @contextmanager
 def judge_workers(
     backends: BackendSet, device: str, mode: str = "auto", world: int = 1
 ) -> Iterator[BackendSet]:
-    """:func:`start_workers` for the duration of a block; the workers are stopped when it ends."""
+    """:func:`start_workers` for the duration of a block; the worker is stopped when it ends."""
     started = start_workers(backends, device, mode, world)
     try:
         yield started
     finally:
-        for worker in started.workers.values():
-            if worker not in backends.workers.values():
-                worker.close()
+        for worker in set(started.workers.values()) - set(backends.workers.values()):
+            worker.close()
 
 
 class JudgeWorkerDied(PassStopped):
-    """The worker process of a judge exited while the pass still needed it."""
+    """The worker process of the judges exited while the pass still needed it."""
 
 
 class JudgeWorker:
-    """One backend in one worker process; :meth:`submit` returns a :class:`Pending` output."""
+    """Judges (by backend kind) in one worker process; :meth:`submit` returns a :class:`Pending` output.
 
-    def __init__(self, backend: Backend, device: str, *, required: bool = False) -> None:
-        self.backend, self.label, self.required = backend, backend.label, required
-        self.seconds = 0.0  # compute time reported by the worker
+    One process for all of them: on a 2-core machine the pass keeps one core and the
+    slow single-threaded judges share the other, in the order the pass asks for them.
+    """
+
+    def __init__(self, backends: dict[str, Backend], device: str, *, required: bool = False) -> None:
+        self.backends, self.required = backends, required
+        self.label = ", ".join(b.label for b in backends.values())
+        self.seconds: dict[str, float] = {}  # compute time reported by the worker, per judge label
         self.waited = 0.0  # time this process spent blocked on the worker
         self.pid: int | None = None
         self._local = False  # the worker could not start: compute in this process
-        cls = type(backend)
         self._pool = ProcessPoolExecutor(
             max_workers=1,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_worker_init,
-            initargs=(os.getpid(),),
+            initargs=(os.getpid(), torch.get_num_threads()),
         )
-        self._ready: Future = self._pool.submit(_worker_load, cls.__module__, cls.__qualname__, device)
+        classes = {kind: (type(b).__module__, type(b).__qualname__) for kind, b in backends.items()}
+        self._ready: Future = self._pool.submit(_worker_load, classes, device)
 
-    def submit(self, method: str, images: torch.Tensor) -> Pending:
-        """Start ``backend.<method>(images)`` in the worker."""
+    def submit(self, kind: str, method: str, images: torch.Tensor) -> Pending:
+        """Start ``<backend of kind>.<method>(images)`` in the worker."""
         if self._local:
-            return Pending(self, None, method, images)
+            return Pending(self, None, kind, method, images)
         array = images.detach().cpu().numpy()
         try:
-            future = self._pool.submit(_worker_call, method, array)
+            future = self._pool.submit(_worker_call, kind, method, array)
         except (BrokenProcessPool, RuntimeError) as err:  # already broken, or shut down
             future = Future()
             future.set_exception(err)
-        return Pending(self, future, method, images)
+        return Pending(self, future, kind, method, images)
 
     def _wait_ready(self) -> None:
         """Raise (or fall back to this process) if the worker never started."""
@@ -130,11 +141,11 @@ class JudgeWorker:
         except Exception as err:
             if self.required:
                 raise JudgeWorkerDied(
-                    f"the {self.label} judge could not start in its worker process: {type(err).__name__}: {err}"
+                    f"the worker process for judges {self.label} could not start: {type(err).__name__}: {err}"
                 ) from err
             print(
-                f"warning: the {self.label} judge could not start in a worker process ({type(err).__name__}: "
-                f"{err}); it runs in this process instead (same numbers, slower). A script that runs an "
+                f"warning: the worker process for judges {self.label} could not start ({type(err).__name__}: "
+                f"{err}); they run in this process instead (same numbers, slower). A script that runs an "
                 "evaluation needs an `if __name__ == '__main__':` guard for the worker; --judge-worker off "
                 "skips it"
             )
@@ -142,21 +153,22 @@ class JudgeWorker:
 
     def _result(self, pending: Pending) -> torch.Tensor:
         self._wait_ready()
+        label = self.backends[pending.kind].label
         start = time.perf_counter()
         if self._local or pending.future is None:
-            out = getattr(self.backend, pending.method)(pending.images)
-            self.seconds += time.perf_counter() - start
+            out = getattr(self.backends[pending.kind], pending.method)(pending.images)
+            self.seconds[label] = self.seconds.get(label, 0.0) + time.perf_counter() - start
             return out
         try:
             array, device, seconds = pending.future.result()
         except BrokenProcessPool as err:
             raise JudgeWorkerDied(
-                f"the worker process (pid {self.pid}) of the {self.label} judge died while scoring "
+                f"the worker process (pid {self.pid}) running judges {self.label} died while scoring "
                 f"({err}); nothing it computed was used"
             ) from err
         finally:
             self.waited += time.perf_counter() - start
-        self.seconds += seconds
+        self.seconds[label] = self.seconds.get(label, 0.0) + seconds
         return torch.from_numpy(array).to(device)
 
     def close(self) -> None:
@@ -167,17 +179,23 @@ class JudgeWorker:
 class Pending:
     """A judge output being computed in a worker; :meth:`result` waits for it."""
 
-    def __init__(self, worker: JudgeWorker, future: Future | None, method: str, images: torch.Tensor) -> None:
-        self.worker, self.future, self.method, self.images = worker, future, method, images
+    def __init__(
+        self, worker: JudgeWorker, future: Future | None, kind: str, method: str, images: torch.Tensor
+    ) -> None:
+        self.worker, self.future, self.kind, self.method, self.images = worker, future, kind, method, images
 
     def result(self) -> torch.Tensor:
         return self.worker._result(self)
 
 
-def _worker_init(parent: int) -> None:
-    """In the worker: leave Ctrl-C to the pass, one torch thread, exit when the pass is gone."""
+def _worker_init(parent: int, threads: int) -> None:
+    """In the worker: leave Ctrl-C to the pass, the pass's torch threads, exit when the pass is gone.
+
+    The thread count matters for exactness, not speed: a judge's torch pre-processing
+    (the bilinear upscale before dlib or MediaPipe) rounds differently on 1 and 2 threads.
+    """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    torch.set_num_threads(1)
+    torch.set_num_threads(threads)
 
     def watch() -> None:
         while True:
@@ -188,18 +206,18 @@ def _worker_init(parent: int) -> None:
     threading.Thread(target=watch, daemon=True, name="watch-parent").start()
 
 
-def _worker_load(module: str, qualname: str, device: str) -> int:
-    """In the worker: build the backend once; returns the worker's pid."""
-    global _BACKEND
-    cls: object = importlib.import_module(module)
-    for part in qualname.split("."):
-        cls = getattr(cls, part)
-    _BACKEND = cls().to(device)  # type: ignore[operator]
+def _worker_load(classes: dict[str, tuple[str, str]], device: str) -> int:
+    """In the worker: build each backend once (kind -> (module, qualname)); returns the worker's pid."""
+    for kind, (module, qualname) in classes.items():
+        cls: object = importlib.import_module(module)
+        for part in qualname.split("."):
+            cls = getattr(cls, part)
+        _BACKENDS[kind] = cls().to(device)  # type: ignore[operator]
     return os.getpid()
 
 
-def _worker_call(method: str, images: np.ndarray) -> tuple[np.ndarray, str, float]:
+def _worker_call(kind: str, method: str, images: np.ndarray) -> tuple[np.ndarray, str, float]:
     """In the worker: ``(output, its device, seconds)`` of one backend call."""
     start = time.perf_counter()
-    out = getattr(_BACKEND, method)(torch.from_numpy(images))
+    out = getattr(_BACKENDS[kind], method)(torch.from_numpy(images))
     return out.detach().cpu().numpy(), str(out.device), time.perf_counter() - start

@@ -10,7 +10,8 @@ plus the face counts of every run (AUs of both real sides).
 Each output is computed batch by batch exactly as the pass groups its pairs and
 reads its images (``pairs.batch(...).to(device)`` through :class:`EvalStep`), so a
 cached value equals the one the pass would compute. One file per (pairs, side,
-judge call, backend label and provenance, input size, device, exact indices) holds
+judge call, backend label and provenance, input size, device, torch threads it
+runs on, exact indices) holds
 the values and the device they were on; a file that fails its key or checksum, or
 holds values of the wrong shape (or non-finite FID features), is rebuilt with a
 warning. Judges that run in a worker process get their batches ahead of this
@@ -82,6 +83,7 @@ def cache_key(
         "provenance": backend.provenance(),  # type: ignore[union-attr]
         "input_size": backend.input_size,  # type: ignore[union-attr]
         "device": torch.device(device).type,
+        "threads": backends.clock.threads_for(backend),  # outputs may depend on the thread count
         "indices": hashlib.sha256(json.dumps(list(indices)).encode()).hexdigest(),
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:24]

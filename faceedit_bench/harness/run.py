@@ -2,9 +2,9 @@
 
 The real side (every judge output on sources and true targets) is judged first and
 cached on disk (:mod:`.real_side`), then shared by all editors (:class:`BatchMemo`).
-A slow single-threaded judge (dlib's identity) runs in a worker process beside this
-one (:mod:`.judge_worker`): the edits of batch ``b`` are sent to it before the other
-metrics run, and the metrics that read it finish while batch ``b + 1`` is scored.
+Slow single-threaded judges (dlib's identity, MediaPipe's AUs) run in a worker process
+beside this one (:mod:`.judge_worker`): the edits of batch ``b`` are sent to it before
+the other metrics run, and what reads it finishes while batch ``b + 1`` is scored.
 Progress is saved to ``OUT/.partial/`` (plain arrays, see :mod:`.partial`) from the
 first finished batch on, and on Ctrl-C or SIGTERM, so a stopped run resumes where
 it stopped; under ``torchrun`` each rank takes every world-th batch and rank 0
@@ -295,7 +295,7 @@ def _batches(run: _Pass, state: RunState, saver: Saver, todo: list[int], bar: st
             work = _run_batch(run, state, b, held[1] if held else None)
             if held is not None:
                 finish(*held)
-            held = (b, work) if work.later else None
+            held = (b, work) if run.backends.workers else None
             if held is None:
                 finish(b, work)
         if held is not None:
@@ -311,9 +311,9 @@ def _timings(backends: BackendSet, phases: dict[str, float], wall: float) -> dic
     """Seconds of the pass: wall, phases, each judge in this process and in its worker."""
     out = {"wall": wall, **phases}
     out.update({f"judge {label}": s for label, s in sorted(backends.clock.seconds.items())})
-    for worker in backends.workers.values():
-        out[f"judge {worker.label} (worker)"] = worker.seconds
-        out[f"waiting for the {worker.label} worker"] = worker.waited
+    for worker in set(backends.workers.values()):
+        out.update({f"judge {label} (worker)": s for label, s in sorted(worker.seconds.items())})
+        out["waiting for the worker"] = worker.waited
     return out
 
 
@@ -322,7 +322,11 @@ _Pending = tuple[dict[str, tuple[EditorState, bool]], dict[str, int], dict[str, 
 
 @dataclass
 class _BatchWork:
-    """A batch whose edits are scored except by the metrics that wait for a worker (``later``)."""
+    """A batch whose edits are scored except by what may wait for a worker (``later``).
+
+    ``later``: per edited editor, its step, state part and the metrics that read a
+    worker's output; :meth:`finish` runs them and counts the edits without a face.
+    """
 
     pending: dict[str, tuple[EditorState, bool]]
     shared: dict[str, int]
@@ -337,6 +341,7 @@ class _BatchWork:
     def finish(self) -> _Pending:
         for step, part, metrics in self.later:
             _update(part, step, metrics)
+            part.no_face = {"edited": _no_face(step, ["edited"]).get("edited", 0)}
         return self.pending, self.shared, self.qualitative
 
 
@@ -356,11 +361,9 @@ def _run_batch(run: _Pass, state: RunState, b: int, held: _BatchWork | None) -> 
     for name, step, part, rows in _edit(run, state, b, batch, memo, held, work):
         later = [m for m in run.metrics[name].values() if run.waits_on_worker(m)]
         _update(part, step, [m for m in run.metrics[name].values() if m not in later])
-        part.no_face = {"edited": _no_face(step, ["edited"]).get("edited", 0)}
         if run.distribution(name):
             part.dist_inputs = [(b, rows, step.fid_features("edited").detach().cpu().numpy())]
-        if later:
-            work.later.append((step, part, later))
+        work.later.append((step, part, later))
     return work
 
 
@@ -439,10 +442,11 @@ def _step(
     """The edited rows of a batch as metrics see them; worker judges of the edits start now."""
     picked = [indices[r] for r in rows]
     step = EvalStep(sub, out, name, run.backends, memo if len(rows) == len(indices) else run.memo(picked))
-    for metric in run.metrics[name].values():
-        for call, side in type(metric).judge_reads:
-            if side == "edited":
-                step.prefetch(call, "edited")
+    calls = {
+        call for m in run.metrics[name].values() for call, side in type(m).judge_reads if side == "edited"
+    }
+    for call in sorted(calls | {"aus"}):  # the face count of the edits reads their AUs too
+        step.prefetch(call, "edited")
     part.order = picked
     part.sample_ids = list(sub.sample_ids)
     part.identity_ids = list(sub.identity_ids or [""] * len(rows))

@@ -36,15 +36,31 @@ JUDGE_CALLS: dict[str, tuple[str, str]] = {
 
 @dataclass
 class JudgeClock:
-    """Seconds spent inside each judge (by label) in this process."""
+    """Seconds spent inside each judge (by label) in this process, and the threads it runs on.
+
+    With ``lean`` (a worker process runs beside the pass), a judge flagged ``lean_threads``
+    runs on one torch thread fewer than the pass, for the whole pass, so the two processes
+    do not compete for the same cores; every other judge, and every editor, runs on the
+    pass's threads, so AU and identity readings stay exactly what they are without a worker.
+    """
 
     seconds: dict[str, float] = field(default_factory=dict)
+    lean: bool = False
 
-    def timed(self, label: str, compute: Callable[[], torch.Tensor]) -> torch.Tensor:
+    def threads_for(self, backend: object) -> int:
+        """Torch threads ``backend`` runs on in this pass."""
+        threads = torch.get_num_threads()
+        return max(1, threads - 1) if self.lean and getattr(backend, "lean_threads", False) else threads
+
+    def timed(self, backend: object, compute: Callable[[], torch.Tensor]) -> torch.Tensor:
+        """``compute()`` (a call of ``backend``) on its threads, timed under its label."""
+        threads, label = torch.get_num_threads(), getattr(backend, "label", "?")
+        torch.set_num_threads(self.threads_for(backend))
         start = time.perf_counter()
         try:
             return compute()
         finally:
+            torch.set_num_threads(threads)
             self.seconds[label] = self.seconds.get(label, 0.0) + time.perf_counter() - start
 
 
@@ -158,10 +174,10 @@ class EvalStep:
         images = self.resized(which, backend.input_size)  # type: ignore[union-attr]
         key = (which, call, backend.label)  # type: ignore[union-attr]
         if in_worker:
-            self._memo(which)[key] = self.backends.workers[kind].submit(method, images)
+            self._memo(which)[key] = self.backends.workers[kind].submit(kind, method, images)
         else:
             compute = getattr(backend, method)
-            self._memo(which)[key] = self.backends.clock.timed(backend.label, lambda: compute(images))  # type: ignore[union-attr]
+            self._memo(which)[key] = self.backends.clock.timed(backend, lambda: compute(images))
 
     def aus(self, which: Which) -> torch.Tensor:
         return self.judge("aus", which)
@@ -175,7 +191,7 @@ class EvalStep:
     def lpips(self, a: Which, b: Which) -> torch.Tensor:
         dist = self._need(self.backends.lpips, "lpips")
         x, y = self.resized(a, dist.input_size), self.resized(b, dist.input_size)
-        return self.backends.clock.timed(dist.label, lambda: dist.distance(x, y))
+        return self.backends.clock.timed(dist, lambda: dist.distance(x, y))
 
     @staticmethod
     def _need(backend, kind: str):

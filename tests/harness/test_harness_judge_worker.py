@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
+import torch
 
 from faceedit_bench import plugins
+from faceedit_bench.api.backends import FeatureExtractor
 from faceedit_bench.api.editor import Editor, EditOutput
 from faceedit_bench.harness.backends import BackendChoice
 from faceedit_bench.harness.judge_worker import JudgeWorkerDied
@@ -41,6 +44,18 @@ class Darken(Editor):
         return {"class": "darken-test", "broken": self.broken, "bad": list(self.bad)}
 
 
+class ThreadsSeen(FeatureExtractor):
+    """Pooled pixels as features; records the torch threads it ran on (a multi-threaded judge)."""
+
+    label = "threads-seen-test"
+    lean_threads = True
+    seen: ClassVar[set[int]] = set()
+
+    def features(self, images: torch.Tensor) -> torch.Tensor:
+        self.seen.add(torch.get_num_threads())
+        return torch.nn.functional.adaptive_avg_pool2d(images.double(), 2).flatten(1)
+
+
 def _editors() -> dict[str, Editor]:
     ids = plugins.datasets.get("tiny")(split="test").make_pairs(N_PAIRS, 3).batch([5]).sample_ids
     return {
@@ -54,35 +69,55 @@ def _evaluate(work: Path, mode: str, monkeypatch: pytest.MonkeyPatch) -> Evaluat
     """The pass in ``work``; its real-side cache is ``work/cache`` (a first run judges the real side)."""
     monkeypatch.setenv("FACEEDIT_BENCH_CACHE_FEATURES", str(work / "cache"))
     protocol = dataclasses.replace(
-        plugins.protocols.get("tiny"), metrics=("identity", "psnr"), n_pairs=N_PAIRS, batch_size=BATCH
+        plugins.protocols.get("tiny"), metrics=("identity", "psnr", "fid"), n_pairs=N_PAIRS, batch_size=BATCH
     )
     pairs = plugins.datasets.get("tiny")(split="test").make_pairs(N_PAIRS, protocol.seed)
-    backends = BackendSet(identity=PixelIdentity())
-    choices = {"identity": BackendChoice("identity", "pixel", PixelIdentity.label, "test", {})}
+    backends = BackendSet(identity=PixelIdentity(), fid_features=ThreadsSeen())
+    choices = {
+        "identity": BackendChoice("identity", "pixel", PixelIdentity.label, "test", {}),
+        "fid_features": BackendChoice("fid_features", "seen", ThreadsSeen.label, "test", {}),
+    }
     out = evaluate(protocol, pairs, _editors(), backends, choices, work, progress=False, judge_worker=mode)
     assert out is not None
     return out
 
 
-def test_worker_numbers_equal_in_process_numbers_exactly(tmp_path, monkeypatch):
+@pytest.fixture
+def two_threads():
+    """The pass on two torch threads (the judge's upscale rounds differently on one)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    yield
+    torch.set_num_threads(before)
+
+
+def test_worker_numbers_equal_in_process_numbers_exactly(tmp_path, monkeypatch, two_threads):
+    ThreadsSeen.seen.clear()
     local = _evaluate(tmp_path / "local", "off", monkeypatch)
+    assert ThreadsSeen.seen == {2}
+    ThreadsSeen.seen.clear()
     remote = _evaluate(tmp_path / "worker", "on", monkeypatch)
-    assert remote.metrics == local.metrics and remote.samples == local.samples
+    assert ThreadsSeen.seen == {1}  # a core left to the worker, for the whole pass
+    assert remote.samples == local.samples
+    for editor, metrics in local.metrics.items():  # FID: to float tolerance (features on other threads)
+        assert remote.metrics[editor].keys() == metrics.keys()
+        for key, entry in metrics.items():
+            assert remote.metrics[editor][key]["value"] == pytest.approx(entry["value"], rel=1e-9, abs=1e-12)
     assert remote.failed.keys() == {"broken"} and remote.sample_failures == local.sample_failures
     assert remote.metrics["partly"]["id_cos@pixel-id-test"]["n"] == N_PAIRS - 1
     assert remote.timings["judge pixel-id-test (worker)"] > 0 and "judge pixel-id-test" not in remote.timings
+    assert "waiting for the worker" in remote.timings
     assert local.timings["judge pixel-id-test"] > 0
 
 
 def test_a_dead_worker_stops_the_run_clearly_and_it_resumes(tmp_path, monkeypatch, capsys):
-    clean = _evaluate(tmp_path / "clean", "off", monkeypatch)
+    clean = _evaluate(tmp_path / "clean", "on", monkeypatch)
     monkeypatch.setenv("FACEEDIT_TEST_WORKER_EXIT_AT", "4")  # real side: calls 1-3; dies on batch 0's edits
-    with pytest.raises(JudgeWorkerDied, match="of the pixel-id-test judge died"):
+    with pytest.raises(JudgeWorkerDied, match="running judges pixel-id-test died"):
         _evaluate(tmp_path / "run", "on", monkeypatch)
     assert "nothing was saved" in capsys.readouterr().out
-    monkeypatch.setenv(
-        "FACEEDIT_TEST_WORKER_EXIT_AT", "3"
-    )  # real side cached now: dies while batch 1 is held
+    # the real side is cached now: the worker dies while batch 1 is held
+    monkeypatch.setenv("FACEEDIT_TEST_WORKER_EXIT_AT", "3")
     with pytest.raises(JudgeWorkerDied):
         _evaluate(tmp_path / "run", "on", monkeypatch)
     assert "1 of 3 batches are saved" in capsys.readouterr().out
@@ -99,7 +134,7 @@ def test_a_worker_that_cannot_start_is_an_error_only_when_required(tmp_path, mon
 
     monkeypatch.setattr(judge_worker, "usable_cpus", lambda: 2)  # auto starts it on any machine
     fallback = _evaluate(tmp_path / "auto", "auto", monkeypatch)
-    assert "runs in this process instead" in capsys.readouterr().out
+    assert "run in this process instead" in capsys.readouterr().out
     assert fallback.samples == _evaluate(tmp_path / "off", "off", monkeypatch).samples
 
 
