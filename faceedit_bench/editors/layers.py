@@ -116,11 +116,12 @@ class EncoderDecoder(nn.Module):
 class MaskColourHead(nn.Module):
     """GANimation's two heads: attention mask (sigmoid) and colour (tanh -> [0, 1])."""
 
-    def __init__(self, channels: int, mask_bias: float | None = None) -> None:
+    def __init__(self, channels: int, mask_bias: float | None = None, colour_channels: int = 3) -> None:
         """``mask_bias``: None = GANimation's bias-free mask conv; a value = initial bias
-        (ours: positive starts the mask near 1, i.e. near "keep the input")."""
+        (ours: positive starts the mask near 1, i.e. near "keep the input").
+        ``colour_channels``: 3 (GANimation) or 1 (one grey level, for shading textures)."""
         super().__init__()
-        self.colour = nn.Conv2d(channels, 3, 7, padding=3, bias=False)
+        self.colour = nn.Conv2d(channels, colour_channels, 7, padding=3, bias=False)
         self.mask = nn.Conv2d(channels, 1, 7, padding=3, bias=mask_bias is not None)
         if mask_bias is not None:
             nn.init.constant_(self.mask.bias, mask_bias)

@@ -29,6 +29,7 @@ class EditorSpec:
     motion_res_blocks: int = 2  # residual blocks of the motion trunk (ours)
     flow_up_skip: int = 2  # ours: increments predicted at 1/4 resolution, upsampled (smooth warps)
     flow: str = "increments"  # the paper's DAE warper; "displacement" = bounded field (ours, see warp.py)
+    texture: str = "colour"  # texture step: GANimation's colour head; "shading" = grey level only (ours)
     upsample: str = "transposed"  # GANimation; "resize" = bilinear x2 + 3x3 conv (ours: no checkerboard)
     lambda_au: float = 4000.0  # GANimation lambda_D_cond, divided by the global batch size
     lambda_cycle: float = 10.0  # GANimation

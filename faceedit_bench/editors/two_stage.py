@@ -39,7 +39,13 @@ class TwoStageGenerator(nn.Module):
         )
         self.texture = (
             TextureNet(
-                spec.channels, spec.n_down, spec.res_blocks, spec.stem_norm, spec.mask_bias, spec.upsample
+                spec.channels,
+                spec.n_down,
+                spec.res_blocks,
+                spec.stem_norm,
+                spec.mask_bias,
+                spec.upsample,
+                spec.texture,
             )
             if spec.use_texture
             else None

@@ -85,6 +85,11 @@ class TrainConfig:
         help="motion-step flow parametrisation: increments (the paper's Deforming-Autoencoders warper) or "
         "displacement (a bounded field; no row/column stripes); editors without a motion step ignore it",
     )
+    texture: str | None = option(
+        None,
+        help="two-stage texture step: colour (GANimation's colour head) or shading (a grey level added to "
+        "the warped image: no hue change); GANimation and warp-only ignore it",
+    )
     seed: int = option(0, help="seed of weights, batches, target AUs and penalties")
     out: Path | None = option(None, help="run folder (default runs/<editor>)")
     resume: bool = option(False, help="continue the run in --out from its checkpoint")
@@ -154,6 +159,10 @@ class TrainConfig:
             raise ConfigError(
                 f"option 'flow' must be one of {', '.join(FLOW_PARAMETRISATIONS)}, got {self.flow!r}"
             )
+        from faceedit_bench.editors.texture_net import TEXTURES
+
+        if self.texture is not None and self.texture not in TEXTURES:
+            raise ConfigError(f"option 'texture' must be one of {', '.join(TEXTURES)}, got {self.texture!r}")
         if self.critic_au_aug < 0:
             raise ConfigError(f"option 'critic_au_aug' must be >= 0, got {self.critic_au_aug}")
         if not 0 <= self.lr_decay_fraction <= 1:
@@ -196,11 +205,21 @@ class TrainConfig:
         spec = plugins.editors.get(self.editor).spec
         sizes = {
             k: getattr(self, k)
-            for k in ("channels", "res_blocks", "motion_res_blocks", "upsample", "stem_norm", "flow")
+            for k in (
+                "channels",
+                "res_blocks",
+                "motion_res_blocks",
+                "upsample",
+                "stem_norm",
+                "flow",
+                "texture",
+            )
             if getattr(self, k) is not None
         }
         if not spec.use_motion:
             sizes.pop("flow", None)  # no motion step: keep the editor's recorded spec free of it
+        if spec.generator != "two-stage" or not spec.use_texture:
+            sizes.pop("texture", None)  # GANimation keeps its colour head; warp-only has no texture step
         bad = [k for k in self.loss_weights if not k.startswith("lambda_")]
         if bad:
             raise ValueError(f"only lambda_* weights can be overridden, got {', '.join(bad)}")

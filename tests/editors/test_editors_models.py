@@ -161,3 +161,37 @@ def test_away_from_its_size_an_editor_keeps_full_resolution_detail_where_it_keep
     assert (blurred - images).abs().mean() > 0.1
     if cls is WarpOnlyEditor:  # no mask: the output is the full-resolution warp itself
         torch.testing.assert_close(out.images, out.warped.clamp(0, 1))
+
+
+def test_shading_texture_changes_brightness_but_never_hue():
+    from faceedit_bench.editors.texture_net import TextureNet
+
+    torch.manual_seed(0)
+    net = TextureNet(8, 2, 1, texture="shading")
+    torch.nn.init.normal_(net.heads.colour.weight, std=1.0)  # a strong, varied grey level
+    x = torch.rand(2, 3, 16, 16) * 0.5 + 0.25  # away from the clamp
+    mask, colour = net(x * 2 - 1, torch.rand(2, 17))
+    assert colour.shape == x.shape and mask.shape == (2, 1, 16, 16)
+    shift = colour - x  # the same added grey level on every channel, wherever no channel clamps
+    inside = ((colour > 0) & (colour < 1)).all(dim=1, keepdim=True).expand_as(shift)
+    spread = (shift.max(dim=1).values - shift.min(dim=1).values)[inside[:, 0]]
+    assert spread.max() < 1e-5 and shift.abs().max() > 0.05
+    assert net.heads.colour.out_channels == 1
+    with pytest.raises(ValueError, match="unknown texture"):
+        TextureNet(8, 2, 1, texture="hue")
+
+
+def test_texture_option_reaches_the_two_stage_spec_and_spares_ganimation():
+    from faceedit_bench.config import ConfigError, build_config
+    from faceedit_bench.training.config import TrainConfig
+
+    with pytest.raises(ConfigError, match="option 'texture' must be one of colour, shading, got 'hue'"):
+        build_config(TrainConfig, editor="two-stage", texture="hue")
+    assert TrainConfig(editor="two-stage", texture="shading").editor_spec().texture == "shading"
+    assert TrainConfig(editor="ganimation", texture="shading").editor_spec().texture == "colour"
+    assert TrainConfig(editor="warp-only", texture="shading").editor_spec().texture == "colour"
+    generator = build_generator(
+        plugins.editors.get("two-stage").spec.with_overrides(**TINY, texture="shading")
+    )
+    out = generator(torch.rand(2, 3, 16, 16), torch.rand(2, 17) * 5)
+    assert out.images.shape == (2, 3, 16, 16) and out.images.min() >= 0 and out.images.max() <= 1
