@@ -12,6 +12,7 @@ from __future__ import annotations
 import glob
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from faceedit_bench.api.editor import Editor
 from faceedit_bench.config import ConfigError
@@ -93,9 +94,56 @@ def load_with_seeds(
                 replicates.setdefault(base, []).append(name)
             else:
                 unavailable[name] = why.get(base, f"{path}: could not be loaded")
+    for base, reps in replicates.items():
+        require_one_recipe(base, {checkpoint_of(n, checkpoints) or n: loaded[n] for n in reps})
     rank = {n: i for i, n in enumerate(names)}  # requested order; replicates where their editor was
     ordered = sorted(loaded, key=lambda n: rank.get(base_name(n), len(names)))
     return {n: loaded[n] for n in ordered}, unavailable, replicates
+
+
+# Training options that do not change what a seed replicate is: where it ran and how it logged.
+_NOT_RECIPE = frozenset(
+    {"seed", "out", "resume", "init", "device", "threads", "progress", "logger", "log_every", "ckpt_every",
+     "val_every", "val_size", "au_detector"}
+)  # fmt: skip
+
+
+def recipe_differences(records: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Option -> {checkpoint: value} for each training option (or the step count) that differs.
+
+    ``records`` maps a checkpoint to its training record (``config`` and ``step`` as a
+    trained editor keeps them). Seed, output folder, threads and logging do not count.
+    """
+    options: dict[str, dict[str, Any]] = {}
+    for path, record in records.items():
+        config = {k: v for k, v in (record.get("config") or {}).items() if k not in _NOT_RECIPE}
+        for key, value in {**config, "step": record.get("step")}.items():
+            options.setdefault(key, {})[path] = value
+    return {
+        key: values
+        for key, values in options.items()
+        if len(values) != len(records) or len({repr(v) for v in values.values()}) > 1
+    }
+
+
+def require_one_recipe(base: str, replicates: dict[str, Editor]) -> None:
+    """Seed replicates must differ only by their seed: else the spread across them is not a seed's.
+
+    Editors without a training record (user editors, exported weights) are not checked.
+    """
+    records = {path: getattr(e, "state_meta", None) for path, e in replicates.items()}
+    if any(not isinstance(r, dict) or not isinstance(r.get("config"), dict) for r in records.values()):
+        return
+    diff = recipe_differences(records)  # type: ignore[arg-type]
+    if diff:
+        lines = "; ".join(
+            f"{key}: " + ", ".join(f"{v!r} ({p})" for p, v in values.items())
+            for key, values in sorted(diff.items())
+        )
+        raise ConfigError(
+            f"--checkpoint {base}: its checkpoints are not seeds of one training setup, so their spread "
+            f"is not a seed's ({lines}); pass checkpoints that differ only in --seed"
+        )
 
 
 def checkpoint_of(name: str, checkpoints: dict[str, list[str]]) -> str | None:

@@ -10,7 +10,14 @@ from faceedit_bench.api.editor import Editor, EditOutput
 from faceedit_bench.config import ConfigError, build_config
 from faceedit_bench.harness.compare import run_compare
 from faceedit_bench.harness.config import CompareConfig
-from faceedit_bench.harness.seeds import base_name, checkpoint_of, expand_checkpoints, replicate_name
+from faceedit_bench.harness.seeds import (
+    base_name,
+    checkpoint_of,
+    expand_checkpoints,
+    load_with_seeds,
+    recipe_differences,
+    replicate_name,
+)
 
 
 class _Noisy(Editor):
@@ -96,3 +103,51 @@ def test_compare_with_three_seeds_pools_them(tmp_path, monkeypatch):
     assert row["significant"] and row["better"] == "two-stage" and row["p"] < 0.01
     assert any(r["reference"] == "identity" for r in comp["rows"])
     assert comp["winners"]["psnr@exact"]["best"] == "two-stage"
+
+
+class _Trained(_Noisy):
+    """A noisy editor with a training record, as a trained checkpoint carries one."""
+
+    def __init__(self, amount: float, **config) -> None:
+        super().__init__(amount)
+        base = {
+            "editor": "two-stage",
+            "recipe": "cpu-64",
+            "steps": 2400,
+            "seed": 0,
+            "out": "runs/a",
+            "threads": 1,
+        }
+        self.state_meta = {"config": {**base, **config}, "step": config.get("steps", 2400)}
+
+
+def test_recipe_differences_ignore_seed_and_logistics():
+    same = {
+        "a.pt": _Trained(0.01).state_meta,
+        "b.pt": _Trained(0.02, seed=1, out="runs/b", threads=2).state_meta,
+    }
+    assert recipe_differences(same) == {}
+    other = {"a.pt": _Trained(0.01).state_meta, "b.pt": _Trained(0.02, seed=1, steps=1200).state_meta}
+    assert recipe_differences(other) == {
+        "steps": {"a.pt": 2400, "b.pt": 1200},
+        "step": {"a.pt": 2400, "b.pt": 1200},
+    }
+    missing = {"a.pt": _Trained(0.01, flow="displacement").state_meta, "b.pt": _Trained(0.02).state_meta}
+    assert list(recipe_differences(missing)) == ["flow"]
+
+
+def test_replicates_of_different_recipes_are_refused():
+    def loader(names, checkpoints, *args, **kw):
+        steps = {"s0.pt": 2400, "s1.pt": 2400, "old.pt": 1200}
+        return {n: _Trained(0.01, seed=len(checkpoints[n]), steps=steps[checkpoints[n]]) for n in names}, {}
+
+    args = (64, "cpu", True)
+    editors, _, reps = load_with_seeds(["two-stage"], {"two-stage": ["s0.pt", "s1.pt"]}, *args, loader=loader)
+    assert reps == {"two-stage": ["two-stage.s1", "two-stage.s2"]} and list(editors) == reps["two-stage"]
+    with pytest.raises(
+        ConfigError, match=r"not seeds of one training setup.*steps: 2400 \(s0.pt\), 1200 \(old.pt\)"
+    ):
+        load_with_seeds(["two-stage"], {"two-stage": ["s0.pt", "old.pt"]}, *args, loader=loader)
+    # editors without a training record (a user's system) are not checked
+    untrained = lambda names, checkpoints, *a, **k: ({n: _Noisy(0.01) for n in names}, {})  # noqa: E731
+    load_with_seeds(["two-stage"], {"two-stage": ["s0.pt", "old.pt"]}, *args, loader=untrained)
