@@ -5,13 +5,16 @@ import json
 import re
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from faceedit_bench.reports.chromium import summary_editors
 from faceedit_bench.reports.stats_tables import (
+    MAX_LATEX_ROWS,
     comparisons_frame,
     floor_notes,
     pooled_view,
+    row_chunks,
     seeds_frame,
     write_stats_tables,
 )
@@ -95,5 +98,42 @@ def test_stats_tables_latex_is_sized_and_labelled_like_the_others(base, tmp_path
 
 def test_stats_tables_compile_in_a_two_column_paper(base, pdflatex: str, tmp_path: Path):
     texs = [p for p in write_stats_tables(_with_blocks(base, True), tmp_path) if p.suffix == ".tex"]
+    log = compile_paper(pdflatex, tmp_path, [f"\\input{{{tex}}}" for tex in texs])
+    assert [line for line in log.splitlines() if re.search(r"Overfull|Float too large|multiply", line)] == []
+
+
+def _tall(base: dict, references: int) -> dict:
+    """Comparison rows against ``references`` references, 11 rows each: taller than a page."""
+    data = _with_blocks(base, True)
+    row = data["comparisons"]["rows"][0]
+    data["comparisons"]["rows"] = [
+        {**row, "reference": f"ref{r}", "difference": -0.1 - k / 100}
+        for r in range(references)
+        for k in range(11)
+    ]
+    return data
+
+
+def test_row_chunks_cut_at_group_changes_and_never_exceed_the_limit():
+    df = pd.DataFrame({"vs": ["a"] * 5 + ["b"] * 4 + ["c"] * 12, "x": range(21)})
+    chunks = row_chunks(df, "vs", max_rows=10)
+    assert [list(c["vs"].unique()) for c in chunks] == [["a", "b"], ["c"], ["c"]]
+    assert [len(c) for c in chunks] == [9, 10, 2] and pd.concat(chunks)["x"].tolist() == list(range(21))
+    assert len(row_chunks(df.head(3), "vs")) == 1
+
+
+def test_a_comparison_table_taller_than_a_page_is_split_into_labelled_floats(base, tmp_path: Path):
+    tex = next(
+        p for p in write_stats_tables(_tall(base, 5), tmp_path) if p.name == "comparisons.tex"
+    ).read_text()
+    labels = re.findall(r"\\label\{([^}]+)\}", tex)
+    assert labels == ["tab:aurig-demo:comparisons", "tab:aurig-demo:comparisons-2"]
+    assert "(part 2 of 2)" in tex and tex.count("ref4") == 11  # one reference is never cut in two
+    rows = [len(re.findall(r"\\\\\n", part)) - 1 for part in tex.split(r"\begin{tabular}")[1:]]
+    assert all(n <= MAX_LATEX_ROWS for n in rows) and sum(rows) == 55
+
+
+def test_tall_stats_tables_compile_without_an_oversized_float(base, pdflatex: str, tmp_path: Path):
+    texs = [p for p in write_stats_tables(_tall(base, 5), tmp_path) if p.suffix == ".tex"]
     log = compile_paper(pdflatex, tmp_path, [f"\\input{{{tex}}}" for tex in texs])
     assert [line for line in log.splitlines() if re.search(r"Overfull|Float too large|multiply", line)] == []
