@@ -127,9 +127,16 @@ def load_init(path: Path, editor: str, spec: Any, resolution: int) -> dict[str, 
 
 
 def apply_init(
-    path: Path, state: dict[str, Any], generator: torch.nn.Module, critic: torch.nn.Module
+    path: Path,
+    state: dict[str, Any],
+    generator: torch.nn.Module,
+    critic: torch.nn.Module,
+    critic_init: Path | None = None,
 ) -> dict:
-    """Load ``state``'s weights (see :func:`load_init`); returns the record kept in the run's config."""
+    """Load ``state``'s weights (see :func:`load_init`); returns the record kept in the run's config.
+
+    ``critic_init``: the pre-trained critic already in ``critic``, kept when ``state`` has none.
+    """
     try:
         generator.load_state_dict({k: v.float() for k, v in state["generator"].items()})
         if "critic" in state:
@@ -142,5 +149,9 @@ def apply_init(
         "format": state.get("format"),
         "step": state.get("step"),
         "code_version": state.get("code_version"),
-        "critic": "loaded" if "critic" in state else "fresh (the file holds generator weights only)",
+        "critic": "loaded"
+        if "critic" in state
+        else f"from {critic_init} (the file holds generator weights only)"
+        if critic_init is not None
+        else "fresh (the file holds generator weights only)",
     }

@@ -96,7 +96,8 @@ class TrainConfig:
     init: Path | None = option(
         None,
         help="fine-tune: start generator and critic from this checkpoint (training checkpoint or shipped "
-        "weights; same editor, spec and resolution); optimisers fresh, step 0",
+        "weights; same editor, spec and resolution); optimisers fresh, step 0. Shipped weights hold no "
+        "critic: it then starts from --critic-init (default: the recipe's pre-trained one for the dataset)",
     )
     device: str = option("auto", help="auto, cpu or cuda (auto: cuda when available)")
     amp: bool = option(True, help="bfloat16 autocast on CUDA (ignored on CPU)")
@@ -128,7 +129,8 @@ class TrainConfig:
             if getattr(self, name) is None:
                 setattr(self, name, value)
         self.loss_weights = {**recipe.loss_weights, **self.loss_weights}
-        if self.critic_init is None and self.init is None:
+        # with --init too: shipped weights hold no critic (a training checkpoint's critic wins over it)
+        if self.critic_init is None:
             self.critic_init = recipe.critic_init(self.dataset, self.resolution)
 
     def validate(self) -> None:

@@ -100,7 +100,7 @@ class _Run:
             )
         if config.init is not None:
             init = load_init(config.init, config.editor, self.spec, config.resolution)
-            self.init_record = apply_init(config.init, init, self.generator, self.critic)
+            self.init_record = apply_init(config.init, init, self.generator, self.critic, config.critic_init)
         if config.channels_last:
             self.generator.to(memory_format=torch.channels_last)
             self.critic.to(memory_format=torch.channels_last)

@@ -69,3 +69,36 @@ def test_init_mismatch_names_the_file(tiny_config, tiny_faces, tmp_path):
     bad_critic = tiny_config("two-stage", out=tmp_path / "bad", init=ckpt, critic_channels=4)
     with pytest.raises(ConfigError, match=rf"weights of {name} do not fit"):
         train(bad_critic, dataset=tiny_faces())
+
+
+def test_init_from_shipped_weights_takes_the_pretrained_critic(
+    tiny_config, tiny_faces, bright_faces, tmp_path
+):
+    """Shipped weights hold no critic: the fine-tune's critic starts from --critic-init (the recipe's
+    pre-trained AU head by default), not from scratch, and the record says which."""
+    from faceedit_bench.config import build_config
+    from faceedit_bench.training.critic_pretrain import (
+        CriticPretrainConfig,
+        load_critic_init,
+        pretrain_critic,
+    )
+
+    head = tmp_path / "critic.pt"
+    pretrain_critic(
+        build_config(
+            CriticPretrainConfig, out=head, dataset=bright_faces, resolution=16, critic_channels=8,
+            critic_max_channels=16, steps=2, batch_size=4, val_size=4, threads=1,
+        ),
+        log=lambda _: None,
+    )  # fmt: skip
+    base = train(
+        tiny_config("ganimation", out=tmp_path / "base", critic_max_channels=16), dataset=tiny_faces()
+    )
+    weights = tmp_path / "ganimation.pt"
+    export_weights(base / "checkpoint.pt", weights)
+    config = tiny_config(
+        "ganimation", out=tmp_path / "ft", init=weights, critic_init=head, critic_max_channels=16
+    )
+    _, critic, run = _nets(config)
+    assert _equal(critic, load_critic_init(head, 16, 8, 16))
+    assert run.init_record["critic"] == f"from {head} (the file holds generator weights only)"
