@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from faceedit_bench import plugins
-from faceedit_bench.api.backends import IdentityModel
+from faceedit_bench.api.backends import IdentityModel, PerceptualDistance
 from faceedit_bench.api.batch import PairBatch
 from faceedit_bench.api.dataset import FaceDataset, FaceSample, PairSet
 from faceedit_bench.api.protocol import Protocol
@@ -146,3 +146,20 @@ def register() -> None:
 
 
 register()
+
+
+class PixelDistance(PerceptualDistance):
+    """Test distance judge: mean absolute pixel difference, recording where it ran.
+
+    Like LPIPS it joins a worker process started for a slow judge and runs on one
+    thread fewer there; ``threads`` holds the thread counts it saw in this process.
+    """
+
+    label: ClassVar[str] = "pixel-dist-test"
+    lean_threads: ClassVar[bool] = True
+    joins_worker: ClassVar[bool] = True
+    threads: ClassVar[set[int]] = set()
+
+    def distance(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        self.threads.add(torch.get_num_threads())
+        return (a.double() - b.double()).abs().flatten(1).mean(1)

@@ -35,6 +35,9 @@ class Backend:
     # thread count (distribution features, perceptual distances; never AU or identity judges):
     # while a worker process runs beside the pass, the pass runs it on one thread fewer
     lean_threads: ClassVar[bool] = False
+    # a judge that joins the worker process when one is started for the slow judges, so the
+    # two processes carry similar work (perceptual distances: the pass keeps Inception)
+    joins_worker: ClassVar[bool] = False
 
     @classmethod
     def availability(cls) -> Availability:

@@ -63,6 +63,8 @@ def _lpips_linear_weights() -> Path:
 class LpipsModule(PerceptualDistance):
     """An LPIPS-package-style network ``model(x, y)`` on [-1, 1] inputs, held in ``self.model``."""
 
+    lean_threads: ClassVar[bool] = True
+    joins_worker: ClassVar[bool] = True  # beside dlib / MediaPipe, while the pass runs Inception
     model: torch.nn.Module
     device: torch.device
 
@@ -82,7 +84,6 @@ class LpipsAlex(LpipsModule):
     """``distance(a, b) -> (N,)`` LPIPS v0.1 alex between images in [0, 1]."""
 
     label: ClassVar[str] = "lpips-alex"
-    lean_threads: ClassVar[bool] = True
 
     def __init__(self, device: torch.device | str = "cpu") -> None:
         import lpips

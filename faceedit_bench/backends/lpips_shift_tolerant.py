@@ -33,7 +33,6 @@ class ShiftTolerantLpipsAlex(LpipsModule):
     """``distance(a, b) -> (N,)`` shift-tolerant LPIPS alex between images in [0, 1]."""
 
     label: ClassVar[str] = "stlpips-alex"
-    lean_threads: ClassVar[bool] = True
 
     def __init__(self, device: torch.device | str = "cpu") -> None:
         path = shift_tolerant_weights()

@@ -36,6 +36,8 @@ class EditorSpec:
     lambda_mask: float = 0.1  # GANimation: mean(M), M = 1 keeps the (warped) input
     lambda_mask_smooth: float = 1e-5  # GANimation: summed TV of M over the batch
     lambda_texture_area: float = 0.0  # ours: mean(1 - M), texture events are small (teeth, furrows)
+    lambda_texture_change: float = 0.0  # ours: mean |texture step's change| (paint costs; motion is free)
+    lambda_texture_tv: float = 0.0  # ours: L1 TV of the texture step's change (no speckle, smooth shading)
     lambda_gp: float = 10.0  # GANimation
     lambda_flow_tv: float = 1.0  # ours: L1 TV of the displacement in pixels
     lambda_flow_bias: float = 0.1  # ours: bias-reduce, squared pixels

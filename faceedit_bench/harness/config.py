@@ -57,8 +57,9 @@ class RunOptions:
     progress: bool = option(True, help="show progress bars")
     judge_worker: str = option(
         "auto",
-        help="run the slow single-threaded judges (dlib identity, MediaPipe AUs) in a worker process "
-        "beside the pass: auto (when this process has 2+ CPUs), on, off; AU and identity values are the same",
+        help="run the slow single-threaded judges (dlib identity, MediaPipe AUs; LPIPS joins them) in a "
+        "worker process beside the pass: auto (when this process has 2+ CPUs), on, off; AU and identity "
+        "values are the same",
     )
 
     def validate(self) -> None:

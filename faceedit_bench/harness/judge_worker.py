@@ -1,13 +1,16 @@
 """Slow single-threaded judges run in one process beside the evaluation pass (issue 16).
 
 dlib's identity descriptor (one core, 55% of a real-face pass) and MediaPipe's AU
-readings (``worker_process = True``) go to one spawned process that holds its own
+readings (``worker_process = True``) go to one spawned process, joined there by the
+perceptual distance (LPIPS, ``joins_worker = True``: it balances the two cores, since the
+pass is bound by Inception on its one thread); the process holds its own
 instance of each backend class (built as :func:`faceedit_bench.harness.backends.choose_backends`
 builds them: no arguments, then ``.to(device)``); the pass reads their outputs back
-later, while it computes the other judges (Inception, LPIPS) itself on one torch
-thread fewer (:class:`faceedit_bench.harness.step.JudgeClock`). Images travel as numpy
-arrays, bit for bit, and the worker runs the same code on them with the pass's torch
-thread count (their bilinear upscale rounds differently on 1 and 2 threads), so its
+later, while it computes the other judges (Inception) itself on one torch thread fewer
+(:class:`faceedit_bench.harness.step.JudgeClock`). Images travel as numpy arrays, bit for
+bit, and the worker runs the same code on them with the pass's torch thread count (their
+bilinear upscale rounds differently on 1 and 2 threads; a ``lean_threads`` judge such as
+LPIPS runs on one fewer there too, to float rounding of the in-process value), so its
 outputs equal the in-process ones exactly.
 
 Follows :class:`concurrent.futures.ProcessPoolExecutor` with one process and the
@@ -68,13 +71,11 @@ def start_workers(backends: BackendSet, device: str, mode: str = "auto", world: 
     if mode == "off" or (mode == "auto" and usable_cpus() // max(world, 1) < 2):
         return backends
     kinds = dict.fromkeys(kind for kind, _ in JUDGE_CALLS.values())
-    chosen = {
-        kind: backend
-        for kind in kinds
-        if (backend := backends.get(kind)) is not None and getattr(backend, "worker_process", False)
-    }
+    present = {kind: backend for kind in kinds if (backend := backends.get(kind)) is not None}
+    chosen = {kind: b for kind, b in present.items() if getattr(b, "worker_process", False)}
     if not chosen:
         return backends
+    chosen |= {kind: b for kind, b in present.items() if getattr(b, "joins_worker", False)}
     worker = JudgeWorker(chosen, device, required=mode == "on")  # type: ignore[arg-type]
     clock = dataclasses.replace(backends.clock, lean=True)
     return dataclasses.replace(backends, workers=dict.fromkeys(chosen, worker), clock=clock)
@@ -120,13 +121,13 @@ class JudgeWorker:
         classes = {kind: (type(b).__module__, type(b).__qualname__) for kind, b in backends.items()}
         self._ready: Future = self._pool.submit(_worker_load, classes, device)
 
-    def submit(self, kind: str, method: str, images: torch.Tensor) -> Pending:
-        """Start ``<backend of kind>.<method>(images)`` in the worker."""
+    def submit(self, kind: str, method: str, *images: torch.Tensor) -> Pending:
+        """Start ``<backend of kind>.<method>(*images)`` in the worker."""
         if self._local:
             return Pending(self, None, kind, method, images)
-        array = images.detach().cpu().numpy()
+        arrays = [x.detach().cpu().numpy() for x in images]
         try:
-            future = self._pool.submit(_worker_call, kind, method, array)
+            future = self._pool.submit(_worker_call, kind, method, *arrays)
         except (BrokenProcessPool, RuntimeError) as err:  # already broken, or shut down
             future = Future()
             future.set_exception(err)
@@ -156,7 +157,7 @@ class JudgeWorker:
         label = self.backends[pending.kind].label
         start = time.perf_counter()
         if self._local or pending.future is None:
-            out = getattr(self.backends[pending.kind], pending.method)(pending.images)
+            out = getattr(self.backends[pending.kind], pending.method)(*pending.images)
             self.seconds[label] = self.seconds.get(label, 0.0) + time.perf_counter() - start
             return out
         try:
@@ -180,7 +181,12 @@ class Pending:
     """A judge output being computed in a worker; :meth:`result` waits for it."""
 
     def __init__(
-        self, worker: JudgeWorker, future: Future | None, kind: str, method: str, images: torch.Tensor
+        self,
+        worker: JudgeWorker,
+        future: Future | None,
+        kind: str,
+        method: str,
+        images: tuple[torch.Tensor, ...],
     ) -> None:
         self.worker, self.future, self.kind, self.method, self.images = worker, future, kind, method, images
 
@@ -216,8 +222,18 @@ def _worker_load(classes: dict[str, tuple[str, str]], device: str) -> int:
     return os.getpid()
 
 
-def _worker_call(kind: str, method: str, images: np.ndarray) -> tuple[np.ndarray, str, float]:
-    """In the worker: ``(output, its device, seconds)`` of one backend call."""
+def _worker_call(kind: str, method: str, *images: np.ndarray) -> tuple[np.ndarray, str, float]:
+    """In the worker: ``(output, its device, seconds)`` of one backend call.
+
+    A ``lean_threads`` judge runs on one thread fewer, as it would in the pass beside a
+    worker: the two processes then use one core each.
+    """
+    backend, threads = _BACKENDS[kind], torch.get_num_threads()
     start = time.perf_counter()
-    out = getattr(_BACKENDS[kind], method)(torch.from_numpy(images))
+    if getattr(backend, "lean_threads", False):
+        torch.set_num_threads(max(1, threads - 1))
+    try:
+        out = getattr(backend, method)(*(torch.from_numpy(x) for x in images))
+    finally:
+        torch.set_num_threads(threads)
     return out.detach().cpu().numpy(), str(out.device), time.perf_counter() - start

@@ -35,7 +35,7 @@ from faceedit_bench.api.dataset import PairSet
 from faceedit_bench.api.editor import EditOutput
 from faceedit_bench.api.metric import Metric
 from faceedit_bench.cache_file import load_checked, save_checked
-from faceedit_bench.harness.step import JUDGE_CALLS, BackendSet, BatchMemo, EvalStep, Which
+from faceedit_bench.harness.step import JUDGE_CALLS, BackendSet, BatchMemo, EvalStep, Which, sides_of
 from faceedit_bench.paths import cache_dir
 
 WORKER_AHEAD = 2  # batches a worker may be given ahead of this process
@@ -61,7 +61,7 @@ def real_reads(
     for call, side in wanted:
         if side == "real":
             side = "target" if has_ground_truth else "source"
-        if side == "edited" or (side == "target" and not has_ground_truth):
+        if "edited" in sides_of(side) or (side == "target" and not has_ground_truth):
             continue
         if backends.get(JUDGE_CALLS[call][0]) is None:
             continue

@@ -42,7 +42,7 @@ from faceedit_bench.harness.partial import EditorState, RunState, SampleFailure,
 from faceedit_bench.harness.real_side import RealRead, real_reads, real_side
 from faceedit_bench.harness.resume import Saver, interrupts_save
 from faceedit_bench.harness.robust_edit import edit_rows, subset
-from faceedit_bench.harness.step import JUDGE_CALLS, BackendSet, BatchMemo, EvalStep, JudgeClock
+from faceedit_bench.harness.step import JUDGE_CALLS, BackendSet, BatchMemo, EvalStep, JudgeClock, sides_of
 
 QUALITATIVE_PAIRS = 6
 
@@ -442,11 +442,14 @@ def _step(
     """The edited rows of a batch as metrics see them; worker judges of the edits start now."""
     picked = [indices[r] for r in rows]
     step = EvalStep(sub, out, name, run.backends, memo if len(rows) == len(indices) else run.memo(picked))
-    calls = {
-        call for m in run.metrics[name].values() for call, side in type(m).judge_reads if side == "edited"
+    reads = {
+        (call, side)
+        for m in run.metrics[name].values()
+        for call, side in type(m).judge_reads
+        if "edited" in sides_of(side)
     }
-    for call in sorted(calls | {"aus"}):  # the face count of the edits reads their AUs too
-        step.prefetch(call, "edited")
+    for call, side in sorted(reads | {("aus", "edited")}):  # the face count of the edits reads their AUs too
+        step.prefetch(call, side)
     part.order = picked
     part.sample_ids = list(sub.sample_ids)
     part.identity_ids = list(sub.identity_ids or [""] * len(rows))

@@ -26,12 +26,19 @@ if TYPE_CHECKING:
 
 Which = Literal["source", "edited", "target"]
 
-# judge call -> (backend kind, backend method); metrics declare what they read by these names
+# judge call -> (backend kind, backend method); metrics declare what they read by these names.
+# A call reads one side ("edited") or, for a distance, two joined by a colon ("edited:target").
 JUDGE_CALLS: dict[str, tuple[str, str]] = {
     "aus": ("au_detector", "detect"),
     "embedding": ("identity", "embed"),
     "fid_features": ("fid_features", "features"),
+    "lpips": ("lpips", "distance"),
 }
+
+
+def sides_of(which: str) -> list[Which]:
+    """The sides a judge call reads: ``"edited:target"`` -> ``["edited", "target"]``."""
+    return which.split(":")  # type: ignore[return-value]
 
 
 @dataclass
@@ -134,8 +141,8 @@ class EvalStep:
             raise ValueError("this protocol has no ground-truth target images")
         return self.batch.target_image
 
-    def _memo(self, which: Which) -> dict[tuple, torch.Tensor | Pending]:
-        return self._own if which == "edited" else self._shared.values
+    def _memo(self, which: str) -> dict[tuple, torch.Tensor | Pending]:
+        return self._own if "edited" in sides_of(which) else self._shared.values
 
     def resized(self, which: Which, size: int | None) -> torch.Tensor:
         """``images(which)`` resized (bilinear, antialiased) to ``size`` once per batch."""
@@ -147,7 +154,7 @@ class EvalStep:
             store[key] = resize_square(img, size)
         return store[key]  # type: ignore[return-value]
 
-    def judge(self, call: str, which: Which) -> torch.Tensor:
+    def judge(self, call: str, which: str) -> torch.Tensor:
         """Output of judge ``call`` (a key of :data:`JUDGE_CALLS`) on ``which``, once per batch."""
         kind = JUDGE_CALLS[call][0]
         key = (which, call, self._need(self.backends.get(kind), kind).label)
@@ -159,7 +166,7 @@ class EvalStep:
             value = store[key] = value.result()
         return value
 
-    def prefetch(self, call: str, which: Which) -> None:
+    def prefetch(self, call: str, which: str) -> None:
         """Start ``call`` on ``which`` in its judge's worker process now (no-op for in-process judges)."""
         kind = JUDGE_CALLS[call][0]
         backend = self.backends.get(kind)
@@ -168,16 +175,16 @@ class EvalStep:
         if (which, call, backend.label) not in self._memo(which):  # type: ignore[attr-defined]
             self._start(call, which, in_worker=True)
 
-    def _start(self, call: str, which: Which, in_worker: bool) -> None:
+    def _start(self, call: str, which: str, in_worker: bool) -> None:
         kind, method = JUDGE_CALLS[call]
         backend = self.backends.get(kind)
-        images = self.resized(which, backend.input_size)  # type: ignore[union-attr]
+        images = [self.resized(side, backend.input_size) for side in sides_of(which)]  # type: ignore[union-attr]
         key = (which, call, backend.label)  # type: ignore[union-attr]
         if in_worker:
-            self._memo(which)[key] = self.backends.workers[kind].submit(kind, method, images)
+            self._memo(which)[key] = self.backends.workers[kind].submit(kind, method, *images)
         else:
             compute = getattr(backend, method)
-            self._memo(which)[key] = self.backends.clock.timed(backend, lambda: compute(images))
+            self._memo(which)[key] = self.backends.clock.timed(backend, lambda: compute(*images))
 
     def aus(self, which: Which) -> torch.Tensor:
         return self.judge("aus", which)
@@ -189,9 +196,7 @@ class EvalStep:
         return self.judge("fid_features", which)
 
     def lpips(self, a: Which, b: Which) -> torch.Tensor:
-        dist = self._need(self.backends.lpips, "lpips")
-        x, y = self.resized(a, dist.input_size), self.resized(b, dist.input_size)
-        return self.backends.clock.timed(dist, lambda: dist.distance(x, y))
+        return self.judge("lpips", f"{a}:{b}")
 
     @staticmethod
     def _need(backend, kind: str):

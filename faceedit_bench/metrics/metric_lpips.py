@@ -17,6 +17,7 @@ class PairedLPIPS(Metric):
     higher_is_better: ClassVar[bool] = False
     needs_ground_truth: ClassVar[bool] = True
     backend_kind: ClassVar[str | None] = "lpips"
+    judge_reads: ClassVar[tuple[tuple[str, str], ...]] = (("lpips", "edited:target"),)
     description: ClassVar[str] = "LPIPS distance of the edit to the true target image"
 
     def keys(self) -> dict[str, bool]:

@@ -53,3 +53,8 @@ def mask_smooth_loss(mask: torch.Tensor, global_batch: int) -> torch.Tensor:
         mask[..., 1:, :] - mask[..., :-1, :]
     ).abs().flatten(1).sum(1)
     return per_sample.mean() * global_batch
+
+
+def total_variation(x: torch.Tensor) -> torch.Tensor:
+    """Mean absolute difference between horizontal and vertical neighbours."""
+    return (x[..., 1:] - x[..., :-1]).abs().mean() + (x[..., 1:, :] - x[..., :-1, :]).abs().mean()

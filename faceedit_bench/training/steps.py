@@ -162,8 +162,16 @@ def critic_warmup_step(
     return {"d/au": au.detach(), "d/total": au.detach()}
 
 
-def _regularisers(out: GeneratorOutput, ctx: StepContext) -> dict[str, torch.Tensor]:
+def _regularisers(out: GeneratorOutput, inputs: torch.Tensor, ctx: StepContext) -> dict[str, torch.Tensor]:
+    """Mask, texture-change and flow regularisers of one generator call on ``inputs``."""
     spec, terms = ctx.spec, {}
+    if out.mask is not None and (spec.lambda_texture_change or spec.lambda_texture_tv):
+        # what the texture step changed: (1 - M) * (colour - its input)
+        change = (out.images - (out.warped if out.warped is not None else inputs)).float()
+        if spec.lambda_texture_change:
+            terms["g/texture_change"] = change.abs().mean() * spec.lambda_texture_change
+        if spec.lambda_texture_tv:
+            terms["g/texture_tv"] = losses.total_variation(change) * spec.lambda_texture_tv
     if out.mask is not None and (spec.lambda_mask or spec.lambda_mask_smooth or spec.lambda_texture_area):
         mask = out.mask.float()
         terms["g/mask"] = losses.mask_mean_loss(mask) * spec.lambda_mask
@@ -199,11 +207,11 @@ def generator_step(
             "g/au": losses.au_regression_loss(au_pred, b.target_aus / AU_MAX)
             * (spec.lambda_au / ctx.global_batch),
         }
-        regs = [_regularisers(out, ctx)]
+        regs = [_regularisers(out, b.real, ctx)]
         if spec.lambda_cycle:
             rec = generator(fake, b.aus)
             terms["g/cycle"] = losses.cycle_loss(rec.images.float(), b.real) * spec.lambda_cycle
-            regs.append(_regularisers(rec, ctx))
+            regs.append(_regularisers(rec, fake, ctx))
     for reg in regs:
         for key, value in reg.items():
             terms[key] = terms.get(key, 0) + value

@@ -18,10 +18,10 @@ from faceedit_bench import plugins
 from faceedit_bench.api.backends import FeatureExtractor
 from faceedit_bench.api.editor import Editor, EditOutput
 from faceedit_bench.harness.backends import BackendChoice
-from faceedit_bench.harness.judge_worker import JudgeWorkerDied
+from faceedit_bench.harness.judge_worker import JudgeWorkerDied, start_workers
 from faceedit_bench.harness.run import EvaluationOutput, evaluate
 from faceedit_bench.harness.step import BackendSet
-from faceedit_bench.testing import PixelIdentity
+from faceedit_bench.testing import PixelDistance, PixelIdentity
 
 N_PAIRS, BATCH = 10, 4  # three batches: 4, 4, 2
 
@@ -69,13 +69,17 @@ def _evaluate(work: Path, mode: str, monkeypatch: pytest.MonkeyPatch) -> Evaluat
     """The pass in ``work``; its real-side cache is ``work/cache`` (a first run judges the real side)."""
     monkeypatch.setenv("FACEEDIT_BENCH_CACHE_FEATURES", str(work / "cache"))
     protocol = dataclasses.replace(
-        plugins.protocols.get("tiny"), metrics=("identity", "psnr", "fid"), n_pairs=N_PAIRS, batch_size=BATCH
+        plugins.protocols.get("tiny"),
+        metrics=("identity", "psnr", "fid", "lpips"),
+        n_pairs=N_PAIRS,
+        batch_size=BATCH,
     )
     pairs = plugins.datasets.get("tiny")(split="test").make_pairs(N_PAIRS, protocol.seed)
-    backends = BackendSet(identity=PixelIdentity(), fid_features=ThreadsSeen())
+    backends = BackendSet(identity=PixelIdentity(), fid_features=ThreadsSeen(), lpips=PixelDistance())
     choices = {
         "identity": BackendChoice("identity", "pixel", PixelIdentity.label, "test", {}),
         "fid_features": BackendChoice("fid_features", "seen", ThreadsSeen.label, "test", {}),
+        "lpips": BackendChoice("lpips", "pixel", PixelDistance.label, "test", {}),
     }
     out = evaluate(protocol, pairs, _editors(), backends, choices, work, progress=False, judge_worker=mode)
     assert out is not None
@@ -94,11 +98,14 @@ def two_threads():
 def test_worker_numbers_equal_in_process_numbers_exactly(tmp_path, monkeypatch, two_threads):
     ThreadsSeen.seen.clear()
     local = _evaluate(tmp_path / "local", "off", monkeypatch)
-    assert ThreadsSeen.seen == {2}
+    assert ThreadsSeen.seen == {2} and PixelDistance.threads == {2}
     ThreadsSeen.seen.clear()
+    PixelDistance.threads.clear()
     remote = _evaluate(tmp_path / "worker", "on", monkeypatch)
     assert ThreadsSeen.seen == {1}  # a core left to the worker, for the whole pass
+    assert PixelDistance.threads == set()  # the distance judge joined the worker
     assert remote.samples == local.samples
+    assert remote.metrics["darken"]["lpips_target@pixel-dist-test"]["n"] == N_PAIRS
     for editor, metrics in local.metrics.items():  # FID: to float tolerance (features on other threads)
         assert remote.metrics[editor].keys() == metrics.keys()
         for key, entry in metrics.items():
@@ -106,14 +113,27 @@ def test_worker_numbers_equal_in_process_numbers_exactly(tmp_path, monkeypatch, 
     assert remote.failed.keys() == {"broken"} and remote.sample_failures == local.sample_failures
     assert remote.metrics["partly"]["id_cos@pixel-id-test"]["n"] == N_PAIRS - 1
     assert remote.timings["judge pixel-id-test (worker)"] > 0 and "judge pixel-id-test" not in remote.timings
+    assert (
+        remote.timings["judge pixel-dist-test (worker)"] > 0 and "judge pixel-dist-test" not in remote.timings
+    )
     assert "waiting for the worker" in remote.timings
     assert local.timings["judge pixel-id-test"] > 0
+
+
+def test_a_judge_that_joins_a_worker_never_starts_one():
+    alone = BackendSet(lpips=PixelDistance())
+    assert start_workers(alone, "cpu", "on") is alone
+    both = start_workers(BackendSet(identity=PixelIdentity(), lpips=PixelDistance()), "cpu", "on")
+    try:
+        assert set(both.workers) == {"identity", "lpips"} and both.clock.lean
+    finally:
+        next(iter(both.workers.values())).close()
 
 
 def test_a_dead_worker_stops_the_run_clearly_and_it_resumes(tmp_path, monkeypatch, capsys):
     clean = _evaluate(tmp_path / "clean", "on", monkeypatch)
     monkeypatch.setenv("FACEEDIT_TEST_WORKER_EXIT_AT", "4")  # real side: calls 1-3; dies on batch 0's edits
-    with pytest.raises(JudgeWorkerDied, match="running judges pixel-id-test died"):
+    with pytest.raises(JudgeWorkerDied, match="running judges pixel-id-test, pixel-dist-test died"):
         _evaluate(tmp_path / "run", "on", monkeypatch)
     assert "nothing was saved" in capsys.readouterr().out
     # the real side is cached now: the worker dies while batch 1 is held
