@@ -53,3 +53,26 @@ def test_critic_outputs_patches_and_aus():
     critic = Critic(32, channels=8)
     scores, aus = critic(torch.rand(2, 3, 32, 32))
     assert scores.shape == (2, 1, 2, 2) and aus.shape == (2, 17)
+
+
+def test_texture_change_terms_see_only_what_the_texture_step_changed():
+    from faceedit_bench.editors.generator import GeneratorOutput
+    from faceedit_bench.editors.spec import TWO_STAGE
+    from faceedit_bench.training.steps import StepContext, _regularisers
+
+    spec = TWO_STAGE.with_overrides(lambda_texture_change=2.0, lambda_texture_tv=3.0, lambda_flow_mag=0.0)
+    ctx = StepContext(spec, 2, None, torch.device("cpu"), False, False, 8)  # type: ignore[arg-type]
+    inputs, warped = torch.rand(2, 3, 8, 8), torch.rand(2, 3, 8, 8)
+    mask = torch.ones(2, 1, 8, 8)
+    kept = _regularisers(GeneratorOutput(images=warped, mask=mask, warped=warped), inputs, ctx)
+    assert kept["g/texture_change"] == 0 and kept["g/texture_tv"] == 0  # the warp alone is free
+    painted = warped.clone()
+    painted[..., 2:4, 2:4] += 0.5  # a small colour mark
+    terms = _regularisers(GeneratorOutput(images=painted, mask=mask, warped=warped), inputs, ctx)
+    torch.testing.assert_close(terms["g/texture_change"], torch.tensor(2.0 * 0.5 * 4 / 64))
+    assert terms["g/texture_tv"] > 0
+    smooth = warped + 0.5 * 4 / 64  # the same total change spread evenly: no TV
+    flat = _regularisers(GeneratorOutput(images=smooth, mask=mask, warped=warped), inputs, ctx)
+    assert flat["g/texture_tv"] < 1e-6 < terms["g/texture_tv"]
+    # without a motion step the change is measured against the input
+    assert _regularisers(GeneratorOutput(images=inputs, mask=mask), inputs, ctx)["g/texture_change"] == 0
