@@ -165,13 +165,18 @@ def critic_warmup_step(
 def _regularisers(out: GeneratorOutput, inputs: torch.Tensor, ctx: StepContext) -> dict[str, torch.Tensor]:
     """Mask, texture-change and flow regularisers of one generator call on ``inputs``."""
     spec, terms = ctx.spec, {}
-    if out.mask is not None and (spec.lambda_texture_change or spec.lambda_texture_tv):
+    if out.mask is not None and (
+        spec.lambda_texture_change or spec.lambda_texture_tv or spec.lambda_texture_chroma
+    ):
         # what the texture step changed: (1 - M) * (colour - its input)
         change = (out.images - (out.warped if out.warped is not None else inputs)).float()
         if spec.lambda_texture_change:
             terms["g/texture_change"] = change.abs().mean() * spec.lambda_texture_change
         if spec.lambda_texture_tv:
             terms["g/texture_tv"] = losses.total_variation(change) * spec.lambda_texture_tv
+        if spec.lambda_texture_chroma:
+            chroma = change - change.mean(1, keepdim=True)
+            terms["g/texture_chroma"] = chroma.abs().mean() * spec.lambda_texture_chroma
     if out.mask is not None and (spec.lambda_mask or spec.lambda_mask_smooth or spec.lambda_texture_area):
         mask = out.mask.float()
         terms["g/mask"] = losses.mask_mean_loss(mask) * spec.lambda_mask

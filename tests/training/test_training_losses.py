@@ -60,7 +60,9 @@ def test_texture_change_terms_see_only_what_the_texture_step_changed():
     from faceedit_bench.editors.spec import TWO_STAGE
     from faceedit_bench.training.steps import StepContext, _regularisers
 
-    spec = TWO_STAGE.with_overrides(lambda_texture_change=2.0, lambda_texture_tv=3.0, lambda_flow_mag=0.0)
+    spec = TWO_STAGE.with_overrides(
+        lambda_texture_change=2.0, lambda_texture_tv=3.0, lambda_texture_chroma=1.0, lambda_flow_mag=0.0
+    )
     ctx = StepContext(spec, 2, None, torch.device("cpu"), False, False, 8)  # type: ignore[arg-type]
     inputs, warped = torch.rand(2, 3, 8, 8), torch.rand(2, 3, 8, 8)
     mask = torch.ones(2, 1, 8, 8)
@@ -74,5 +76,10 @@ def test_texture_change_terms_see_only_what_the_texture_step_changed():
     smooth = warped + 0.5 * 4 / 64  # the same total change spread evenly: no TV
     flat = _regularisers(GeneratorOutput(images=smooth, mask=mask, warped=warped), inputs, ctx)
     assert flat["g/texture_tv"] < 1e-6 < terms["g/texture_tv"]
+    assert terms["g/texture_chroma"] < 1e-6  # the mark is grey: shading costs no chroma
+    tinted = warped.clone()
+    tinted[:, 0, 2:4, 2:4] += 0.5  # the same mark in red only
+    hue = _regularisers(GeneratorOutput(images=tinted, mask=mask, warped=warped), inputs, ctx)
+    assert hue["g/texture_chroma"] > 0.01
     # without a motion step the change is measured against the input
     assert _regularisers(GeneratorOutput(images=inputs, mask=mask), inputs, ctx)["g/texture_change"] == 0
