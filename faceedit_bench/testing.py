@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import time
 from collections.abc import Sequence
 from typing import ClassVar
 
@@ -114,7 +115,8 @@ class PixelIdentity(IdentityModel):
 
     Two switches, read in the worker process only (a spawned child): with
     ``FACEEDIT_TEST_WORKER_EXIT_AT=K`` its K-th call kills the worker (exit code 3), with
-    ``FACEEDIT_TEST_WORKER_NO_START=1`` it cannot be built there.
+    ``FACEEDIT_TEST_WORKER_NO_START=1`` it cannot be built there, with
+    ``FACEEDIT_TEST_WORKER_SLOW_S=S`` each call there first sleeps S seconds.
     """
 
     label: ClassVar[str] = "pixel-id-test"
@@ -126,6 +128,7 @@ class PixelIdentity(IdentityModel):
         if in_worker and os.environ.get("FACEEDIT_TEST_WORKER_NO_START"):
             raise RuntimeError("PixelIdentity: told not to start in a worker")
         self.exit_at = int(os.environ.get("FACEEDIT_TEST_WORKER_EXIT_AT", "0")) if in_worker else 0
+        self.slow_s = float(os.environ.get("FACEEDIT_TEST_WORKER_SLOW_S", "0")) if in_worker else 0.0
         self.proj = torch.randn(3 * 4 * 4, 8, generator=torch.Generator().manual_seed(0))
         self.calls = 0
 
@@ -133,6 +136,7 @@ class PixelIdentity(IdentityModel):
         self.calls += 1
         if self.calls == self.exit_at:
             os._exit(3)
+        time.sleep(self.slow_s)
         pixels = (upscale_short_side(images.float(), 256) * 255).round()
         vec = F.adaptive_avg_pool2d(pixels, 4).flatten(1) @ self.proj
         return vec / vec.norm(dim=1, keepdim=True)

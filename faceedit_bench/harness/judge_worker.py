@@ -33,7 +33,7 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
@@ -105,11 +105,15 @@ class JudgeWorker:
     slow single-threaded judges share the other, in the order the pass asks for them.
     """
 
+    take_back = True  # the pass computes calls still queued instead of waiting (off: a fixed call order)
+
     def __init__(self, backends: dict[str, Backend], device: str, *, required: bool = False) -> None:
         self.backends, self.required = backends, required
         self.label = ", ".join(b.label for b in backends.values())
         self.seconds: dict[str, float] = {}  # compute time reported by the worker, per judge label
+        self.taken: dict[str, float] = {}  # time this process spent on calls it took back from the queue
         self.waited = 0.0  # time this process spent blocked on the worker
+        self._queued: list[Pending] = []  # submitted calls, oldest first, that may not have started yet
         self.pid: int | None = None
         self._local = False  # the worker could not start: compute in this process
         self._pool = ProcessPoolExecutor(
@@ -131,7 +135,11 @@ class JudgeWorker:
         except (BrokenProcessPool, RuntimeError) as err:  # already broken, or shut down
             future = Future()
             future.set_exception(err)
-        return Pending(self, future, kind, method, images)
+        pending = Pending(self, future, kind, method, images)
+        while self._queued and self._queued[0].settled():  # keep only what may still be queued
+            del self._queued[0]
+        self._queued.append(pending)
+        return pending
 
     def _wait_ready(self) -> None:
         """Raise (or fall back to this process) if the worker never started."""
@@ -153,13 +161,22 @@ class JudgeWorker:
             self._local = True
 
     def _result(self, pending: Pending) -> torch.Tensor:
+        """``pending``'s output; instead of waiting, this process computes calls still queued.
+
+        Work stealing: a call the worker has not started is cancelled there and computed
+        here (same code, same thread count: the same values); while the wanted call runs in
+        the worker, this process takes the newest queued calls, the worker keeps the oldest.
+        """
         self._wait_ready()
+        if self._local or pending.future is None:
+            return self._compute_here(pending, self.seconds)
+        while self.take_back and not pending.future.done():
+            if pending.future.cancel():  # not started: cheaper to compute it than to wait for it
+                return self._compute_here(pending, self.taken)
+            if not self._take_newest(besides=pending):
+                break
         label = self.backends[pending.kind].label
         start = time.perf_counter()
-        if self._local or pending.future is None:
-            out = getattr(self.backends[pending.kind], pending.method)(*pending.images)
-            self.seconds[label] = self.seconds.get(label, 0.0) + time.perf_counter() - start
-            return out
         try:
             array, device, seconds = pending.future.result()
         except BrokenProcessPool as err:
@@ -171,6 +188,30 @@ class JudgeWorker:
             self.waited += time.perf_counter() - start
         self.seconds[label] = self.seconds.get(label, 0.0) + seconds
         return torch.from_numpy(array).to(device)
+
+    def _take_newest(self, besides: Pending) -> bool:
+        """Compute here the newest call the worker has not started; False when there is none."""
+        for index in range(len(self._queued) - 1, -1, -1):
+            candidate = self._queued[index]
+            if candidate is besides or candidate.settled():
+                continue
+            if candidate.future is not None and candidate.future.cancel():
+                self._compute_here(candidate, self.taken)
+                return True
+            # the worker runs calls in order: this one and every older one have started
+            del self._queued[: index + 1]
+            return False
+        return False
+
+    def _compute_here(self, pending: Pending, bucket: dict[str, float]) -> torch.Tensor:
+        """Run ``pending``'s call in this process (timed into ``bucket``) and keep its output."""
+        backend = self.backends[pending.kind]
+        start = time.perf_counter()
+        pending.value = call_backend(backend, pending.method, pending.images)
+        bucket[backend.label] = bucket.get(backend.label, 0.0) + time.perf_counter() - start
+        if pending in self._queued:
+            self._queued.remove(pending)
+        return pending.value
 
     def close(self) -> None:
         """Stop the worker (queued calls are dropped; a running one finishes first, unless it never started)."""
@@ -189,9 +230,29 @@ class Pending:
         images: tuple[torch.Tensor, ...],
     ) -> None:
         self.worker, self.future, self.kind, self.method, self.images = worker, future, kind, method, images
+        self.value: torch.Tensor | None = None  # set when this process computed it itself
 
     def result(self) -> torch.Tensor:
-        return self.worker._result(self)
+        return self.value if self.value is not None else self.worker._result(self)
+
+    def settled(self) -> bool:
+        """Computed here, or finished in the worker."""
+        return self.value is not None or self.future is None or self.future.done()
+
+
+def call_backend(backend: Backend, method: str, images: Sequence[torch.Tensor]) -> torch.Tensor:
+    """``backend.<method>(*images)``; a ``lean_threads`` judge on one torch thread fewer.
+
+    Used in the worker and by the pass for calls it takes back, so both compute a call
+    on the same number of threads (one core each while the worker runs).
+    """
+    threads = torch.get_num_threads()
+    if getattr(backend, "lean_threads", False):
+        torch.set_num_threads(max(1, threads - 1))
+    try:
+        return getattr(backend, method)(*images)
+    finally:
+        torch.set_num_threads(threads)
 
 
 def _worker_init(parent: int, threads: int) -> None:
@@ -223,17 +284,7 @@ def _worker_load(classes: dict[str, tuple[str, str]], device: str) -> int:
 
 
 def _worker_call(kind: str, method: str, *images: np.ndarray) -> tuple[np.ndarray, str, float]:
-    """In the worker: ``(output, its device, seconds)`` of one backend call.
-
-    A ``lean_threads`` judge runs on one thread fewer, as it would in the pass beside a
-    worker: the two processes then use one core each.
-    """
-    backend, threads = _BACKENDS[kind], torch.get_num_threads()
+    """In the worker: ``(output, its device, seconds)`` of one backend call."""
     start = time.perf_counter()
-    if getattr(backend, "lean_threads", False):
-        torch.set_num_threads(max(1, threads - 1))
-    try:
-        out = getattr(backend, method)(*(torch.from_numpy(x) for x in images))
-    finally:
-        torch.set_num_threads(threads)
+    out = call_backend(_BACKENDS[kind], method, [torch.from_numpy(x) for x in images])
     return out.detach().cpu().numpy(), str(out.device), time.perf_counter() - start

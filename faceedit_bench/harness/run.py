@@ -313,6 +313,9 @@ def _timings(backends: BackendSet, phases: dict[str, float], wall: float) -> dic
     out.update({f"judge {label}": s for label, s in sorted(backends.clock.seconds.items())})
     for worker in set(backends.workers.values()):
         out.update({f"judge {label} (worker)": s for label, s in sorted(worker.seconds.items())})
+        out.update(
+            {f"judge {label} (taken back from the worker)": s for label, s in sorted(worker.taken.items())}
+        )
         out["waiting for the worker"] = worker.waited
     return out
 
