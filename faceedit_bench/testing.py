@@ -142,16 +142,6 @@ class PixelIdentity(IdentityModel):
         return vec / vec.norm(dim=1, keepdim=True)
 
 
-def register() -> None:
-    """Register the ``tiny`` dataset and protocol (idempotent)."""
-    if "tiny" not in plugins.datasets:
-        plugins.datasets.register("tiny", TinyDataset, help="tests only: shifted smooth noise")
-        plugins.protocols.register("tiny", TINY_PROTOCOL)
-
-
-register()
-
-
 class PixelDistance(PerceptualDistance):
     """Test distance judge: mean absolute pixel difference, recording where it ran.
 
@@ -167,3 +157,13 @@ class PixelDistance(PerceptualDistance):
     def distance(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         self.threads.add(torch.get_num_threads())
         return (a.double() - b.double()).abs().flatten(1).mean(1)
+
+
+def register() -> None:
+    """Register the ``tiny`` dataset and protocol (idempotent)."""
+    if "tiny" not in plugins.datasets:
+        plugins.datasets.register("tiny", TinyDataset, help="tests only: shifted smooth noise")
+        plugins.protocols.register("tiny", TINY_PROTOCOL)
+
+
+register()

@@ -38,9 +38,7 @@ class EditorSpec:
     lambda_texture_area: float = 0.0  # ours: mean(1 - M), texture events are small (teeth, furrows)
     lambda_texture_change: float = 0.0  # ours: mean |texture step's change| (paint costs; motion is free)
     lambda_texture_tv: float = 0.0  # ours: L1 TV of the texture step's change (no speckle, smooth shading)
-    lambda_texture_chroma: float = (
-        0.0  # ours: mean |change minus its grey level| (no hue marks; shading is free)
-    )
+    lambda_texture_chroma: float = 0.0  # ours: mean |change minus its grey level| (hue costs, shading not)
     lambda_gp: float = 10.0  # GANimation
     lambda_flow_tv: float = 1.0  # ours: L1 TV of the displacement in pixels
     lambda_flow_bias: float = 0.1  # ours: bias-reduce, squared pixels

@@ -33,7 +33,7 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
@@ -44,7 +44,7 @@ import torch
 from faceedit_bench.api.backends import Backend
 from faceedit_bench.harness.config import JUDGE_WORKER_MODES
 from faceedit_bench.harness.resume import PassStopped
-from faceedit_bench.harness.step import JUDGE_CALLS, BackendSet
+from faceedit_bench.harness.step import JUDGE_CALLS, BackendSet, JudgeClock
 
 WATCH_PARENT_S = 1.0
 START_TIMEOUT_S = 600.0  # a worker not ready by then never started (spawn + imports + weights take seconds)
@@ -111,7 +111,10 @@ class JudgeWorker:
         self.backends, self.required = backends, required
         self.label = ", ".join(b.label for b in backends.values())
         self.seconds: dict[str, float] = {}  # compute time reported by the worker, per judge label
-        self.taken: dict[str, float] = {}  # time this process spent on calls it took back from the queue
+        # calls this process computes itself, on the worker's threads: those it took back from the
+        # queue, and every call when the worker could not start
+        self._taken = JudgeClock(lean=True)
+        self._instead = JudgeClock(self.seconds, lean=True)
         self.waited = 0.0  # time this process spent blocked on the worker
         self._queued: list[Pending] = []  # submitted calls, oldest first, that may not have started yet
         self.pid: int | None = None
@@ -169,10 +172,10 @@ class JudgeWorker:
         """
         self._wait_ready()
         if self._local or pending.future is None:
-            return self._compute_here(pending, self.seconds)
+            return self._compute_here(pending, self._instead)
         while self.take_back and not pending.future.done():
             if pending.future.cancel():  # not started: cheaper to compute it than to wait for it
-                return self._compute_here(pending, self.taken)
+                return self._compute_here(pending, self._taken)
             if not self._take_newest(besides=pending):
                 break
         label = self.backends[pending.kind].label
@@ -195,20 +198,23 @@ class JudgeWorker:
             candidate = self._queued[index]
             if candidate is besides or candidate.settled():
                 continue
-            if candidate.future is not None and candidate.future.cancel():
-                self._compute_here(candidate, self.taken)
+            if candidate.future.cancel():  # type: ignore[union-attr]  # settled() covers None
+                self._compute_here(candidate, self._taken)
                 return True
             # the worker runs calls in order: this one and every older one have started
             del self._queued[: index + 1]
             return False
         return False
 
-    def _compute_here(self, pending: Pending, bucket: dict[str, float]) -> torch.Tensor:
-        """Run ``pending``'s call in this process (timed into ``bucket``) and keep its output."""
-        backend = self.backends[pending.kind]
-        start = time.perf_counter()
-        pending.value = call_backend(backend, pending.method, pending.images)
-        bucket[backend.label] = bucket.get(backend.label, 0.0) + time.perf_counter() - start
+    @property
+    def taken(self) -> dict[str, float]:
+        """Seconds this process spent on calls it took back from the queue, per judge label."""
+        return self._taken.seconds
+
+    def _compute_here(self, pending: Pending, clock: JudgeClock) -> torch.Tensor:
+        """Run ``pending``'s call in this process (timed by ``clock``) and keep its output."""
+        method = getattr(self.backends[pending.kind], pending.method)
+        pending.value = clock.timed(self.backends[pending.kind], lambda: method(*pending.images))
         if pending in self._queued:
             self._queued.remove(pending)
         return pending.value
@@ -240,21 +246,6 @@ class Pending:
         return self.value is not None or self.future is None or self.future.done()
 
 
-def call_backend(backend: Backend, method: str, images: Sequence[torch.Tensor]) -> torch.Tensor:
-    """``backend.<method>(*images)``; a ``lean_threads`` judge on one torch thread fewer.
-
-    Used in the worker and by the pass for calls it takes back, so both compute a call
-    on the same number of threads (one core each while the worker runs).
-    """
-    threads = torch.get_num_threads()
-    if getattr(backend, "lean_threads", False):
-        torch.set_num_threads(max(1, threads - 1))
-    try:
-        return getattr(backend, method)(*images)
-    finally:
-        torch.set_num_threads(threads)
-
-
 def _worker_init(parent: int, threads: int) -> None:
     """In the worker: leave Ctrl-C to the pass, the pass's torch threads, exit when the pass is gone.
 
@@ -284,7 +275,11 @@ def _worker_load(classes: dict[str, tuple[str, str]], device: str) -> int:
 
 
 def _worker_call(kind: str, method: str, *images: np.ndarray) -> tuple[np.ndarray, str, float]:
-    """In the worker: ``(output, its device, seconds)`` of one backend call."""
-    start = time.perf_counter()
-    out = call_backend(_BACKENDS[kind], method, [torch.from_numpy(x) for x in images])
-    return out.detach().cpu().numpy(), str(out.device), time.perf_counter() - start
+    """In the worker: ``(output, its device, seconds)`` of one backend call.
+
+    On the threads the pass gives a judge beside a worker (:class:`JudgeClock` with
+    ``lean``), as for the calls the pass takes back: the same values either way.
+    """
+    backend, clock = _BACKENDS[kind], JudgeClock(lean=True)
+    out = clock.timed(backend, lambda: getattr(backend, method)(*(torch.from_numpy(x) for x in images)))
+    return out.detach().cpu().numpy(), str(out.device), sum(clock.seconds.values())
