@@ -124,15 +124,18 @@ def _judged_au_error(generator: torch.nn.Module, images: torch.Tensor, targets: 
     return float((AuRigAUDetector().detect(edits) - targets).abs().mean())
 
 
-@pytest.mark.slow  # 300 steps at 64 px (the AU error 0.935 -> 0.786): run by .ci/run's slow-test step
+# 600 steps at 64 px, run by .ci/run's slow-test step. Measured 2026-12-02 (Intel AMX machine): AU error
+# 0.935 -> 0.798 (bf16 autocast, seed 0), 0.791 (fp32), 0.940 -> 0.698 (seed 2). At 300 steps it was
+# 0.907 (seed 0) and 0.821 (seed 1): too close to the start for a margin that holds on every machine.
+@pytest.mark.slow
 def test_a_short_run_on_aurig_lowers_the_critic_free_au_error_of_its_edits(tmp_path):
     """The recipe carries a real learning signal: after a short cpu-64 run on AU-rig the edits of a
     fixed val batch are read closer to their target AUs by the external AU-rig judge than before."""
     from faceedit_bench.aurig.dataset import AuRigDataset
 
     config = build_config(
-        TrainConfig, editor="two-stage", steps=300, batch_size=8, channels=8, lr_g=5e-4, out=tmp_path / "run",
-        val_every=0, val_size=4, progress=False, device="cpu", threads=1, au_detector="none", ckpt_every=300,
+        TrainConfig, editor="two-stage", steps=600, batch_size=8, channels=8, lr_g=5e-4, out=tmp_path / "run",
+        val_every=0, val_size=4, progress=False, device="cpu", threads=1, au_detector="none", ckpt_every=600,
     )  # fmt: skip
     assert config.critic_init is not None  # the recipe's shipped pre-trained critic
     val = AuRigDataset("val", 64).get_batch(list(range(0, 2000, 63)))
@@ -146,4 +149,4 @@ def test_a_short_run_on_aurig_lowers_the_critic_free_au_error_of_its_edits(tmp_p
     trained = build_generator(EditorSpec.from_json(state["spec"]))
     trained.load_state_dict(state["generator"])
     after = _judged_au_error(trained, images, targets)
-    assert after < before - 0.03, (before, after)
+    assert after < before - 0.08, (before, after)
