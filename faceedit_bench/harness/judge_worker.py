@@ -47,6 +47,7 @@ from faceedit_bench.harness.resume import PassStopped
 from faceedit_bench.harness.step import JUDGE_CALLS, BackendSet, JudgeClock
 
 WATCH_PARENT_S = 1.0
+WORKER_AHEAD = 2  # batches whose calls the worker may hold queued beyond the one the pass waits on
 START_TIMEOUT_S = 600.0  # a worker not ready by then never started (spawn + imports + weights take seconds)
 
 _BACKENDS: dict[str, Backend] = {}  # the worker process's backends, by kind

@@ -35,10 +35,10 @@ from faceedit_bench.api.dataset import PairSet
 from faceedit_bench.api.editor import EditOutput
 from faceedit_bench.api.metric import Metric
 from faceedit_bench.cache_file import load_checked, save_checked
+from faceedit_bench.harness.judge_worker import WORKER_AHEAD
 from faceedit_bench.harness.step import JUDGE_CALLS, BackendSet, BatchMemo, EvalStep, Which, sides_of
 from faceedit_bench.paths import cache_dir
 
-WORKER_AHEAD = 2  # batches a worker may be given ahead of this process
 FACE_COUNT_READS = (("aus", "source"), ("aus", "target"))  # run._no_face reads both real sides
 
 

@@ -20,6 +20,7 @@ import json
 import math
 import shutil
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
@@ -37,7 +38,7 @@ from faceedit_bench.api.metric import Metric
 from faceedit_bench.api.protocol import Protocol
 from faceedit_bench.harness import distributed
 from faceedit_bench.harness.backends import BackendChoice
-from faceedit_bench.harness.judge_worker import judge_workers
+from faceedit_bench.harness.judge_worker import WORKER_AHEAD, judge_workers
 from faceedit_bench.harness.partial import EditorState, RunState, SampleFailure, load_partial
 from faceedit_bench.harness.real_side import RealRead, real_reads, real_side
 from faceedit_bench.harness.resume import Saver, interrupts_save
@@ -277,8 +278,10 @@ def _evaluate_with(
 def _batches(run: _Pass, state: RunState, saver: Saver, todo: list[int], bar: str | None) -> None:
     """Run and commit batches ``todo`` in order (saving resume state as :class:`Saver` says).
 
-    A batch whose metrics wait for a worker is held and finished after the next batch's
-    edits and local metrics, so this process does not idle while the worker computes.
+    A batch whose metrics wait for a worker is held and finished after the next
+    :data:`WORKER_AHEAD` batches' edits and local metrics, so neither this process nor the
+    worker idles: the worker always has a held batch's calls queued while this process
+    takes back the newest ones (one batch ahead left the worker waiting between batches).
     ``bar``: the progress bar's description (None: no bar).
     """
     last = todo[-1] if todo else None
@@ -290,16 +293,14 @@ def _batches(run: _Pass, state: RunState, saver: Saver, todo: list[int], bar: st
                 _commit_batch(state, b, *done)
                 saver.maybe_save(state, last=b == last)
 
-        held: tuple[int, _BatchWork] | None = None
+        ahead = WORKER_AHEAD if run.backends.workers else 0
+        held: deque[tuple[int, _BatchWork]] = deque()
         for b in tqdm(todo, desc=bar, unit="batch", disable=bar is None):
-            work = _run_batch(run, state, b, held[1] if held else None)
-            if held is not None:
-                finish(*held)
-            held = (b, work) if run.backends.workers else None
-            if held is None:
-                finish(b, work)
-        if held is not None:
-            finish(*held)
+            held.append((b, _run_batch(run, state, b, [work for _, work in held])))
+            if len(held) > ahead:
+                finish(*held.popleft())
+        while held:
+            finish(*held.popleft())
 
 
 def _batch_rows(b: int, batch_size: int, n: int) -> list[int]:
@@ -348,10 +349,10 @@ class _BatchWork:
         return self.pending, self.shared, self.qualitative
 
 
-def _run_batch(run: _Pass, state: RunState, b: int, held: _BatchWork | None) -> _BatchWork:
+def _run_batch(run: _Pass, state: RunState, b: int, held: list[_BatchWork]) -> _BatchWork:
     """Edit and score batch ``b`` for every editor; ``state`` is only read (see :func:`_commit_batch`).
 
-    ``held``: the previous batch, not yet committed (its failures and successes count too).
+    ``held``: the previous batches, not yet committed (their failures and successes count too).
     Worker judges of every editor's edits are started before any metric runs; metrics that
     read them are left in ``later``.
     """
@@ -376,7 +377,7 @@ def _edit(
     b: int,
     batch: PairBatch,
     memo: BatchMemo,
-    held: _BatchWork | None,
+    held: list[_BatchWork],
     work: _BatchWork,
 ) -> list[tuple[str, EvalStep, EditorState, list[int]]]:
     """Every editor's edits of ``batch`` as ``(editor, step, state part, edited rows)``; failures into ``work``."""
@@ -384,12 +385,13 @@ def _edit(
     scored: list[tuple[str, EvalStep, EditorState, list[int]]] = []
     for name, editor in run.editors.items():
         ed_state = state.editors[name]
-        if ed_state.failed or (held is not None and held.pending.get(name, (None, False))[1]):
+        if ed_state.failed or any(h.pending.get(name, (None, False))[1] for h in held):
             continue
         start = time.perf_counter()
         out, rows, errors = edit_rows(editor, batch)
         run.edit_seconds += time.perf_counter() - start
-        if out is None and not ed_state.order and not (held and held.worked(name)):  # nothing ever worked
+        ever_worked = bool(ed_state.order) or any(h.worked(name) for h in held)
+        if out is None and not ever_worked:
             reason = next(iter(errors.values()))
             print(f"error: editor {name!r} failed on batch {b}: {reason}; continuing without it")
             work.pending[name] = (EditorState(failed=reason), True)
