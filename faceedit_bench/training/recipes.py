@@ -77,8 +77,9 @@ CPU_64 = Recipe(
         "flow": "displacement",
     },
     # the flow-magnitude penalty stays at the spec's 5 (README, "Training recipes": 0.5 moved
-    # the flat background; 5 keeps motion where the AUs are)
-    loss_weights={"lambda_mask": 0.0, "lambda_texture_area": 5.0},
+    # the flat background; 5 keeps motion where the AUs are); texture TV 300 removes the colour
+    # speckle of the texture step (FID 54.5 -> 31.6, PSNR 31.4 -> 33.6 on aurig-demo)
+    loss_weights={"lambda_mask": 0.0, "lambda_texture_area": 5.0, "lambda_texture_tv": 300.0},
     shipped_critic=True,
 )
 
