@@ -11,9 +11,8 @@ the network is small and the training short (measured: README, "Training recipes
 ``tanh`` to ``MAX_DISPLACEMENT``; a pixel's motion no longer depends on the rest of
 its row. Folding is discouraged by the TV regulariser rather than excluded.
 
-Regularisers: L1 total
-variation of the displacement and the bias-reduce loss (mean warp over the batch
-toward the identity). Grids follow :class:`PairBatch`: backward ``grid_sample``
+The flow regularisers (TV, magnitude, bias-reduce) are training losses:
+:mod:`faceedit_bench.training.losses`. Grids follow :class:`PairBatch`: backward ``grid_sample``
 grids ``(N, H, W, 2)`` in ``[-1, 1]`` with ``align_corners=False``.
 """
 
@@ -80,21 +79,3 @@ def displacement_pixels(grid: torch.Tensor) -> torch.Tensor:
     ident = identity_grid(n, h, w, grid.device, grid.dtype)
     scale = torch.tensor([w / 2.0, h / 2.0], device=grid.device, dtype=grid.dtype)
     return (grid - ident) * scale
-
-
-def flow_tv_loss(grid: torch.Tensor) -> torch.Tensor:
-    """L1 total variation of the displacement (pixels per pixel), mean over the batch."""
-    disp = displacement_pixels(grid)
-    tv_x = (disp[:, :, 1:] - disp[:, :, :-1]).abs().mean()
-    tv_y = (disp[:, 1:] - disp[:, :-1]).abs().mean()
-    return tv_x + tv_y
-
-
-def flow_magnitude_loss(grid: torch.Tensor) -> torch.Tensor:
-    """Mean displacement length in pixels (ours: keeps the warp near the identity)."""
-    return displacement_pixels(grid).norm(dim=-1).mean()
-
-
-def bias_reduce_loss(mean_grid: torch.Tensor) -> torch.Tensor:
-    """Squared distance (in pixels) of the batch-mean grid ``(1, H, W, 2)`` to the identity."""
-    return displacement_pixels(mean_grid).pow(2).mean()

@@ -2,8 +2,9 @@
 
 Adversarial and AU terms follow GANimation (Pumarola et al., ECCV 2018): WGAN-GP,
 AU regression as MSE on the /5 scale weighted by lambda / batch size, L1 cycle,
-attention-mask mean and summed mask TV. Flow regularisers are in
-:mod:`faceedit_bench.editors.warp` (Deforming Autoencoders). Every term is a mean
+attention-mask mean and summed mask TV. Flow regularisers act on the displacement in
+pixels (:func:`faceedit_bench.editors.warp.displacement_pixels`): L1 TV and bias-reduce
+after Deforming Autoencoders (Shu et al., ECCV 2018), the magnitude penalty ours. Every term is a mean
 over samples (or a per-sample sum scaled by the global batch) so that averaging
 gradients over DDP ranks equals the single-process gradient.
 """
@@ -11,6 +12,8 @@ gradients over DDP ranks equals the single-process gradient.
 from __future__ import annotations
 
 import torch
+
+from faceedit_bench.editors.warp import displacement_pixels
 
 
 def wgan_critic_loss(real_score: torch.Tensor, fake_score: torch.Tensor) -> torch.Tensor:
@@ -58,3 +61,18 @@ def mask_smooth_loss(mask: torch.Tensor, global_batch: int) -> torch.Tensor:
 def total_variation(x: torch.Tensor) -> torch.Tensor:
     """Mean absolute difference between horizontal and vertical neighbours."""
     return (x[..., 1:] - x[..., :-1]).abs().mean() + (x[..., 1:, :] - x[..., :-1, :]).abs().mean()
+
+
+def flow_tv_loss(grid: torch.Tensor) -> torch.Tensor:
+    """L1 total variation of a sampling grid's displacement (pixels per pixel)."""
+    return total_variation(displacement_pixels(grid).movedim(-1, 1))
+
+
+def flow_magnitude_loss(grid: torch.Tensor) -> torch.Tensor:
+    """Mean displacement length in pixels (ours: keeps the warp near the identity)."""
+    return displacement_pixels(grid).norm(dim=-1).mean()
+
+
+def bias_reduce_loss(mean_grid: torch.Tensor) -> torch.Tensor:
+    """Squared distance (in pixels) of the batch-mean grid ``(1, H, W, 2)`` to the identity."""
+    return displacement_pixels(mean_grid).pow(2).mean()

@@ -21,7 +21,6 @@ from faceedit_bench.api.dataset import FaceDataset
 from faceedit_bench.editors.generator import GeneratorOutput
 from faceedit_bench.editors.spec import EditorSpec
 from faceedit_bench.editors.trained import cpu_has_bf16
-from faceedit_bench.editors.warp import bias_reduce_loss, flow_magnitude_loss, flow_tv_loss
 from faceedit_bench.training import losses
 from faceedit_bench.training.augment import colour_blobs
 from faceedit_bench.training.distributed import DistEnv, average_gradients, global_mean
@@ -185,12 +184,12 @@ def _regularisers(out: GeneratorOutput, inputs: torch.Tensor, ctx: StepContext) 
             terms["g/texture_area"] = (1 - mask).mean() * spec.lambda_texture_area
     if out.grid is not None:
         if spec.lambda_flow_tv:
-            terms["g/flow_tv"] = flow_tv_loss(out.grid) * spec.lambda_flow_tv
+            terms["g/flow_tv"] = losses.flow_tv_loss(out.grid) * spec.lambda_flow_tv
         if spec.lambda_flow_mag:
-            terms["g/flow_mag"] = flow_magnitude_loss(out.grid) * spec.lambda_flow_mag
+            terms["g/flow_mag"] = losses.flow_magnitude_loss(out.grid) * spec.lambda_flow_mag
         if spec.lambda_flow_bias:
             mean_grid = global_mean(out.grid.mean(0, keepdim=True), ctx.env)
-            terms["g/flow_bias"] = bias_reduce_loss(mean_grid) * spec.lambda_flow_bias
+            terms["g/flow_bias"] = losses.bias_reduce_loss(mean_grid) * spec.lambda_flow_bias
     return terms
 
 

@@ -2,6 +2,7 @@
 
 import torch
 
+from faceedit_bench.editors.warp import displacement_pixels, identity_grid
 from faceedit_bench.training import losses
 from faceedit_bench.training.critic import Critic
 
@@ -83,3 +84,40 @@ def test_texture_change_terms_see_only_what_the_texture_step_changed():
     assert hue["g/texture_chroma"] > 0.01
     # without a motion step the change is measured against the input
     assert _regularisers(GeneratorOutput(images=inputs, mask=mask), inputs, ctx)["g/texture_change"] == 0
+
+
+def test_flow_tv_is_zero_for_identity_and_translation_and_grows_with_roughness():
+    ident = identity_grid(2, 16, 16)
+    assert losses.flow_tv_loss(ident) < 1e-6
+    assert losses.flow_tv_loss(ident + 0.1) < 1e-5  # constant shift is smooth
+    g = torch.Generator().manual_seed(0)
+    smooth = ident + 0.02 * torch.sin(torch.linspace(0, 3, 16)).view(1, 1, 16, 1)
+    rough = ident + 0.02 * torch.randn(2, 16, 16, 2, generator=g)
+    assert 0 <= losses.flow_tv_loss(smooth) < losses.flow_tv_loss(rough)
+
+
+def test_bias_reduce_penalises_a_mean_shift_only():
+    ident = identity_grid(1, 8, 8)
+    assert losses.bias_reduce_loss(ident) < 1e-10
+    shifted = ident + 2 / 8  # one pixel in x and y
+    torch.testing.assert_close(losses.bias_reduce_loss(shifted), torch.tensor(1.0), atol=1e-5, rtol=0)
+    torch.testing.assert_close(
+        displacement_pixels(shifted)[0, 0, 0], torch.tensor([1.0, 1.0]), atol=1e-5, rtol=0
+    )
+
+
+def test_flow_magnitude_is_zero_at_identity_and_measures_pixels():
+    ident = identity_grid(2, 8, 8)
+    assert losses.flow_magnitude_loss(ident) < 1e-6
+    shifted = ident.clone()
+    shifted[..., 0] += 3 * 2 / 8  # three pixels in x
+    torch.testing.assert_close(losses.flow_magnitude_loss(shifted), torch.tensor(3.0), atol=1e-5, rtol=0)
+
+
+def test_flow_tv_sums_the_mean_row_and_column_steps_of_the_displacement():
+    g = torch.Generator().manual_seed(1)
+    grid = identity_grid(2, 6, 9) + 0.05 * torch.randn(2, 6, 9, 2, generator=g)
+    disp = displacement_pixels(grid)  # (N, H, W, 2)
+    along_w = (disp[:, :, 1:] - disp[:, :, :-1]).abs().mean()
+    along_h = (disp[:, 1:] - disp[:, :-1]).abs().mean()
+    torch.testing.assert_close(losses.flow_tv_loss(grid), along_w + along_h)
