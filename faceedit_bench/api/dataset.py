@@ -38,6 +38,17 @@ class FaceDataset(ABC):
             identity_ids=[s.identity_id for s in samples],
         )
 
+    def same_identity_partners(self, indices: Sequence[int], generator: torch.Generator) -> list[int]:
+        """For each index, a random index of an image of the same person (itself allowed).
+
+        Only training with ``lambda_pair`` asks for them; datasets that know which images
+        show one person (AU-rig identities, the frames of one video) override this.
+        """
+        raise ValueError(
+            f"dataset {type(self).__name__} cannot draw same-identity partners, which the "
+            "loss weight lambda_pair needs; train without it or on a dataset that has them (aurig, video)"
+        )
+
     @abstractmethod
     def cache_key(self) -> str:
         """Stable description of exactly these images (for on-disk caches)."""

@@ -93,6 +93,12 @@ class AuRigDataset(FaceDataset):
             images = render(self.identities(ids), aus, self.resolution).images
         return ImageBatch(images=images, aus=aus, identity_ids=[self.identity_name(i) for i in ids])
 
+    def same_identity_partners(self, indices: Sequence[int], generator: torch.Generator) -> list[int]:
+        idx = self._check(indices)
+        offset = torch.randint(SAMPLES_PER_IDENTITY, (len(idx),), generator=generator).numpy()
+        partners = np.minimum(idx // SAMPLES_PER_IDENTITY * SAMPLES_PER_IDENTITY + offset, self.size - 1)
+        return partners.tolist()
+
     def cache_key(self) -> str:
         return f"aurig-{dataset_hash()}-{self.split}-r{self.resolution}-n{self.size}-s{self.seed}"
 

@@ -116,6 +116,16 @@ class VideoDataset(FaceDataset):
             sample_id=f"{vid.person}:{int(vid.frames[k])}",
         )
 
+    def same_identity_partners(self, indices: Sequence[int], generator: torch.Generator) -> list[int]:
+        """Another kept frame of the same video (one person per video)."""
+        starts = np.cumsum([0] + [len(v.frames) for v in self.videos])
+        partners = []
+        for i in indices:
+            v, _ = self._index[int(i)]
+            pick = int(torch.randint(len(self.videos[v].frames), (1,), generator=generator))
+            partners.append(int(starts[v]) + pick)
+        return partners
+
     def cache_key(self) -> str:
         h = hashlib.sha256()
         for key in self._keys:

@@ -39,6 +39,10 @@ class EditorSpec:
     lambda_texture_change: float = 0.0  # ours: mean |texture step's change| (paint costs; motion is free)
     lambda_texture_tv: float = 0.0  # ours: L1 TV of the texture step's change (no speckle, smooth shading)
     lambda_texture_chroma: float = 0.0  # ours: mean |change minus its grey level| (hue costs, shading not)
+    # ours, off by default: L1 between the edit and another image of the same person that shows
+    # the target AUs (paired supervision where the data has it; no flow labels). It applies
+    # to every editor's output alike, so a comparison under it stays fair.
+    lambda_pair: float = 0.0
     lambda_gp: float = 10.0  # GANimation
     lambda_flow_tv: float = 1.0  # ours: L1 TV of the displacement in pixels
     lambda_flow_bias: float = 0.1  # ours: bias-reduce, squared pixels

@@ -35,6 +35,7 @@ class Batch:
     target_aus: torch.Tensor  # (n, 17) another sample's AUs + noise
     alpha: torch.Tensor  # (n, 1, 1, 1) gradient-penalty interpolation weights
     real_perturbed: torch.Tensor | None = None  # real + AU-free colour blobs (critic_au_aug), AU head only
+    partner: torch.Tensor | None = None  # lambda_pair: the same person showing target_aus (another image)
 
 
 @dataclass
@@ -68,20 +69,20 @@ def draw_batch(
     """Global indices, target noise and GP weights from ``rng``; keep this rank's slice.
 
     Target AUs are another sample's AUs (the batch rolled by one) plus U(-au_noise,
-    au_noise) on the /5 scale, as in GANimation. Under DDP every rank loads the global
-    batch (the roll needs it) and keeps its contiguous shard.
+    au_noise) on the /5 scale, as in GANimation. With ``lambda_pair`` (ours) each target is
+    instead another image of the sample's person and its exact AUs. Under DDP every rank
+    loads the global batch (the roll needs it) and keeps its contiguous shard.
     """
     indices = torch.randint(len(dataset), (global_batch,), generator=rng)
     noise = (torch.rand(global_batch, N_AUS, generator=rng) * 2 - 1) * au_noise * AU_MAX
     alpha = torch.rand(global_batch, 1, 1, 1, generator=rng)
     got = dataset.get_batch(indices.tolist())
-    images, aus = got.images.float(), got.aus.float()
-    if images.shape[-1] != ctx.resolution or images.shape[-2] != ctx.resolution:
-        size = (ctx.resolution, ctx.resolution)
-        images = F.interpolate(images, size=size, mode="bilinear", antialias=True, align_corners=False).clamp(
-            0, 1
-        )
+    images, aus = _at_resolution(got.images.float(), ctx.resolution), got.aus.float()
     target = aus.roll(1, dims=0) + noise
+    partner = None
+    if ctx.spec.lambda_pair:
+        other = dataset.get_batch(dataset.same_identity_partners(indices.tolist(), rng))
+        partner, target = _at_resolution(other.images.float(), ctx.resolution), other.aus.float()
     perturbed = colour_blobs(images, rng, ctx.critic_au_aug) if ctx.critic_au_aug > 0 else None
     shard = ctx.env.shard
     dev = ctx.device
@@ -91,7 +92,15 @@ def draw_batch(
         target_aus=shard(target).to(dev),
         alpha=shard(alpha).to(dev),
         real_perturbed=ctx.layout(shard(perturbed).to(dev)) if perturbed is not None else None,
+        partner=shard(partner).to(dev) if partner is not None else None,
     )
+
+
+def _at_resolution(images: torch.Tensor, resolution: int) -> torch.Tensor:
+    if images.shape[-1] == resolution and images.shape[-2] == resolution:
+        return images
+    size = (resolution, resolution)
+    return F.interpolate(images, size=size, mode="bilinear", antialias=True, align_corners=False).clamp(0, 1)
 
 
 def critic_step(
@@ -212,6 +221,8 @@ def generator_step(
             * (spec.lambda_au / ctx.global_batch),
         }
         regs = [_regularisers(out, b.real, ctx)]
+        if spec.lambda_pair and b.partner is not None:
+            terms["g/pair"] = (out.images.float() - b.partner).abs().mean() * spec.lambda_pair
         if spec.lambda_cycle:
             rec = generator(fake, b.aus)
             terms["g/cycle"] = losses.cycle_loss(rec.images.float(), b.real) * spec.lambda_cycle

@@ -36,6 +36,16 @@ def test_split_is_by_person(test_split: VideoDataset) -> None:
     assert test_split.cache_key() != train.cache_key()
 
 
+def test_partners_are_frames_of_the_same_video() -> None:
+    both = VideoDataset(split="all", resolution=32, detector="mediapipe", frame_stride=STRIDE)
+    idx = list(range(len(both)))
+    partners = both.same_identity_partners(idx, torch.Generator().manual_seed(0))
+    assert [both.get(p).identity_id for p in partners] == [both.get(i).identity_id for i in idx]
+    assert partners != idx  # another frame, mostly
+    again = both.same_identity_partners(idx, torch.Generator().manual_seed(0))
+    assert again == partners
+
+
 def test_samples_are_face_crops_with_measured_aus(test_split: VideoDataset) -> None:
     s = test_split.get(0)
     assert s.image.shape == (3, 32, 32) and s.aus.shape == (17,)

@@ -24,6 +24,16 @@ class TensorFaces(FaceDataset):
         person = index % self.n_identities if self.n_identities else index
         return FaceSample(self.images[index], self.aus[index], f"id{person}", f"s{index}")
 
+    def same_identity_partners(self, indices, generator):
+        if not self.n_identities:
+            return super().same_identity_partners(indices, generator)
+        k, out = self.n_identities, []
+        for i in indices:
+            person = int(i) % k
+            count = len(range(person, len(self), k))  # images person, person + k, ...
+            out.append(person + k * int(torch.randint(count, (1,), generator=generator)))
+        return out
+
     def cache_key(self) -> str:
         return self.key
 
