@@ -90,6 +90,11 @@ class TrainConfig:
         help="two-stage texture step: colour (GANimation's colour head) or shading (a grey level added to "
         "the warped image: no hue change); GANimation and warp-only ignore it",
     )
+    pair_on: str | None = option(
+        None,
+        help="what lambda_pair compares with the same-person image: output (every editor's edit) or warp "
+        "(the motion step's warp; editors without one use their output)",
+    )
     seed: int = option(0, help="seed of weights, batches, target AUs and penalties")
     out: Path | None = option(None, help="run folder (default runs/<editor>)")
     resume: bool = option(False, help="continue the run in --out from its checkpoint")
@@ -165,6 +170,8 @@ class TrainConfig:
 
         if self.texture is not None and self.texture not in TEXTURES:
             raise ConfigError(f"option 'texture' must be one of {', '.join(TEXTURES)}, got {self.texture!r}")
+        if self.pair_on is not None and self.pair_on not in ("output", "warp"):
+            raise ConfigError(f"option 'pair_on' must be output or warp, got {self.pair_on!r}")
         if self.critic_au_aug < 0:
             raise ConfigError(f"option 'critic_au_aug' must be >= 0, got {self.critic_au_aug}")
         if not 0 <= self.lr_decay_fraction <= 1:
@@ -215,6 +222,7 @@ class TrainConfig:
                 "stem_norm",
                 "flow",
                 "texture",
+                "pair_on",
             )
             if getattr(self, k) is not None
         }

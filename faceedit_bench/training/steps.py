@@ -202,6 +202,12 @@ def _regularisers(out: GeneratorOutput, inputs: torch.Tensor, ctx: StepContext) 
     return terms
 
 
+def pair_loss(out: GeneratorOutput, partner: torch.Tensor, spec: EditorSpec) -> torch.Tensor:
+    """``lambda_pair`` x L1 to the same person showing the target AUs (on the warp with ``pair_on="warp"``)."""
+    edit = out.warped if spec.pair_on == "warp" and out.warped is not None else out.images
+    return (edit.float() - partner).abs().mean() * spec.lambda_pair
+
+
 def generator_step(
     generator: nn.Module, critic: nn.Module, opt: torch.optim.Optimizer, b: Batch, ctx: StepContext
 ) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
@@ -222,7 +228,7 @@ def generator_step(
         }
         regs = [_regularisers(out, b.real, ctx)]
         if spec.lambda_pair and b.partner is not None:
-            terms["g/pair"] = (out.images.float() - b.partner).abs().mean() * spec.lambda_pair
+            terms["g/pair"] = pair_loss(out, b.partner, spec)
         if spec.lambda_cycle:
             rec = generator(fake, b.aus)
             terms["g/cycle"] = losses.cycle_loss(rec.images.float(), b.real) * spec.lambda_cycle

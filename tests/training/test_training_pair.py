@@ -4,11 +4,12 @@ import pytest
 import torch
 
 from faceedit_bench.aurig.dataset import AuRigDataset
+from faceedit_bench.editors.generator import GeneratorOutput
 from faceedit_bench.editors.spec import TWO_STAGE
 from faceedit_bench.io import read_jsonl
 from faceedit_bench.training import train
 from faceedit_bench.training.distributed import DistEnv
-from faceedit_bench.training.steps import StepContext, draw_batch
+from faceedit_bench.training.steps import StepContext, draw_batch, pair_loss
 
 
 def _ctx(spec, batch=6, resolution=16):
@@ -48,3 +49,21 @@ def test_training_with_pairs_logs_the_term_and_a_dataset_without_partners_is_ref
 
     with pytest.raises(ValueError, match="OnePerImage cannot draw same-identity partners"):
         train(tiny_config("two-stage", loss_weights={"lambda_pair": 5.0}), dataset=OnePerImage())
+
+
+def test_pair_loss_compares_the_output_or_the_motion_steps_warp():
+    partner, warped = torch.rand(2, 3, 8, 8), torch.rand(2, 3, 8, 8)
+    out = GeneratorOutput(images=warped + 0.25, warped=warped)
+    on_output = TWO_STAGE.with_overrides(lambda_pair=2.0)
+    on_warp = on_output.with_overrides(pair_on="warp")
+    torch.testing.assert_close(pair_loss(out, warped, on_output), torch.tensor(0.5))
+    assert pair_loss(out, warped, on_warp) == 0  # the texture step's change is not counted
+    no_motion = GeneratorOutput(images=partner)
+    assert pair_loss(no_motion, partner, on_warp) == 0  # without a warp: the output
+
+
+def test_bad_pair_target_is_refused(tiny_config):
+    from faceedit_bench.config import ConfigError
+
+    with pytest.raises(ConfigError, match="pair_on"):
+        tiny_config("two-stage", pair_on="texture").validate()
