@@ -118,6 +118,16 @@ def upscale_short_side(images: torch.Tensor, min_side: int) -> torch.Tensor:
     )
 
 
+def at_resolution(images: torch.Tensor, resolution: int) -> torch.Tensor:
+    """``(N, 3, H, W)`` resized (bilinear, antialiased) to ``resolution`` square, kept in ``[0, 1]``."""
+    if images.shape[-2:] == (resolution, resolution):
+        return images
+    size = (resolution, resolution)
+    return torch.nn.functional.interpolate(
+        images, size=size, mode="bilinear", antialias=True, align_corners=False
+    ).clamp(0, 1)
+
+
 def check_batch(images: torch.Tensor, who: str) -> None:
     """Raise a clear error unless ``images`` is float ``(N, 3, H, W)``."""
     if images.ndim != 4 or images.shape[1] != 3:

@@ -43,9 +43,8 @@ class EditorSpec:
     # the target AUs (paired supervision where the data has it; no flow labels). It applies
     # to every editor's output alike, so a comparison under it stays fair.
     lambda_pair: float = 0.0
-    pair_on: str = (
-        "output"  # ours: "warp" puts lambda_pair on the motion step's warp (editors without one: output)
-    )
+    # ours: "warp" puts lambda_pair on the motion step's warp instead (editors without one: output)
+    pair_on: str = "output"
     lambda_gp: float = 10.0  # GANimation
     lambda_flow_tv: float = 1.0  # ours: L1 TV of the displacement in pixels
     lambda_flow_bias: float = 0.1  # ours: bias-reduce, squared pixels

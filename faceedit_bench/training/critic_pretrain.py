@@ -36,6 +36,7 @@ from faceedit_bench.config import (
     option,
     require_positive,
 )
+from faceedit_bench.data.images import at_resolution
 from faceedit_bench.io import torch_save_atomic
 from faceedit_bench.safe_load import UnsafeOrBrokenFile, load_tensors
 from faceedit_bench.training import losses
@@ -93,15 +94,6 @@ def _dataset(config: CriticPretrainConfig, split: str):
     return call_with_options(cls, args, "--dataset-args")
 
 
-def _images(batch: Any, resolution: int) -> torch.Tensor:
-    x = batch.images.float()
-    if x.shape[-1] != resolution:
-        x = torch.nn.functional.interpolate(
-            x, size=(resolution, resolution), mode="bilinear", antialias=True, align_corners=False
-        ).clamp(0, 1)
-    return x
-
-
 def fgsm(critic: Critic, images: torch.Tensor, target: torch.Tensor, eps: float) -> torch.Tensor:
     """One signed-gradient step of size ``eps`` that raises the AU error (Goodfellow et al., ICLR 2015)."""
     x = images.detach().requires_grad_(True)
@@ -130,7 +122,7 @@ def pretrain_critic(config: CriticPretrainConfig, log: Any = print) -> dict[str,
         val_set = train_set
     n_val = min(config.val_size, len(val_set))
     val = val_set.get_batch(torch.linspace(0, len(val_set) - 1, n_val).round().long().tolist())
-    val_x, val_aus = _images(val, config.resolution), val.aus.float()
+    val_x, val_aus = at_resolution(val.images.float(), config.resolution), val.aus.float()
 
     torch.manual_seed(config.seed)
     critic = Critic(config.resolution, config.critic_channels, config.critic_max_channels)
@@ -155,7 +147,7 @@ def pretrain_critic(config: CriticPretrainConfig, log: Any = print) -> dict[str,
         for group in opt.param_groups:
             group["lr"] = config.lr * 0.5 * (1 + math.cos(math.pi * step / config.steps))
         got = train_set.get_batch(torch.randint(len(train_set), (config.batch_size,), generator=rng).tolist())
-        images, target = _images(got, config.resolution), got.aus.float() / AU_MAX
+        images, target = at_resolution(got.images.float(), config.resolution), got.aus.float() / AU_MAX
         if config.adv_eps > 0:
             images = fgsm(critic, images, target, config.adv_eps)
         if config.au_aug > 0:

@@ -13,11 +13,11 @@ import contextlib
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from faceedit_bench.api.aus import AU_MAX, N_AUS
 from faceedit_bench.api.dataset import FaceDataset
+from faceedit_bench.data.images import at_resolution
 from faceedit_bench.editors.generator import GeneratorOutput
 from faceedit_bench.editors.spec import EditorSpec
 from faceedit_bench.editors.trained import cpu_has_bf16
@@ -77,12 +77,12 @@ def draw_batch(
     noise = (torch.rand(global_batch, N_AUS, generator=rng) * 2 - 1) * au_noise * AU_MAX
     alpha = torch.rand(global_batch, 1, 1, 1, generator=rng)
     got = dataset.get_batch(indices.tolist())
-    images, aus = _at_resolution(got.images.float(), ctx.resolution), got.aus.float()
+    images, aus = at_resolution(got.images.float(), ctx.resolution), got.aus.float()
     target = aus.roll(1, dims=0) + noise
     partner = None
     if ctx.spec.lambda_pair:
         other = dataset.get_batch(dataset.same_identity_partners(indices.tolist(), rng))
-        partner, target = _at_resolution(other.images.float(), ctx.resolution), other.aus.float()
+        partner, target = at_resolution(other.images.float(), ctx.resolution), other.aus.float()
     perturbed = colour_blobs(images, rng, ctx.critic_au_aug) if ctx.critic_au_aug > 0 else None
     shard = ctx.env.shard
     dev = ctx.device
@@ -94,13 +94,6 @@ def draw_batch(
         real_perturbed=ctx.layout(shard(perturbed).to(dev)) if perturbed is not None else None,
         partner=shard(partner).to(dev) if partner is not None else None,
     )
-
-
-def _at_resolution(images: torch.Tensor, resolution: int) -> torch.Tensor:
-    if images.shape[-1] == resolution and images.shape[-2] == resolution:
-        return images
-    size = (resolution, resolution)
-    return F.interpolate(images, size=size, mode="bilinear", antialias=True, align_corners=False).clamp(0, 1)
 
 
 def critic_step(

@@ -14,6 +14,7 @@ import torch
 from faceedit_bench.api.aus import AU_MAX
 from faceedit_bench.api.backends import AUDetector
 from faceedit_bench.api.dataset import FaceDataset
+from faceedit_bench.data.images import at_resolution
 from faceedit_bench.editors.warp import displacement_pixels
 
 
@@ -44,11 +45,7 @@ class Validator:
         n = min(size, len(dataset))
         spread = torch.linspace(0, len(dataset) - 1, n).round().long().tolist()  # many identities, fixed
         got = dataset.get_batch(spread)
-        images = got.images.float()
-        if images.shape[-1] != resolution:
-            images = torch.nn.functional.interpolate(
-                images, size=(resolution, resolution), mode="bilinear", antialias=True, align_corners=False
-            ).clamp(0, 1)
+        images = at_resolution(got.images.float(), resolution)
         self.images, self.aus = images, got.aus.float()
         self.target = self.aus.roll(1, dims=0)
         self.detector = detector
