@@ -10,7 +10,7 @@ It prints the aurig-demo flow EPE (all / inside / outside the texture mask) ever
 ``--every`` steps beside zero flow's. Never trains on the test split or the judges.
 
     .venv/bin/python bench/probe_flow_supervision.py --steps 3000 [--pair 10000] [--flow-tv 1]
-        [--flow-mag 5] [--lr 2e-4] [--batch 16] [--threads 1]
+        [--flow-mag 5] [--lr 2e-4] [--batch 16] [--channels C] [--threads 1]
 """
 
 from __future__ import annotations
@@ -39,6 +39,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--flow-mag", type=float, default=5.0)
     p.add_argument("--lr", type=float, default=2e-4)
     p.add_argument("--batch", type=int, default=16)
+    p.add_argument(
+        "--channels", type=int, default=None, help="motion-net width (default: the shipped spec's)"
+    )
     p.add_argument("--every", type=int, default=500)
     p.add_argument("--pairs", type=int, default=None, help="score on the first N test pairs")
     p.add_argument("--threads", type=int, default=1)
@@ -64,6 +67,8 @@ def run(args: argparse.Namespace) -> Iterator[dict]:
     shipped = shipped_checkpoint("two-stage", "aurig-64")
     spec_json = json.loads(shipped.with_suffix(".json").read_text())["spec"]
     spec = dataclasses.replace(EditorSpec.from_json(spec_json), use_texture=False)
+    if args.channels:
+        spec = dataclasses.replace(spec, channels=args.channels)
     motion = TwoStageGenerator(spec).motion
     opt = torch.optim.Adam(motion.parameters(), lr=args.lr, betas=(0.5, 0.999))  # the trainer's betas
     train = AuRigDataset("train", 64)
