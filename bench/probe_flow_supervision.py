@@ -10,7 +10,7 @@ It prints the aurig-demo flow EPE (all / inside / outside the texture mask) ever
 ``--every`` steps beside zero flow's. Never trains on the test split or the judges.
 
     .venv/bin/python bench/probe_flow_supervision.py --steps 3000 [--pair 10000] [--flow-tv 1]
-        [--flow-mag 5] [--lr 2e-4] [--batch 16] [--channels C] [--threads 1]
+        [--flow-mag 5] [--lr 2e-4] [--batch 16] [--channels C] [--save PATH] [--threads 1]
 """
 
 from __future__ import annotations
@@ -44,6 +44,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument("--every", type=int, default=500)
     p.add_argument("--pairs", type=int, default=None, help="score on the first N test pairs")
+    p.add_argument(
+        "--save", default=None, help="write the motion step's weights and spec here at each report"
+    )
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--seed", type=int, default=0)
     return p.parse_args(argv)
@@ -58,6 +61,7 @@ def run(args: argparse.Namespace) -> Iterator[dict]:
     from faceedit_bench.editors.two_stage import TwoStageGenerator
     from faceedit_bench.editors.warp import apply_warp, identity_grid
     from faceedit_bench.harness.compare import build_pairs
+    from faceedit_bench.io import torch_save_atomic
     from faceedit_bench.protocols import AURIG_DEMO
     from faceedit_bench.training import losses
 
@@ -94,6 +98,9 @@ def run(args: argparse.Namespace) -> Iterator[dict]:
         if step % args.every == 0 or step == args.steps:
             with torch.no_grad():
                 epe = _epe(motion(test.source * 2 - 1, au_condition(test.target_aus)), test)
+            if args.save:
+                state = {"motion": motion.state_dict(), "spec": spec.to_json(), "step": step, "flow_epe": epe}
+                torch_save_atomic(state, args.save)
             yield {"step": step, "s": round(time.perf_counter() - start), "flow_epe": epe}
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
+import torch
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -28,3 +30,14 @@ def test_untrained_motion_step_scores_exactly_zero_flow_and_training_moves_it():
         probe.run(probe.parse_args(["--steps", "2", "--every", "2", "--pairs", "8", "--lr", "1e-2"]))
     )
     assert trained[-1]["step"] == 2 and trained[-1]["flow_epe"] != zero
+
+
+def test_save_writes_loadable_motion_weights(tmp_path):
+    probe = _probe()
+    out = tmp_path / "motion.pt"
+    rows = list(
+        probe.run(probe.parse_args(["--steps", "1", "--every", "1", "--pairs", "4", "--save", str(out)]))
+    )
+    state = torch.load(out, weights_only=True)
+    assert state["step"] == 1 and state["flow_epe"] == rows[-1]["flow_epe"]
+    assert state["spec"]["use_texture"] is False and "head.weight" in state["motion"]
