@@ -3,9 +3,10 @@
 The most favourable photometric setting there is: only the motion step of the shipped
 two-stage spec, no critic, no texture step, trained to warp the source onto another
 render of the same person showing the target AUs (``lambda_pair`` on the warp, the
-``--pair-on warp`` loss of the trainer), with the recipe's flow regularisers. The
-unpaired, adversarial setting of the paper gets a weaker signal than this, so the flow
-EPE this probe plateaus at bounds what the shipped recipe can reach in as many steps.
+``--pair-on warp`` loss of the trainer), with the recipe's flow TV and magnitude
+penalties (its bias-reduce term, 0.1, is left out). The unpaired, adversarial setting
+of the paper gets a weaker signal than this, so the flow EPE this probe reaches in N
+steps bounds what the shipped recipe can reach in as many steps.
 It prints the aurig-demo flow EPE (all / inside / outside the texture mask) every
 ``--every`` steps beside zero flow's. Never trains on the test split or the judges.
 
@@ -55,6 +56,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def run(args: argparse.Namespace) -> Iterator[dict]:
     """Yield the zero-flow row, then one row per ``args.every`` training steps."""
     from faceedit_bench.aurig.dataset import AuRigDataset
+    from faceedit_bench.editors.generator import GeneratorOutput
     from faceedit_bench.editors.layers import au_condition
     from faceedit_bench.editors.spec import EditorSpec
     from faceedit_bench.editors.trained import shipped_checkpoint
@@ -64,18 +66,21 @@ def run(args: argparse.Namespace) -> Iterator[dict]:
     from faceedit_bench.io import torch_save_atomic
     from faceedit_bench.protocols import AURIG_DEMO
     from faceedit_bench.training import losses
+    from faceedit_bench.training.steps import pair_loss
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
 
     shipped = shipped_checkpoint("two-stage", "aurig-64")
     spec_json = json.loads(shipped.with_suffix(".json").read_text())["spec"]
-    spec = dataclasses.replace(EditorSpec.from_json(spec_json), use_texture=False)
+    spec = dataclasses.replace(
+        EditorSpec.from_json(spec_json), use_texture=False, lambda_pair=args.pair, pair_on="warp"
+    )
     if args.channels:
         spec = dataclasses.replace(spec, channels=args.channels)
     motion = TwoStageGenerator(spec).motion
     opt = torch.optim.Adam(motion.parameters(), lr=args.lr, betas=(0.5, 0.999))  # the trainer's betas
-    train = AuRigDataset("train", 64)
+    train = AuRigDataset("train", AURIG_DEMO.resolution)
     rng = torch.Generator().manual_seed(args.seed)
     test = build_pairs(AURIG_DEMO, args.pairs).batch(list(range(args.pairs or AURIG_DEMO.n_pairs)))
     n, h, w = test.source.shape[0], test.source.shape[2], test.source.shape[3]
@@ -87,11 +92,14 @@ def run(args: argparse.Namespace) -> Iterator[dict]:
         source = train.get_batch(idx)
         partner = train.get_batch(train.same_identity_partners(idx, rng))
         grid = motion(source.images * 2 - 1, au_condition(partner.aus))
-        photometric = (apply_warp(source.images, grid) - partner.images).abs().mean()
+        warped = apply_warp(source.images, grid)
+        photometric = pair_loss(
+            GeneratorOutput(images=warped, grid=grid, warped=warped), partner.images, spec
+        )
         regularisers = (
             losses.flow_tv_loss(grid) * args.flow_tv + losses.flow_magnitude_loss(grid) * args.flow_mag
         )
-        loss = photometric * args.pair + regularisers
+        loss = photometric + regularisers
         opt.zero_grad()
         loss.backward()
         opt.step()
