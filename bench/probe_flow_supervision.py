@@ -11,7 +11,11 @@ It prints the aurig-demo flow EPE (all / inside / outside the texture mask) ever
 ``--every`` steps beside zero flow's. Never trains on the test split or the judges.
 
     .venv/bin/python bench/probe_flow_supervision.py --steps 3000 [--pair 10000] [--flow-tv 1]
-        [--flow-mag 5] [--lr 2e-4] [--batch 16] [--channels C] [--save PATH] [--threads 1]
+        [--flow-mag 5] [--lr 2e-4] [--batch 16] [--channels C] [--save PATH] [--threads 1] [--amp]
+
+The shipped pre-training of the same loss is ``faceedit_bench.training.motion_pretrain``
+(resumable, scored on the val split); this probe scores the aurig-demo test pairs to
+measure, and is not a training path.
 """
 
 from __future__ import annotations
@@ -23,13 +27,6 @@ import time
 from collections.abc import Iterator
 
 import torch
-
-
-def _epe(grid: torch.Tensor, truth) -> dict[str, float]:
-    from faceedit_bench.metrics.functional.flow import epe_regions
-
-    regions = epe_regions(grid, truth.flow, truth.texture_mask)
-    return {k: round(float(v.mean()), 4) for k, v in regions.items()}
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -49,6 +46,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--save", default=None, help="write the motion step's weights and spec here at each report"
     )
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument(
+        "--amp", action="store_true", help="bfloat16 autocast of the net, as motion_pretrain (measured: fp32)"
+    )
     p.add_argument("--seed", type=int, default=0)
     return p.parse_args(argv)
 
@@ -56,17 +56,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def run(args: argparse.Namespace) -> Iterator[dict]:
     """Yield the zero-flow row, then one row per ``args.every`` training steps."""
     from faceedit_bench.aurig.dataset import AuRigDataset
-    from faceedit_bench.editors.generator import GeneratorOutput
-    from faceedit_bench.editors.layers import au_condition
     from faceedit_bench.editors.spec import EditorSpec
     from faceedit_bench.editors.trained import shipped_checkpoint
     from faceedit_bench.editors.two_stage import TwoStageGenerator
-    from faceedit_bench.editors.warp import apply_warp, identity_grid
     from faceedit_bench.harness.compare import build_pairs
     from faceedit_bench.io import torch_save_atomic
     from faceedit_bench.protocols import AURIG_DEMO
-    from faceedit_bench.training import losses
-    from faceedit_bench.training.steps import pair_loss
+    from faceedit_bench.training.motion_pretrain import flow_epe, motion_step_loss
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -83,29 +79,21 @@ def run(args: argparse.Namespace) -> Iterator[dict]:
     train = AuRigDataset("train", AURIG_DEMO.resolution)
     rng = torch.Generator().manual_seed(args.seed)
     test = build_pairs(AURIG_DEMO, args.pairs).batch(list(range(args.pairs or AURIG_DEMO.n_pairs)))
-    n, h, w = test.source.shape[0], test.source.shape[2], test.source.shape[3]
-    yield {"args": vars(args), "zero_flow": _epe(identity_grid(n, h, w), test)}
+    yield {"args": vars(args), "zero_flow": flow_epe(None, test)}
 
     start = time.perf_counter()
     for step in range(1, args.steps + 1):
         idx = torch.randint(len(train), (args.batch,), generator=rng).tolist()
         source = train.get_batch(idx)
         partner = train.get_batch(train.same_identity_partners(idx, rng))
-        grid = motion(source.images * 2 - 1, au_condition(partner.aus))
-        warped = apply_warp(source.images, grid)
-        photometric = pair_loss(
-            GeneratorOutput(images=warped, grid=grid, warped=warped), partner.images, spec
+        loss = motion_step_loss(
+            motion, spec, source.images, partner.images, partner.aus, args.flow_tv, args.flow_mag, args.amp
         )
-        regularisers = (
-            losses.flow_tv_loss(grid) * args.flow_tv + losses.flow_magnitude_loss(grid) * args.flow_mag
-        )
-        loss = photometric + regularisers
         opt.zero_grad()
         loss.backward()
         opt.step()
         if step % args.every == 0 or step == args.steps:
-            with torch.no_grad():
-                epe = _epe(motion(test.source * 2 - 1, au_condition(test.target_aus)), test)
+            epe = flow_epe(motion, test)
             if args.save:
                 state = {"motion": motion.state_dict(), "spec": spec.to_json(), "step": step, "flow_epe": epe}
                 torch_save_atomic(state, args.save)

@@ -63,6 +63,14 @@ class TrainConfig:
         help="start the critic from this pre-trained file (python -m faceedit_bench.training.critic_pretrain; "
         "recipe cpu-64 uses the one shipped for the dataset and resolution)",
     )
+    motion_init: Path | None = option(
+        None,
+        help="start the two-stage motion step from this pre-trained file (python -m "
+        "faceedit_bench.training.motion_pretrain); --init, when given too, overrides it",
+    )
+    freeze_motion: bool = option(
+        False, help="keep the motion step as it starts (from --motion-init or --init); train the rest"
+    )
     critic_warmup_steps: int | None = option(
         None, help="critic steps of AU regression on real training images before the first generator step"
     )
@@ -202,6 +210,12 @@ class TrainConfig:
             load_critic_init(
                 self.critic_init, self.resolution, self.critic_channels, self.critic_max_channels
             )
+        if self.motion_init is not None:
+            from faceedit_bench.training.motion_pretrain import load_motion_init
+
+            load_motion_init(self.motion_init, spec, self.resolution)
+        if self.freeze_motion and not spec.use_motion:
+            raise ConfigError(f"option 'freeze_motion': editor {self.editor!r} has no motion step")
         if self.init is not None:
             from faceedit_bench.training.checkpoint import load_init
 

@@ -16,7 +16,6 @@ reference split. The file holds tensors and plain values only (``weights_only``)
 
 from __future__ import annotations
 
-import argparse
 import math
 import sys
 import time
@@ -27,19 +26,11 @@ from typing import Any
 import torch
 
 from faceedit_bench.api.aus import AU_MAX
-from faceedit_bench.config import (
-    ConfigError,
-    add_config_arguments,
-    build_config,
-    call_with_options,
-    config_to_json,
-    option,
-    require_positive,
-)
+from faceedit_bench.config import config_to_json, option, require_positive
 from faceedit_bench.data.images import at_resolution
 from faceedit_bench.io import torch_save_atomic
-from faceedit_bench.safe_load import UnsafeOrBrokenFile, load_tensors
 from faceedit_bench.training import losses
+from faceedit_bench.training import pretrain_files as files
 from faceedit_bench.training.augment import colour_blobs
 from faceedit_bench.training.critic import Critic
 
@@ -87,11 +78,7 @@ class CriticPretrainConfig:
 
 
 def _dataset(config: CriticPretrainConfig, split: str):
-    from faceedit_bench import plugins
-
-    cls = plugins.datasets.get(config.dataset)
-    args = {**config.dataset_args, "split": split, "resolution": config.resolution}
-    return call_with_options(cls, args, "--dataset-args")
+    return files.split_dataset(config.dataset, config.dataset_args, split, config.resolution)
 
 
 def fgsm(critic: Critic, images: torch.Tensor, target: torch.Tensor, eps: float) -> torch.Tensor:
@@ -128,20 +115,8 @@ def pretrain_critic(config: CriticPretrainConfig, log: Any = print) -> dict[str,
     critic = Critic(config.resolution, config.critic_channels, config.critic_max_channels)
     opt = torch.optim.Adam(critic.parameters(), lr=config.lr, betas=(0.9, 0.999))
     rng = torch.Generator().manual_seed(config.seed)
-    step, elapsed, curve = 0, 0.0, []
     partial = Path(f"{config.out}.partial")
-    if partial.is_file():
-        try:
-            state = load_tensors(partial, "partial critic pre-training")
-        except UnsafeOrBrokenFile as err:
-            raise ConfigError(f"{err}; delete it to start again") from None
-        if state.get("config") != config_to_json(config):
-            raise ConfigError(f"{partial} was written with other options; delete it or use them")
-        critic.load_state_dict(state["critic"])
-        opt.load_state_dict(state["opt"])
-        rng.set_state(state["rng"])
-        step, elapsed, curve = int(state["step"]), float(state["elapsed_s"]), list(state["curve"])
-        log(f"resumed {partial} at step {step}")
+    step, elapsed, curve = files.resume(partial, config_to_json(config), "critic", critic, opt, rng, log)
     t0 = time.perf_counter() - elapsed
     while step < config.steps:
         for group in opt.param_groups:
@@ -164,11 +139,9 @@ def pretrain_critic(config: CriticPretrainConfig, log: Any = print) -> dict[str,
             elapsed = time.perf_counter() - t0
             curve.append({"step": step, "time_s": round(elapsed, 1), "val_au_mae": round(mae, 4)})
             log(f"step {step}/{config.steps} {elapsed:.0f}s val AU MAE {mae:.3f}")
-            torch_save_atomic(
-                {"config": config_to_json(config), "critic": critic.state_dict(), "opt": opt.state_dict(),
-                 "rng": rng.get_state(), "step": step, "elapsed_s": elapsed, "curve": curve},
-                partial,
-            )  # fmt: skip
+            files.save_partial(
+                partial, config_to_json(config), "critic", critic, opt, rng, step, elapsed, curve
+            )
     mean_mae = float((val_aus - train_set.get_batch(list(range(min(2000, len(train_set))))).aus.float()
                       .nanmean(0)).abs().nanmean())  # fmt: skip
     record = {
@@ -194,33 +167,24 @@ def load_critic_init(
     path: Path, resolution: int, channels: int, max_channels: int
 ) -> dict[str, torch.Tensor]:
     """The critic weights of a pre-training file, checked against the run (errors name the file)."""
-    try:
-        state = load_tensors(path, "option 'critic_init':")
-    except UnsafeOrBrokenFile as err:  # missing, truncated, not a torch file, or holds code
-        raise ConfigError(str(err)) from None
-    if not isinstance(state, dict) or state.get("format") != FORMAT:
-        raise ConfigError(f"option 'critic_init': {path} is not a faceedit-bench critic file ({FORMAT})")
+    state = files.load_pretrained(path, FORMAT, "critic_init", "critic")
     want = {"resolution": resolution, "critic_channels": channels, "critic_max_channels": max_channels}
-    differ = [f"{k}={state.get(k)} (run: {v})" for k, v in want.items() if state.get(k) != v]
-    if differ:
-        raise ConfigError(f"option 'critic_init': {path} differs from this run: {', '.join(differ)}")
+    files.mismatches(path, "critic_init", state, want)
     return state["critic"]
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    return files.cli(
+        "critic_pretrain",
+        __doc__,
+        CriticPretrainConfig,
+        pretrain_critic,
+        lambda config, record: (
+            f"{config.out}: val AU MAE {record['val_au_mae']} (predicting the mean: "
+            f"{record['val_au_mae_predict_train_mean']}) after {record['steps']} steps, {record['wall_time_s']} s"
+        ),
+        argv,
     )
-    add_config_arguments(parser, CriticPretrainConfig)
-    try:
-        config = build_config(CriticPretrainConfig, parser.parse_args(argv))
-        record = pretrain_critic(config)
-    except ConfigError as err:
-        print(f"critic_pretrain: error: {err}", file=sys.stderr)
-        return 2
-    print(f"{config.out}: val AU MAE {record['val_au_mae']} (predicting the mean: "
-          f"{record['val_au_mae_predict_train_mean']}) after {record['steps']} steps, {record['wall_time_s']} s")  # fmt: skip
-    return 0
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ from faceedit_bench.api.dataset import FaceDataset
 from faceedit_bench.config import ConfigError, call_with_options, config_to_json
 from faceedit_bench.editors.generator import build_generator
 from faceedit_bench.editors.trained import resolve_device
-from faceedit_bench.io import append_jsonl, read_jsonl, write_json_atomic, write_text_atomic
+from faceedit_bench.io import append_jsonl, read_jsonl, sha256_file, write_json_atomic, write_text_atomic
 from faceedit_bench.training.checkpoint import (
     apply_init,
     check_resume,
@@ -44,6 +44,7 @@ from faceedit_bench.training.distributed import (
     shutdown,
 )
 from faceedit_bench.training.loggers import NullLogger, make_logger
+from faceedit_bench.training.motion_pretrain import load_motion_init
 from faceedit_bench.training.steps import (
     StepContext,
     critic_step,
@@ -98,6 +99,12 @@ class _Run:
                     config.critic_init, config.resolution, config.critic_channels, config.critic_max_channels
                 )
             )
+        self.motion_record = None
+        if config.motion_init is not None:  # a motion step pre-trained on same-person pairs
+            self.generator.motion.load_state_dict(
+                load_motion_init(config.motion_init, self.spec, config.resolution)
+            )
+            self.motion_record = {"path": str(config.motion_init), "sha256": sha256_file(config.motion_init)}
         if config.init is not None:
             init = load_init(config.init, config.editor, self.spec, config.resolution)
             self.init_record = apply_init(config.init, init, self.generator, self.critic, config.critic_init)
@@ -106,8 +113,11 @@ class _Run:
             self.critic.to(memory_format=torch.channels_last)
         broadcast_module(self.generator, env)
         broadcast_module(self.critic, env)
+        if config.freeze_motion:
+            self.generator.motion.requires_grad_(False)
         betas = (config.beta1, config.beta2)
-        self.opt_g = torch.optim.Adam(self.generator.parameters(), lr=config.lr_g, betas=betas)
+        trainable = [p for p in self.generator.parameters() if p.requires_grad]
+        self.opt_g = torch.optim.Adam(trainable, lr=config.lr_g, betas=betas)
         self.opt_d = torch.optim.Adam(self.critic.parameters(), lr=config.lr_d, betas=betas)
         self.rng = torch.Generator().manual_seed(config.seed)
         self.step, self.planned, self.calibrated, self.elapsed = (
@@ -183,7 +193,13 @@ def _prepare_run_dir(config: TrainConfig, run: _Run, env: DistEnv) -> Path:
     if env.is_main and not (config.resume and (out / "config.json").exists()):  # keep the start's record
         write_json_atomic(
             out / "config.json",
-            {**config_to_json(config), "spec": run.spec.to_json(), "argv": sys.argv, "init": run.init_record},
+            {
+                **config_to_json(config),
+                "spec": run.spec.to_json(),
+                "argv": sys.argv,
+                "init": run.init_record,
+                "motion_init": run.motion_record,
+            },
         )
     return out
 
