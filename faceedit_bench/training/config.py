@@ -66,7 +66,8 @@ class TrainConfig:
     motion_init: Path | None = option(
         None,
         help="start the two-stage motion step from this pre-trained file (python -m "
-        "faceedit_bench.training.motion_pretrain); --init, when given too, overrides it",
+        "faceedit_bench.training.motion_pretrain; default: the recipe's for the dataset and resolution, "
+        "if it ships one; none: from scratch); --init, when given too, overrides it",
     )
     freeze_motion: bool = option(
         False, help="keep the motion step as it starts (from --motion-init or --init); train the rest"
@@ -145,6 +146,12 @@ class TrainConfig:
         # with --init too: shipped weights hold no critic (a training checkpoint's critic wins over it)
         if self.critic_init is None:
             self.critic_init = recipe.critic_init(self.dataset, self.resolution)
+        if self.motion_init is not None and str(self.motion_init).lower() == "none":
+            self.motion_init = None  # --motion-init none: the motion step starts from scratch
+        elif self.motion_init is None and self.editor in plugins.editors:
+            spec = getattr(plugins.editors.get(self.editor), "spec", None)
+            if getattr(spec, "use_motion", False):
+                self.motion_init = recipe.motion_init(self.dataset, self.resolution)
 
     def validate(self) -> None:
         """Check ranges and names; raises ConfigError naming the option."""

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 CRITIC_ROOT = Path(__file__).resolve().parent / "critics"
+MOTION_ROOT = Path(__file__).resolve().parent / "motions"
 
 
 @dataclass(frozen=True)
@@ -30,13 +31,21 @@ class Recipe:
     loss_weights: dict[str, float] = field(default_factory=dict)
     # a pre-trained critic (critic_pretrain) shipped for <dataset>-<resolution>, used when present
     shipped_critic: bool = False
+    # a two-stage motion step pre-trained on same-person pairs (motion_pretrain), used when present
+    shipped_motion: bool = False
 
     def critic_init(self, dataset: str, resolution: int) -> Path | None:
         """The shipped pre-trained critic for ``dataset`` at ``resolution``, if the recipe uses one."""
-        if not self.shipped_critic:
-            return None
-        path = CRITIC_ROOT / f"{dataset}-{resolution}.pt"
-        return path if path.is_file() else None
+        return _shipped(CRITIC_ROOT, dataset, resolution) if self.shipped_critic else None
+
+    def motion_init(self, dataset: str, resolution: int) -> Path | None:
+        """The shipped pre-trained motion step for ``dataset`` at ``resolution``, if the recipe uses one."""
+        return _shipped(MOTION_ROOT, dataset, resolution) if self.shipped_motion else None
+
+
+def _shipped(root: Path, dataset: str, resolution: int) -> Path | None:
+    path = root / f"{dataset}-{resolution}.pt"
+    return path if path.is_file() else None
 
 
 GANIMATION_PAPER = Recipe(

@@ -160,3 +160,27 @@ def test_motion_init_mismatches_name_the_file(tmp_path, tiny_config, sliding_bar
     broken.write_bytes(b"not a torch file")
     with pytest.raises(ConfigError, match=re.escape(str(broken))):
         tiny_config("two-stage", motion_init=broken)
+
+
+def test_a_recipe_that_ships_a_motion_step_starts_motion_editors_from_it(
+    tmp_path, tiny_config, sliding_bars, monkeypatch
+):
+    import dataclasses
+
+    from faceedit_bench.training import recipes
+
+    pretrain_motion(_config(tmp_path, sliding_bars, out=tmp_path / "aurig-16.pt"), log=lambda line: None)
+    monkeypatch.setattr(recipes, "MOTION_ROOT", tmp_path)
+    plugins.recipes.register(
+        "test-motion", dataclasses.replace(recipes.CPU_64, name="test-motion", shipped_motion=True)
+    )
+    try:
+        assert tiny_config("two-stage", recipe="test-motion").motion_init == tmp_path / "aurig-16.pt"
+        assert tiny_config("ganimation", recipe="test-motion").motion_init is None  # no motion step
+        assert tiny_config("two-stage", recipe="test-motion", motion_init="none").motion_init is None
+        assert (
+            tiny_config("two-stage", recipe="test-motion", resolution=32).motion_init is None
+        )  # none shipped
+        assert tiny_config("two-stage").motion_init is None  # cpu-64 ships none for 16 px
+    finally:
+        plugins.recipes.unregister("test-motion")
