@@ -22,7 +22,7 @@ FORMAT = "faceedit-bench-train/1"
 WEIGHTS_FORMAT = "faceedit-bench-editor/1"
 # options that do not change what a run computes: they may differ on --resume
 RESUME_FREE_OPTIONS = frozenset(
-    {"resume", "out", "device", "threads", "progress", "log_every", "ckpt_every", "strict"}
+    {"resume", "out", "device", "threads", "progress", "log_every", "ckpt_every", "strict", "cache_images"}
 )
 _META_KEYS = ("editor", "spec", "resolution", "config", "step", "seed", "code_version", "final_metrics")
 

@@ -114,6 +114,9 @@ class TrainConfig:
         "critic: it then starts from --critic-init (default: the recipe's pre-trained one for the dataset)",
     )
     device: str = option("auto", help="auto, cpu or cuda (auto: cuda when available)")
+    cache_images: bool = option(
+        True, help="keep drawn training images in memory, each made once (same numbers; up to 4 GiB)"
+    )
     amp: bool = option(True, help="bfloat16 autocast on CUDA (ignored on CPU)")
     channels_last: bool = option(
         False, help="channels-last memory format (faster for inference, slower for training on CPU)"

@@ -21,6 +21,7 @@ import torch
 from faceedit_bench import plugins
 from faceedit_bench.api.dataset import FaceDataset
 from faceedit_bench.config import ConfigError, call_with_options, config_to_json
+from faceedit_bench.data.memory_cache import MemoryCachedDataset
 from faceedit_bench.editors.generator import build_generator
 from faceedit_bench.editors.trained import resolve_device
 from faceedit_bench.io import append_jsonl, read_jsonl, sha256_file, write_json_atomic, write_text_atomic
@@ -219,6 +220,7 @@ def train(
     dataset = dataset if dataset is not None else build_dataset(config, "train")
     run = _Run(config, env, device)
     out = _prepare_run_dir(config, run, env)
+    train_set = MemoryCachedDataset(dataset) if config.cache_images else dataset
     ctx = StepContext(
         run.spec, config.batch_size, env, device, config.amp, config.channels_last, config.resolution,
         config.critic_au_aug,
@@ -233,7 +235,7 @@ def train(
             load_detector(config.au_detector, config.dataset if not given else ""),
         )
     try:
-        _loop(run, dataset, ctx, validator, out)
+        _loop(run, train_set, ctx, validator, out)
     finally:
         shutdown(env)
     return out

@@ -31,6 +31,7 @@ import torch
 
 from faceedit_bench.config import ConfigError, config_to_json, option, require_positive
 from faceedit_bench.data.images import at_resolution
+from faceedit_bench.data.memory_cache import MemoryCachedDataset
 from faceedit_bench.io import torch_save_atomic
 from faceedit_bench.training import pretrain_files as files
 
@@ -63,6 +64,9 @@ class MotionPretrainConfig:
     threads: int | None = option(None, help="torch intra-op threads")
     val_pairs: int = option(200, help="val-split pairs scored by flow EPE where the data knows it (0: none)")
     ckpt_every: int = option(1000, help="score the val pairs and write OUT.partial every this many steps")
+    cache_images: bool = option(
+        True, help="keep drawn training images in memory (each rendered once; same numbers)"
+    )
     amp: bool = option(
         True,
         help="bfloat16 autocast of the motion net's convolutions where the CPU/GPU has it (warp, loss fp32)",
@@ -168,6 +172,8 @@ def pretrain_motion(config: MotionPretrainConfig, log: Any = print) -> dict[str,
         torch.set_num_threads(config.threads)
     spec = motion_spec(config)
     train_set = _dataset(config, "train")
+    if config.cache_images:
+        train_set = MemoryCachedDataset(train_set)
     try:
         train_set.same_identity_partners([0], torch.Generator())
     except ValueError as err:
