@@ -69,8 +69,10 @@ class TrainConfig:
         "faceedit_bench.training.motion_pretrain; default: the recipe's for the dataset and resolution, "
         "if it ships one; none: from scratch); --init, when given too, overrides it",
     )
-    freeze_motion: bool = option(
-        False, help="keep the motion step as it starts (from --motion-init or --init); train the rest"
+    freeze_motion: bool | None = option(
+        None,
+        help="keep the motion step as it starts (from --motion-init or --init) and train the rest (cpu-64: "
+        "yes when it starts from a pre-trained motion step)",
     )
     critic_warmup_steps: int | None = option(
         None, help="critic steps of AU regression on real training images before the first generator step"
@@ -149,12 +151,21 @@ class TrainConfig:
         # with --init too: shipped weights hold no critic (a training checkpoint's critic wins over it)
         if self.critic_init is None:
             self.critic_init = recipe.critic_init(self.dataset, self.resolution)
+        spec = (
+            getattr(plugins.editors.get(self.editor), "spec", None)
+            if self.editor in plugins.editors
+            else None
+        )
         if self.motion_init is not None and str(self.motion_init).lower() == "none":
             self.motion_init = None  # --motion-init none: the motion step starts from scratch
-        elif self.motion_init is None and self.editor in plugins.editors:
-            spec = getattr(plugins.editors.get(self.editor), "spec", None)
-            if getattr(spec, "use_motion", False):
-                self.motion_init = recipe.motion_init(self.dataset, self.resolution)
+        elif self.motion_init is None and getattr(spec, "use_motion", False):
+            self.motion_init = recipe.motion_init(self.dataset, self.resolution)
+        if (
+            self.freeze_motion is None
+        ):  # the recipe freezes a pre-trained motion step when a texture step trains
+            self.freeze_motion = bool(
+                recipe.freeze_motion and self.motion_init is not None and getattr(spec, "use_texture", False)
+            )
 
     def validate(self) -> None:
         """Check ranges and names; raises ConfigError naming the option."""
@@ -226,6 +237,14 @@ class TrainConfig:
             load_motion_init(self.motion_init, spec, self.resolution)
         if self.freeze_motion and not spec.use_motion:
             raise ConfigError(f"option 'freeze_motion': editor {self.editor!r} has no motion step")
+        if self.freeze_motion and not spec.use_texture:
+            raise ConfigError(
+                f"option 'freeze_motion': editor {self.editor!r} would have nothing left to train"
+            )
+        if self.freeze_motion and self.motion_init is None and self.init is None:
+            raise ConfigError(
+                "option 'freeze_motion': the motion step would stay the identity warp; give --motion-init or --init"
+            )
         if self.init is not None:
             from faceedit_bench.training.checkpoint import load_init
 

@@ -175,12 +175,20 @@ def test_a_recipe_that_ships_a_motion_step_starts_motion_editors_from_it(
         "test-motion", dataclasses.replace(recipes.CPU_64, name="test-motion", shipped_motion=True)
     )
     try:
-        assert tiny_config("two-stage", recipe="test-motion").motion_init == tmp_path / "aurig-16.pt"
+        started = tiny_config("two-stage", recipe="test-motion")
+        assert started.motion_init == tmp_path / "aurig-16.pt" and started.freeze_motion  # cpu-64's rule
+        warp_only = tiny_config("warp-only", recipe="test-motion")  # nothing else to train: not frozen
+        assert warp_only.motion_init == tmp_path / "aurig-16.pt" and not warp_only.freeze_motion
+        with pytest.raises(ConfigError, match="nothing left to train"):
+            tiny_config("warp-only", recipe="test-motion", freeze_motion=True)
         assert tiny_config("ganimation", recipe="test-motion").motion_init is None  # no motion step
-        assert tiny_config("two-stage", recipe="test-motion", motion_init="none").motion_init is None
+        scratch = tiny_config("two-stage", recipe="test-motion", motion_init="none")
+        assert scratch.motion_init is None and not scratch.freeze_motion
+        with pytest.raises(ConfigError, match="identity warp"):
+            tiny_config("two-stage", recipe="test-motion", motion_init="none", freeze_motion=True)
         assert (
             tiny_config("two-stage", recipe="test-motion", resolution=32).motion_init is None
         )  # none shipped
-        assert tiny_config("two-stage").motion_init is None  # cpu-64 ships none for 16 px
+        assert tiny_config("two-stage", recipe="ganimation-paper").motion_init is None  # ships none
     finally:
         plugins.recipes.unregister("test-motion")
