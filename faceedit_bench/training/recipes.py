@@ -6,7 +6,9 @@ official code albertpumarola/GANimation): 128 px, batch 25, Adam 1e-4 with betas
 critic, transposed-conv upsampling, linear decay over the last third. It is meant
 for a GPU.
 
-``cpu-64`` is ours: what converges on a 2-core CPU within the budgets of DESIGN.md.
+``cpu-64`` is ours: what converges on a 2-core CPU within the budgets of DESIGN.md. Its
+two-stage motion step starts from one pre-trained on same-person pairs
+(:mod:`faceedit_bench.training.motion_pretrain`) and stays frozen.
 Each difference from the published setup was measured (README, "Training recipes").
 A recipe fills only the options a user leaves unset; flags and YAML win.
 """
@@ -71,7 +73,8 @@ GANIMATION_PAPER = Recipe(
 
 CPU_64 = Recipe(
     name="cpu-64",
-    summary="ours: 64 px, 16-channel generators, small critic with a pre-trained AU head, G every step",
+    summary="ours: 64 px, 16-channel generators, small critic with a pre-trained AU head, pre-trained "
+    "frozen motion step, G every step",
     values={
         "resolution": 64,
         "batch_size": 16,
