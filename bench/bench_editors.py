@@ -109,8 +109,11 @@ def _recipe_worker(editor: str, recipe: str, iters: int) -> dict:
     spec, res, batch = config.editor_spec(), config.resolution, config.batch_size
     torch.manual_seed(0)
     gen = build_generator(spec)
+    if config.freeze_motion:  # cpu-64: the pre-trained motion step stays fixed, as in training
+        gen.motion.requires_grad_(False)
     critic = Critic(res, config.critic_channels, config.critic_max_channels)
-    opt_g = torch.optim.Adam(gen.parameters(), config.lr_g, betas=(config.beta1, config.beta2))
+    trainable = [p for p in gen.parameters() if p.requires_grad]
+    opt_g = torch.optim.Adam(trainable, config.lr_g, betas=(config.beta1, config.beta2))
     opt_d = torch.optim.Adam(critic.parameters(), config.lr_d, betas=(config.beta1, config.beta2))
     ctx = StepContext(spec, batch, DistEnv(), torch.device("cpu"), config.amp, False, res)
     x = torch.rand(batch, 3, res, res)

@@ -234,7 +234,13 @@ class TrainConfig:
         if self.motion_init is not None:
             from faceedit_bench.training.motion_pretrain import load_motion_init
 
-            load_motion_init(self.motion_init, spec, self.resolution)
+            try:
+                load_motion_init(self.motion_init, spec, self.resolution)
+            except ConfigError as err:
+                raise ConfigError(
+                    f"{err} (recipe {self.recipe} starts the motion step from it; pass --motion-init none to "
+                    "train it from scratch, or pre-train one: python -m faceedit_bench.training.motion_pretrain)"
+                ) from None
         if self.freeze_motion and not spec.use_motion:
             raise ConfigError(f"option 'freeze_motion': editor {self.editor!r} has no motion step")
         if self.freeze_motion and not spec.use_texture:

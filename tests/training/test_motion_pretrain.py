@@ -150,7 +150,9 @@ def test_train_starts_from_the_motion_file_and_can_freeze_it(tmp_path, tiny_conf
 def test_motion_init_mismatches_name_the_file(tmp_path, tiny_config, sliding_bars):
     pretrain_motion(_config(tmp_path, sliding_bars), log=lambda line: None)
     path = tmp_path / "motion.pt"
-    with pytest.raises(ConfigError, match=re.escape(str(path)) + ".*channels=8 \\(run: 16\\)"):
+    with pytest.raises(
+        ConfigError, match=re.escape(str(path)) + ".*channels=8 \\(run: 16\\).*--motion-init none"
+    ):
         tiny_config("two-stage", motion_init=path, channels=16)
     with pytest.raises(ConfigError, match=re.escape(str(path)) + ".*no motion step"):
         tiny_config("ganimation", motion_init=path)

@@ -136,6 +136,7 @@ def test_a_short_run_on_aurig_lowers_the_critic_free_au_error_of_its_edits(tmp_p
     config = build_config(
         TrainConfig, editor="two-stage", steps=600, batch_size=8, channels=8, lr_g=5e-4, out=tmp_path / "run",
         val_every=0, val_size=4, progress=False, device="cpu", threads=1, au_detector="none", ckpt_every=600,
+        motion_init="none",  # the shipped motion step is 16 channels wide; its pre-training: test_motion_pretrain
     )  # fmt: skip
     assert config.critic_init is not None  # the recipe's shipped pre-trained critic
     val = AuRigDataset("val", 64).get_batch(list(range(0, 2000, 63)))
