@@ -103,16 +103,15 @@ def _recipe_worker(editor: str, recipe: str, iters: int) -> dict:
     from faceedit_bench.training.config import TrainConfig
     from faceedit_bench.training.critic import Critic
     from faceedit_bench.training.distributed import DistEnv
+    from faceedit_bench.training.motion_pretrain import trainable_generator_parameters
     from faceedit_bench.training.steps import Batch, StepContext, critic_step, generator_step
 
     config = TrainConfig(editor=editor, recipe=recipe, critic_init=None, device="cpu")
     spec, res, batch = config.editor_spec(), config.resolution, config.batch_size
     torch.manual_seed(0)
     gen = build_generator(spec)
-    if config.freeze_motion:  # cpu-64: the pre-trained motion step stays fixed, as in training
-        gen.motion.requires_grad_(False)
     critic = Critic(res, config.critic_channels, config.critic_max_channels)
-    trainable = [p for p in gen.parameters() if p.requires_grad]
+    trainable = trainable_generator_parameters(gen, config.freeze_motion)  # cpu-64 freezes the motion step
     opt_g = torch.optim.Adam(trainable, config.lr_g, betas=(config.beta1, config.beta2))
     opt_d = torch.optim.Adam(critic.parameters(), config.lr_d, betas=(config.beta1, config.beta2))
     ctx = StepContext(spec, batch, DistEnv(), torch.device("cpu"), config.amp, False, res)

@@ -160,9 +160,8 @@ class TrainConfig:
             self.motion_init = None  # --motion-init none: the motion step starts from scratch
         elif self.motion_init is None and getattr(spec, "use_motion", False):
             self.motion_init = recipe.motion_init(self.dataset, self.resolution)
-        if (
-            self.freeze_motion is None
-        ):  # the recipe freezes a pre-trained motion step when a texture step trains
+        # the recipe freezes a pre-trained motion step when a texture step trains
+        if self.freeze_motion is None:
             self.freeze_motion = bool(
                 recipe.freeze_motion and self.motion_init is not None and getattr(spec, "use_texture", False)
             )

@@ -18,9 +18,8 @@ from typing import Any
 
 import torch
 
-from faceedit_bench import plugins
 from faceedit_bench.api.dataset import FaceDataset
-from faceedit_bench.config import ConfigError, call_with_options, config_to_json
+from faceedit_bench.config import ConfigError, config_to_json
 from faceedit_bench.data.memory_cache import MemoryCachedDataset
 from faceedit_bench.editors.generator import build_generator
 from faceedit_bench.editors.trained import resolve_device
@@ -45,7 +44,8 @@ from faceedit_bench.training.distributed import (
     shutdown,
 )
 from faceedit_bench.training.loggers import NullLogger, make_logger
-from faceedit_bench.training.motion_pretrain import load_motion_init
+from faceedit_bench.training.motion_pretrain import load_motion_init, trainable_generator_parameters
+from faceedit_bench.training.pretrain_files import split_dataset
 from faceedit_bench.training.steps import (
     StepContext,
     critic_step,
@@ -68,9 +68,7 @@ def lr_factor(step: int, planned: int, decay_fraction: float) -> float:
 
 def build_dataset(config: TrainConfig, split: str) -> FaceDataset:
     """The dataset ``--dataset-args`` describe (typed by its constructor); ``--strict``: no skipped image."""
-    cls = plugins.datasets.get(config.dataset)
-    args = {**config.dataset_args, "split": split, "resolution": config.resolution}
-    dataset = call_with_options(cls, args, "--dataset-args")
+    dataset = split_dataset(config.dataset, config.dataset_args, split, config.resolution)
     skipped = getattr(dataset, "n_skipped", 0)
     if config.strict and skipped:
         raise ConfigError(f"--strict: {dataset.skipped_summary()}")  # type: ignore[attr-defined]
@@ -114,10 +112,8 @@ class _Run:
             self.critic.to(memory_format=torch.channels_last)
         broadcast_module(self.generator, env)
         broadcast_module(self.critic, env)
-        if config.freeze_motion:
-            self.generator.motion.requires_grad_(False)
         betas = (config.beta1, config.beta2)
-        trainable = [p for p in self.generator.parameters() if p.requires_grad]
+        trainable = trainable_generator_parameters(self.generator, config.freeze_motion)
         self.opt_g = torch.optim.Adam(trainable, lr=config.lr_g, betas=betas)
         self.opt_d = torch.optim.Adam(self.critic.parameters(), lr=config.lr_d, betas=betas)
         self.rng = torch.Generator().manual_seed(config.seed)

@@ -233,6 +233,15 @@ def pretrain_motion(config: MotionPretrainConfig, log: Any = print) -> dict[str,
     return record
 
 
+def trainable_generator_parameters(
+    generator: torch.nn.Module, freeze_motion: bool
+) -> list[torch.nn.Parameter]:
+    """The generator's parameters an optimiser gets; ``freeze_motion`` fixes its motion step first."""
+    if freeze_motion:
+        generator.motion.requires_grad_(False)
+    return [p for p in generator.parameters() if p.requires_grad]
+
+
 def load_motion_init(path: Path, spec: Any, resolution: int) -> dict[str, torch.Tensor]:
     """The motion weights of a pre-training file, checked against the run (errors name the file)."""
     state = files.load_pretrained(path, FORMAT, "motion_init", "motion")
