@@ -159,7 +159,12 @@ class TrainConfig:
         if self.motion_init is not None and str(self.motion_init).lower() == "none":
             self.motion_init = None  # --motion-init none: the motion step starts from scratch
         elif self.motion_init is None and getattr(spec, "use_motion", False):
-            self.motion_init = recipe.motion_init(self.dataset, self.resolution)
+            self.motion_init = recipe.motion_init(
+                self.dataset,
+                self.resolution,
+                self.editor,
+                self.loss_weights.get("lambda_flow_tv", spec.lambda_flow_tv) > 0,
+            )
         # the recipe freezes a pre-trained motion step when a texture step trains
         if self.freeze_motion is None:
             self.freeze_motion = bool(

@@ -37,6 +37,7 @@ from faceedit_bench.training import pretrain_files as files
 
 FORMAT = "faceedit-bench-motion/1"
 # spec fields that decide what the motion net computes: a --motion-init file must match the run's
+DEFAULT_FLOW_TV = 10.0
 MOTION_FIELDS = ("channels", "n_down", "stem_norm", "motion_res_blocks", "flow_up_skip", "flow", "upsample")
 
 
@@ -58,7 +59,11 @@ class MotionPretrainConfig:
     batch_size: int = option(16, help="source images per step (each with one same-person partner)")
     lr: float = option(2e-4, help="Adam learning rate, betas (0.5, 0.999); linear decay over the last third")
     pair_weight: float = option(10000.0, help="weight of the warp's L1 to the same-person partner")
-    flow_tv: float = option(10.0, help="weight of the flow's L1 total variation (pixels)")
+    flow_tv: float | None = option(
+        None,
+        help="weight of the flow's L1 total variation (pixels); default 10, or 0 for an editor "
+        "without flow TV (two-stage-no-tv)",
+    )
     flow_mag: float = option(5.0, help="weight of the mean flow magnitude (pixels)")
     seed: int = option(0, help="seed of the weights and batches")
     threads: int | None = option(None, help="torch intra-op threads")
@@ -76,12 +81,15 @@ class MotionPretrainConfig:
         require_positive(self, "resolution", "steps", "batch_size", "lr", "ckpt_every")
         if self.val_pairs < 0:
             raise ConfigError("option 'val_pairs' must be >= 0")
-        if min(self.pair_weight, self.flow_tv, self.flow_mag) < 0:
+        if min(self.pair_weight, self.flow_tv or 0.0, self.flow_mag) < 0:
             raise ConfigError("options 'pair_weight', 'flow_tv' and 'flow_mag' must be >= 0")
 
 
 def motion_spec(config: MotionPretrainConfig):  # -> EditorSpec
-    """The spec a ``train --editor E --recipe R`` run builds, with the pair loss on the warp."""
+    """The spec a ``train --editor E --recipe R`` run builds, with the pair loss on the warp.
+
+    Fills ``config.flow_tv`` when unset: 10, or 0 when the editor has no flow TV.
+    """
     from faceedit_bench.training.config import TrainConfig
 
     sizes = {
@@ -92,6 +100,8 @@ def motion_spec(config: MotionPretrainConfig):  # -> EditorSpec
     ).editor_spec()
     if not spec.use_motion or spec.generator != "two-stage":
         raise ConfigError(f"option 'editor': {config.editor!r} has no motion step to pre-train")
+    if config.flow_tv is None:  # the editor's regulariser on or off, at the pre-training's weight
+        config.flow_tv = DEFAULT_FLOW_TV if spec.lambda_flow_tv > 0 else 0.0
     return spec.with_overrides(use_texture=False, lambda_pair=config.pair_weight, pair_on="warp")
 
 

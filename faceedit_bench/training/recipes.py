@@ -42,13 +42,22 @@ class Recipe:
         """The shipped pre-trained critic for ``dataset`` at ``resolution``, if the recipe uses one."""
         return _shipped(CRITIC_ROOT, dataset, resolution) if self.shipped_critic else None
 
-    def motion_init(self, dataset: str, resolution: int) -> Path | None:
-        """The shipped pre-trained motion step for ``dataset`` at ``resolution``, if the recipe uses one."""
-        return _shipped(MOTION_ROOT, dataset, resolution) if self.shipped_motion else None
+    def motion_init(self, dataset: str, resolution: int, editor: str, flow_tv: bool) -> Path | None:
+        """The shipped pre-trained motion step for ``editor`` on ``dataset`` at ``resolution``, if any.
+
+        ``motions/<dataset>-<res>-<editor>.pt`` when shipped, else the shared
+        ``<dataset>-<res>.pt``, which was trained with flow TV: an editor without it
+        (``flow_tv`` false: two-stage-no-tv) gets it only from its own file, or the frozen
+        step would carry the regulariser the ablation removes.
+        """
+        if not self.shipped_motion:
+            return None
+        own = _shipped(MOTION_ROOT, dataset, resolution, editor)
+        return own or (_shipped(MOTION_ROOT, dataset, resolution) if flow_tv else None)
 
 
-def _shipped(root: Path, dataset: str, resolution: int) -> Path | None:
-    path = root / f"{dataset}-{resolution}.pt"
+def _shipped(root: Path, dataset: str, resolution: int, editor: str | None = None) -> Path | None:
+    path = root / f"{dataset}-{resolution}{'' if editor is None else '-' + editor}.pt"
     return path if path.is_file() else None
 
 

@@ -192,5 +192,17 @@ def test_a_recipe_that_ships_a_motion_step_starts_motion_editors_from_it(
             tiny_config("two-stage", recipe="test-motion", resolution=32).motion_init is None
         )  # none shipped
         assert tiny_config("two-stage", recipe="ganimation-paper").motion_init is None  # ships none
+        # the shared file was trained with flow TV: the ablation without it needs its own
+        assert tiny_config("two-stage-no-tv", recipe="test-motion").motion_init is None
+        own = pretrain_motion(
+            _config(
+                tmp_path, sliding_bars, editor="two-stage-no-tv", out=tmp_path / "aurig-16-two-stage-no-tv.pt"
+            ),
+            log=lambda line: None,
+        )
+        assert own["config"]["flow_tv"] == 0.0  # the editor's regulariser off in pre-training too
+        no_tv = tiny_config("two-stage-no-tv", recipe="test-motion")
+        assert no_tv.motion_init == tmp_path / "aurig-16-two-stage-no-tv.pt" and no_tv.freeze_motion
+        assert tiny_config("two-stage", recipe="test-motion").motion_init == tmp_path / "aurig-16.pt"
     finally:
         plugins.recipes.unregister("test-motion")
