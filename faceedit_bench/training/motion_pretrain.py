@@ -36,8 +36,8 @@ from faceedit_bench.io import torch_save_atomic
 from faceedit_bench.training import pretrain_files as files
 
 FORMAT = "faceedit-bench-motion/1"
+DEFAULT_FLOW_TV = 10.0  # for an editor with flow TV; 0 for one without (two-stage-no-tv)
 # spec fields that decide what the motion net computes: a --motion-init file must match the run's
-DEFAULT_FLOW_TV = 10.0
 MOTION_FIELDS = ("channels", "n_down", "stem_norm", "motion_res_blocks", "flow_up_skip", "flow", "upsample")
 
 
