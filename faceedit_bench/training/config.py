@@ -163,7 +163,7 @@ class TrainConfig:
                 self.dataset,
                 self.resolution,
                 self.editor,
-                self.loss_weights.get("lambda_flow_tv", spec.lambda_flow_tv) > 0,
+                self.has_flow_tv(),
             )
         # the recipe freezes a pre-trained motion step when a texture step trains
         if self.freeze_motion is None:
@@ -259,6 +259,13 @@ class TrainConfig:
             from faceedit_bench.training.checkpoint import load_init
 
             load_init(self.init, self.editor, spec, self.resolution)  # fail before any data is built
+
+    def has_flow_tv(self) -> bool:
+        """Whether this run's editor keeps the flow TV regulariser (recipe and user weights applied)."""
+        from faceedit_bench import plugins
+
+        spec = plugins.editors.get(self.editor).spec
+        return self.loss_weights.get("lambda_flow_tv", spec.lambda_flow_tv) > 0
 
     def editor_spec(self):  # -> EditorSpec (import kept lazy)
         """The editor's registered spec with this config's size and loss-weight overrides."""

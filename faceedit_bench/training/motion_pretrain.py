@@ -95,13 +95,12 @@ def motion_spec(config: MotionPretrainConfig):  # -> EditorSpec
     sizes = {
         k: getattr(config, k) for k in ("channels", "motion_res_blocks") if getattr(config, k) is not None
     }
-    spec = TrainConfig(
-        editor=config.editor, recipe=config.recipe, resolution=config.resolution, **sizes
-    ).editor_spec()
+    train = TrainConfig(editor=config.editor, recipe=config.recipe, resolution=config.resolution, **sizes)
+    spec = train.editor_spec()
     if not spec.use_motion or spec.generator != "two-stage":
         raise ConfigError(f"option 'editor': {config.editor!r} has no motion step to pre-train")
     if config.flow_tv is None:  # the editor's regulariser on or off, at the pre-training's weight
-        config.flow_tv = DEFAULT_FLOW_TV if spec.lambda_flow_tv > 0 else 0.0
+        config.flow_tv = DEFAULT_FLOW_TV if train.has_flow_tv() else 0.0
     return spec.with_overrides(use_texture=False, lambda_pair=config.pair_weight, pair_on="warp")
 
 
