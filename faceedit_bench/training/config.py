@@ -67,7 +67,8 @@ class TrainConfig:
         None,
         help="start the two-stage motion step from this pre-trained file (python -m "
         "faceedit_bench.training.motion_pretrain; default: the recipe's for the dataset and resolution, "
-        "if it ships one; none: from scratch); --init, when given too, overrides it",
+        "if it ships one; none: from scratch, or with --init: --init's); it replaces the motion step "
+        "--init brings",
     )
     freeze_motion: bool | None = option(
         None,

@@ -98,15 +98,16 @@ class _Run:
                     config.critic_init, config.resolution, config.critic_channels, config.critic_max_channels
                 )
             )
+        if config.init is not None:
+            init = load_init(config.init, config.editor, self.spec, config.resolution)
+            self.init_record = apply_init(config.init, init, self.generator, self.critic, config.critic_init)
         self.motion_record = None
-        if config.motion_init is not None:  # a motion step pre-trained on same-person pairs
+        # after --init: a motion step pre-trained on this run's data replaces the one --init brought
+        if config.motion_init is not None:
             self.generator.motion.load_state_dict(
                 load_motion_init(config.motion_init, self.spec, config.resolution)
             )
             self.motion_record = {"path": str(config.motion_init), "sha256": sha256_file(config.motion_init)}
-        if config.init is not None:
-            init = load_init(config.init, config.editor, self.spec, config.resolution)
-            self.init_record = apply_init(config.init, init, self.generator, self.critic, config.critic_init)
         if config.channels_last:
             self.generator.to(memory_format=torch.channels_last)
             self.critic.to(memory_format=torch.channels_last)

@@ -147,6 +147,23 @@ def test_train_starts_from_the_motion_file_and_can_freeze_it(tmp_path, tiny_conf
     assert texture and not all(torch.equal(state[k], run.generator.state_dict()[k]) for k in texture)
 
 
+def test_the_motion_file_replaces_the_motion_step_of_init(tmp_path, tiny_config, tiny_faces, sliding_bars):
+    record = pretrain_motion(_config(tmp_path, sliding_bars), log=lambda line: None)
+    base = train(tiny_config("two-stage", out=tmp_path / "base"), dataset=tiny_faces())
+    run = _Run(
+        tiny_config("two-stage", init=base / "checkpoint.pt", motion_init=tmp_path / "motion.pt"),
+        DistEnv(),
+        torch.device("cpu"),
+    )
+    base_state = torch.load(base / "checkpoint.pt", weights_only=True)["generator"]
+    for key, value in run.generator.state_dict().items():
+        if key.startswith("motion."):
+            assert torch.equal(value, record["motion"][key.removeprefix("motion.")])
+        else:  # the texture step is --init's
+            assert torch.equal(value, base_state[key].float())
+    assert run.init_record is not None and run.motion_record is not None
+
+
 def test_motion_init_mismatches_name_the_file(tmp_path, tiny_config, sliding_bars):
     pretrain_motion(_config(tmp_path, sliding_bars), log=lambda line: None)
     path = tmp_path / "motion.pt"
