@@ -62,12 +62,13 @@ class Validator:
         _, au_fake = critic(out.images)
         _, au_real = critic(x)
         generator.train(was_training)
+        read_real = au_real.float().cpu() * AU_MAX
         m: dict[str, float] = {
             "val/au_mae_critic": _mae(au_fake.float().cpu() * AU_MAX, self.target),
-            "val/au_mae_critic_real": _mae(au_real.float().cpu() * AU_MAX, self.aus),
+            "val/au_mae_critic_real": _mae(read_real, self.aus),
             # the critic's error had nothing been edited: a large drop from here to au_mae_critic
             # while the external detector's error barely moves means the edits fool the AU head
-            "val/au_mae_critic_unedited": _mae(au_real.float().cpu() * AU_MAX, self.target),
+            "val/au_mae_critic_unedited": _mae(read_real, self.target),
             "val/cycle_l1": float((rec.images - x).abs().mean()),
             "val/change_l1": float((out.images - x).abs().mean()),
         }
