@@ -169,7 +169,20 @@ def evaluate(
     entry = results.data["editors"].get(label)
     if entry is not None and entry.get("status") == "failed":
         raise EditorFailed(f"editor {label!r} failed: {entry.get('reason')}")
+    if entry is not None and every_sample_failed(entry):
+        first = entry["failed_samples"][0]
+        raise EditorFailed(
+            f"editor {label!r} failed on every one of its {len(entry['failed_samples'])} pairs "
+            f"(first: {first['sample_id']}: {first['reason']})"
+        )
     return results
+
+
+def every_sample_failed(entry: dict[str, Any]) -> bool:
+    """Whether a results.json editor entry failed on every pair it was given."""
+    lost = entry.get("failed_samples") or []
+    n = (entry.get("no_face") or {}).get("n")
+    return bool(lost) and n is not None and len(lost) >= int(n)
 
 
 def _no_html(cls: type) -> dict[str, bool]:

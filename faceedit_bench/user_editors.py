@@ -57,7 +57,7 @@ def check_edit_output(out: Any, images: torch.Tensor, name: str) -> EditOutput:
         raise EditorOutputError(f"editor {name!r} returned dtype {edited.dtype}; expected {expected}")
     if not torch.isfinite(edited).all():
         raise EditorOutputError(f"editor {name!r} returned NaN or infinite pixels")
-    edited = edited.to(images.device, torch.float32).clamp(0, 1)
+    edited = edited.to(images.device, torch.float32)  # the harness guard refuses values outside [0, 1]
     if result is not None:
         result.images = edited
         return result

@@ -8,6 +8,7 @@ not, which file to place where.
 from __future__ import annotations
 
 from abc import abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -70,6 +71,14 @@ class AUDetector(Backend):
 
     @abstractmethod
     def detect(self, images: torch.Tensor) -> torch.Tensor: ...
+
+    def differentiable(self) -> Callable[[torch.Tensor], torch.Tensor] | None:
+        """A torch function images in [0, 1] -> ``(N, 17)`` AUs with gradients, or None.
+
+        Where given, it reads what :meth:`detect` reads (same resize, same network), so a
+        white-box attack on it is an attack on this judge (:mod:`faceedit_bench.harness.judge_audit`).
+        """
+        return None
 
 
 class IdentityModel(Backend):

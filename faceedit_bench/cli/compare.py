@@ -41,5 +41,20 @@ def run(args: argparse.Namespace) -> int:
     from faceedit_bench.harness.config import CompareConfig
 
     config = build_config(CompareConfig, args)
-    run_compare(config)
-    return 0
+    return exit_status(run_compare(config))
+
+
+def exit_status(out) -> int:
+    """1 when a requested system failed on every sample (its results are written), else 0."""
+    import sys
+
+    from faceedit_bench.harness.results import load_results
+    from faceedit_bench.public_api import every_sample_failed
+
+    if out is None:  # not rank 0
+        return 0
+    editors = load_results(out / "results.json")["editors"]
+    lost = [n for n, e in editors.items() if e.get("status") == "failed" or every_sample_failed(e)]
+    for name in lost:
+        print(f"error: {name!r} failed on every sample; its results are scored worst", file=sys.stderr)
+    return 1 if lost else 0

@@ -37,8 +37,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from faceedit_bench.cli.compare import exit_status
     from faceedit_bench.harness.compare import run_evaluate
     from faceedit_bench.harness.config import EvaluateConfig
 
-    run_evaluate(build_config(EvaluateConfig, args))
-    return 0
+    return exit_status(run_evaluate(build_config(EvaluateConfig, args)))

@@ -27,6 +27,7 @@ SUBCOMMANDS = (
     "figures",
     "html",
     "report",
+    "audit",
 )
 
 

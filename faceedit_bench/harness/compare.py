@@ -21,6 +21,7 @@ from faceedit_bench.api.editor import Editor
 from faceedit_bench.api.protocol import Protocol
 from faceedit_bench.config import ConfigError, config_to_json
 from faceedit_bench.harness import distributed
+from faceedit_bench.harness.attribution import run_attribution
 from faceedit_bench.harness.backends import choose_backends
 from faceedit_bench.harness.browser import write_browser_images
 from faceedit_bench.harness.config import CompareConfig, EvaluateConfig, RunOptions
@@ -175,7 +176,14 @@ def _evaluate_and_write(
     }
     if trained:
         write_npz_atomic(artifacts / "sweeps.npz", run_sweeps(pairs, trained, device))
+    # where each editor's gain comes from; an editor that leaves faces unchanged is marked, not judged
+    attributed = {k: e for k, e in editors.items() if k not in evaluation.failed}
+    attribution = run_attribution(
+        pairs, attributed, backends, device, config.batch_size or protocol.batch_size
+    )
+    print(f"attribution (motion, texture, hue of each edit): {attribution.get('seconds', 0):.0f} s")
     _copy_training_curves(editors, artifacts / "training")
+    audits = _judge_audit(backends, pairs) if getattr(config, "judge_audit", True) else None
 
     data = build_results(
         protocol={
@@ -206,6 +214,9 @@ def _evaluate_and_write(
         metrics_meta=evaluation.metrics_meta,
         editors=_editor_entries(editors, unavailable, evaluation),
     )
+    if audits is not None:
+        data["judge_audit"] = audits
+    data["attribution"] = attribution
     add_statistics(
         data, evaluation.samples, *seeds, reference=getattr(config, "reference", None),
         features=evaluation.set_features,
@@ -219,6 +230,18 @@ def _evaluate_and_write(
     print_summary(data)
     print(f"wrote {out}/results.json, samples.jsonl, tables/ and figures/ in {time.time() - started:.0f} s")
     return out
+
+
+def _judge_audit(backends: Any, pairs: PairSet) -> dict[str, Any]:
+    """How far each AU judge moves under an attack without an edit (:mod:`.judge_audit`), printed."""
+    from faceedit_bench.harness.judge_audit import audit_pairs
+    from faceedit_bench.reports.judge_audit import audit_line
+
+    audits = audit_pairs(backends, pairs)
+    for label, block in audits.items():
+        took = f" [{block['seconds']:.1f} s]" if "seconds" in block else ""
+        print(f"{audit_line(label, block)}{took}")
+    return audits
 
 
 def _ordered(editors: dict[str, Editor]):
@@ -246,6 +269,7 @@ def _editor_entries(
             "describe": editor.describe(),
             "no_face": evaluation.no_face.get(name, {}),
             "failed_samples": evaluation.sample_failures.get(name, []),  # named in samples.jsonl too
+            "n_failed": len(evaluation.sample_failures.get(name, [])),
             "metrics": evaluation.metrics.get(name, {}),
         }
     for name, why in unavailable.items():

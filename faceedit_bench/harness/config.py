@@ -55,6 +55,11 @@ class RunOptions:
     figures: bool = option(True, help="write figures (matplotlib) after the tables")
     html: bool = option(True, help="write report.html (self-contained: tables, figures, per-sample browser)")
     progress: bool = option(True, help="show progress bars")
+    judge_audit: bool = option(
+        True,
+        help="audit each AU judge: the AU MAE a small attack on the unedited sources reaches "
+        "(results.json judge_audit, a note under the tables; see `faceedit-bench audit`)",
+    )
     judge_worker: str = option(
         "auto",
         help="run the slow single-threaded judges (dlib identity, MediaPipe AUs; LPIPS joins them) in a "

@@ -4,7 +4,8 @@ v2 (over v1): a metric entry may carry ``ci_method``, ``n_missed``/``miss_rate``
 ``value_judged``/``miss_policy`` (judged metrics: a missed face scores the worst value),
 ``value_raw``/``note`` (FID clipped at 0); FID/KID have intervals and KID's subsets
 are half the sample count below 2,000 pairs; top-level ``seeds``, ``comparisons`` and
-``sampling_floor`` blocks (:mod:`faceedit_bench.harness.comparisons`). v1 files still load.
+``sampling_floor`` blocks (:mod:`faceedit_bench.harness.comparisons`), and ``judge_audit``
+(judge label -> the AU MAE an attack without an edit reaches, :mod:`.judge_audit`). v1 files still load.
 """
 
 from __future__ import annotations
@@ -39,6 +40,9 @@ def validate_results(data: dict[str, Any], source: str = "results") -> None:
     for field in ("name", "version"):
         if field not in data["protocol"]:
             raise ResultsError(f"{source}: protocol has no {field!r}")
+    for judge, block in (data.get("judge_audit") or {}).items():
+        if not isinstance(block, dict) or not ({"method", "error"} & set(block)):
+            raise ResultsError(f"{source}: judge_audit.{judge} must be a block with 'method' (or 'error')")
     for editor, entry in data["editors"].items():
         for key, value in entry.get("metrics", {}).items():
             absent = [k for k in REQUIRED_METRIC if k not in value]

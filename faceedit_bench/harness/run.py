@@ -42,7 +42,7 @@ from faceedit_bench.harness.judge_worker import WORKER_AHEAD, judge_workers
 from faceedit_bench.harness.partial import EditorState, RunState, SampleFailure, load_partial
 from faceedit_bench.harness.real_side import RealRead, real_reads, real_side
 from faceedit_bench.harness.resume import Saver, interrupts_save
-from faceedit_bench.harness.robust_edit import edit_rows, subset
+from faceedit_bench.harness.robust_edit import edit_rows, with_failures
 from faceedit_bench.harness.step import JUDGE_CALLS, BackendSet, BatchMemo, EvalStep, JudgeClock, sides_of
 
 QUALITATIVE_PAIRS = 6
@@ -138,10 +138,16 @@ def _record_qualitative(
 
 
 def _no_face(step: EvalStep, sides: list[str]) -> dict[str, int]:
-    """Images where the AU detector found no face (an all-NaN row), per side."""
+    """Images where the AU detector found no face (an all-NaN row), per side; failed edits not counted."""
     if step.backends.au_detector is None:
         return {}
-    return {side: int(torch.isnan(step.aus(side)).all(dim=1).sum()) for side in sides}  # type: ignore[arg-type]
+    out = {}
+    for side in sides:
+        missed = torch.isnan(step.aus(side)).all(dim=1).cpu()  # type: ignore[arg-type]
+        if side == "edited" and step.failed is not None:
+            missed = missed & ~step.failed
+        out[side] = int(missed.sum())
+    return out
 
 
 class _ReplayStep:
@@ -385,17 +391,11 @@ def _edit(
     scored: list[tuple[str, EvalStep, EditorState, list[int]]] = []
     for name, editor in run.editors.items():
         ed_state = state.editors[name]
-        if ed_state.failed or any(h.pending.get(name, (None, False))[1] for h in held):
+        if ed_state.failed:  # resume state of an older version that dropped a failing editor
             continue
         start = time.perf_counter()
         out, rows, errors = edit_rows(editor, batch)
         run.edit_seconds += time.perf_counter() - start
-        ever_worked = bool(ed_state.order) or any(h.worked(name) for h in held)
-        if out is None and not ever_worked:
-            reason = next(iter(errors.values()))
-            print(f"error: editor {name!r} failed on batch {b}: {reason}; continuing without it")
-            work.pending[name] = (EditorState(failed=reason), True)
-            continue
         part = EditorState(
             failures=[
                 SampleFailure(indices[r], batch.sample_ids[r], _identity(batch, r), why)
@@ -406,13 +406,18 @@ def _edit(
             first = next(iter(errors.items()))
             print(
                 f"warning: editor {name!r}: {len(errors)} of {len(batch)} samples in batch {b} could not be "
-                f"edited (first: {batch.sample_ids[first[0]]}: {first[1]}); they are counted as failed"
+                f"edited (first: {batch.sample_ids[first[0]]}: {first[1]}); each is a counted failure "
+                "scored worst in every metric"
             )
-        if out is not None:
-            sub = batch if len(rows) == len(batch) else subset(batch, rows)
-            scored.append((name, _step(run, name, sub, indices, rows, out, memo, part), part, rows))
-            if b == 0:  # figures show the same pairs for every editor
-                _record_qualitative(work.qualitative, name, batch, out, rows)
+        full = out if not errors else with_failures(out, rows, batch)
+        failed = None
+        if errors:
+            failed = torch.zeros(len(batch), dtype=torch.bool)
+            failed[list(errors)] = True
+        step = _step(run, name, batch, indices, full, memo, part, failed)
+        scored.append((name, step, part, list(range(len(batch)))))
+        if b == 0:  # figures show the same pairs for every editor; a failed pair shows mid-grey
+            _record_qualitative(work.qualitative, name, batch, out, rows)
         work.pending[name] = (part, False)
     return scored
 
@@ -437,16 +442,15 @@ def _identity(batch: PairBatch, row: int) -> str:
 def _step(
     run: _Pass,
     name: str,
-    sub: PairBatch,
+    batch: PairBatch,
     indices: list[int],
-    rows: list[int],
     out: EditOutput,
     memo: BatchMemo,
     part: EditorState,
+    failed: torch.Tensor | None,
 ) -> EvalStep:
-    """The edited rows of a batch as metrics see them; worker judges of the edits start now."""
-    picked = [indices[r] for r in rows]
-    step = EvalStep(sub, out, name, run.backends, memo if len(rows) == len(indices) else run.memo(picked))
+    """A batch's edits (failed rows: their stand-in) as metrics see them; worker judges start now."""
+    step = EvalStep(batch, out, name, run.backends, memo, failed)
     reads = {
         (call, side)
         for m in run.metrics[name].values()
@@ -455,9 +459,9 @@ def _step(
     }
     for call, side in sorted(reads | {("aus", "edited")}):  # the face count of the edits reads their AUs too
         step.prefetch(call, side)
-    part.order = picked
-    part.sample_ids = list(sub.sample_ids)
-    part.identity_ids = list(sub.identity_ids or [""] * len(rows))
+    part.order = list(indices)
+    part.sample_ids = list(batch.sample_ids)
+    part.identity_ids = list(batch.identity_ids or [""] * len(indices))
     return step
 
 
@@ -601,9 +605,10 @@ def _merge(
                 "values": values,
             }
             rows.append((int(order[i]), entry))
-        for f in lost:
-            entry = {"editor": ed, "sample_id": f.sample_id, "identity_id": f.identity_id, "values": {}}
-            rows.append((f.index, {**entry, "failed": f.reason}))
+        why = {f.index: f.reason for f in lost}
+        for index, entry in rows:
+            if index in why:
+                entry["failed"] = why[index]
         samples.extend(entry for _, entry in sorted(rows, key=lambda r: r[0]))
     return EvaluationOutput(
         results, samples, no_face, failed, meta, qualitative, sample_failures, set_features

@@ -35,6 +35,8 @@ JUDGE_CALLS: dict[str, tuple[str, str]] = {
     "lpips": ("lpips", "distance"),
 }
 
+MISSABLE_CALLS = ("aus", "embedding")  # judge calls whose NaN row means "no face found"
+
 
 def sides_of(which: str) -> list[Which]:
     """The sides a judge call reads: ``"edited:target"`` -> ``["edited", "target"]``."""
@@ -124,8 +126,12 @@ class EvalStep:
         editor: str,
         backends: BackendSet,
         shared: BatchMemo,
+        failed: torch.Tensor | None = None,
     ) -> None:
         self.batch = batch
+        # (N,) bool: rows the editor failed on (a stand-in image, see harness.robust_edit);
+        # every judge call that can miss a face reports none there
+        self.failed = failed if failed is not None and bool(failed.any()) else None
         self.output = output
         self.editor = editor
         self.backends = backends
@@ -163,7 +169,15 @@ class EvalStep:
             self._start(call, which, in_worker=kind in self.backends.workers)
         value = store[key]
         if not isinstance(value, torch.Tensor):  # a worker's pending output
-            value = store[key] = value.result()
+            value = store[key] = self._blank_failed(call, which, value.result())
+        return value
+
+    def _blank_failed(self, call: str, which: str, value: torch.Tensor) -> torch.Tensor:
+        """``value`` with the failed rows of the edits as missed faces (NaN rows) for face-finding judges."""
+        if self.failed is None or call not in MISSABLE_CALLS or "edited" not in sides_of(which):
+            return value
+        value = value.clone()
+        value[self.failed.to(value.device)] = float("nan")
         return value
 
     def prefetch(self, call: str, which: str) -> None:
@@ -184,7 +198,8 @@ class EvalStep:
             self._memo(which)[key] = self.backends.workers[kind].submit(kind, method, *images)
         else:
             compute = getattr(backend, method)
-            self._memo(which)[key] = self.backends.clock.timed(backend, lambda: compute(*images))
+            value = self.backends.clock.timed(backend, lambda: compute(*images))
+            self._memo(which)[key] = self._blank_failed(call, which, value)
 
     def aus(self, which: Which) -> torch.Tensor:
         return self.judge("aus", which)

@@ -36,7 +36,11 @@ def print_summary(data: dict[str, Any]) -> None:
         if lost:
             named = ", ".join(f"{f['sample_id']} ({f['reason']})" for f in lost[:3])
             more = f" and {len(lost) - 3} more" if len(lost) > 3 else ""
-            print(f"  {name}: {len(lost)} sample(s) could not be edited and are not scored: {named}{more}")
+            total = (entry.get("no_face") or {}).get("n", "?")
+            print(
+                f"  {name}: {len(lost)} of {total} sample(s) failed and are scored worst in every metric: "
+                f"{named}{more}"
+            )
         if entry.get("status") == "failed":
             print(f"  {name}: failed: {entry.get('reason')}")
         nf = entry.get("no_face") or {}

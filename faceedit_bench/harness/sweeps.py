@@ -39,8 +39,12 @@ def run_sweeps(pairs: PairSet, editors: dict[str, Editor], device: str) -> dict[
         for au in SWEEP_AUS:
             aus = _swept(base, au, intensities)
             images = batch.source.repeat_interleave(SWEEP_STEPS, dim=0)
-            with torch.no_grad():
-                edited = editor.edit(images, aus).images
+            try:
+                with torch.no_grad():
+                    edited = editor.edit(images, aus).images
+            except Exception as err:  # a figure only: an editor that cannot sweep leaves its row out
+                print(f"note: sweep of {name!r} on {au} not drawn ({type(err).__name__}: {err})")
+                continue
             arr = (edited.clamp(0, 1) * 255).round().byte().cpu().numpy()
             out[f"edited__{name}__{au}"] = arr.reshape(s, SWEEP_STEPS, *arr.shape[1:])
     return out

@@ -12,7 +12,12 @@ from pathlib import Path
 
 from faceedit_bench.reports.figures_images import inside_figure, qualitative_grid, sweep_figures
 from faceedit_bench.reports.figures_inputs import RunInputs, SkipFigure
-from faceedit_bench.reports.figures_plots import fid_vs_au_figure, per_au_figures, training_figures
+from faceedit_bench.reports.figures_plots import (
+    attribution_figure,
+    fid_vs_au_figure,
+    per_au_figures,
+    training_figures,
+)
 from faceedit_bench.reports.figures_style import style
 
 FigureFn = Callable[[RunInputs, Path], list[Path]]
@@ -23,6 +28,7 @@ FIGURES: dict[str, FigureFn] = {
     "inside": inside_figure,
     "per_au": per_au_figures,
     "fid_vs_au_error": fid_vs_au_figure,
+    "attribution": attribution_figure,
     "training": training_figures,
 }
 

@@ -263,3 +263,47 @@ def _scale(ax: Any, values: list[float]) -> None:
     arr = np.asarray(values)
     if arr.size and (arr > 0).all() and arr.max() / arr.min() > 100:
         ax.set_yscale("log")
+
+
+_ATTRIBUTION_ORDER = ("final", "no_hue", "motion", "warp_luma", "warp_hue")
+
+
+def attribution_figure(inp: RunInputs, out_dir: Path) -> list[Path]:
+    """AU error per editor of its final output and of the images that take it apart (results.json
+    ``attribution``): grouped bars with 95% intervals, the unchanged source as a dashed line."""
+    from faceedit_bench.reports.attribution import variant_label
+
+    block = inp.results.get("attribution") or {}
+    editors = {e: v for e, v in (block.get("editors") or {}).items() if v.get("edits")}
+    au = next((m for m in block.get("unchanged", {}) if MetricId.parse(m).key == "au_mae"), None)
+    if not editors or au is None:
+        raise SkipFigure("results.json has no attribution block with editors that edit")
+    variants = [v for v in _ATTRIBUTION_ORDER if any(v in e["variants"] for e in editors.values())]
+    refs = inp.reference_editors()
+    fig = new_figure(WIDE_W if len(editors) > 3 else COLUMN_W, 2.3)
+    ax = fig.add_subplot()
+    x = np.arange(len(editors))
+    width = 0.84 / len(variants)
+    for i, variant in enumerate(variants):
+        cells = [
+            metric_cell(e["variants"][variant][au]) if variant in e["variants"] else None
+            for e in editors.values()
+        ]
+        vals = np.array([c.value if c else np.nan for c in cells])
+        err = np.array([[c.value - c.ci_lo, c.ci_hi - c.value] if c else [np.nan] * 2 for c in cells]).T
+        ax.bar(x - 0.42 + width * (i + 0.5), vals, width * 0.92, yerr=np.clip(err, 0, None),
+               color=OKABE_ITO[i], label=variant_label(variant), linewidth=0, error_kw={"elinewidth": 0.6})  # fmt: skip
+    base = metric_cell(block["unchanged"][au])
+    ax.axhline(base.value, color="#555555", linestyle="--", linewidth=0.9,
+               label=f"{variant_label('unchanged')} ({base.value:.3f})")  # fmt: skip
+    if math.isfinite(base.ci_lo) and math.isfinite(base.ci_hi):
+        ax.axhspan(base.ci_lo, base.ci_hi, color="#555555", alpha=0.12, linewidth=0)
+    ax.set_xticks(x)
+    ax.set_xticklabels([e + (" (ref.)" if e in refs else "") for e in editors])
+    ax.set_xlim(-0.6, len(editors) - 0.4)
+    ax.set_ylim(0, max(base.ci_hi if math.isfinite(base.ci_hi) else base.value, ax.get_ylim()[1]) * 1.05)
+    ax.set_ylabel(metric_label(MetricId.parse(au), False))
+    ax.legend(ncol=3 if len(editors) > 3 else 2, loc="lower left", bbox_to_anchor=(0, 1.0), handlelength=1.5)
+    ax.grid(axis="y", linewidth=0.3, alpha=0.5)
+    ax.set_axisbelow(True)
+    return save(fig, out_dir, "attribution")

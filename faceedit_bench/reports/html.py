@@ -92,7 +92,20 @@ def frame_views(results: dict[str, Any]) -> list[dict[str, Any]]:
         if not frame.empty:
             rows = [[str(v) for v in row] for row in frame.itertuples(index=False)]
             views.append({"name": name, "title": title, "columns": list(frame.columns), "rows": rows})
+    views += attribution_views(results)
     return views
+
+
+def attribution_views(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """The ``attribution`` block (motion step, texture, hue of each edit) as one frame, when present."""
+    from faceedit_bench.reports.attribution import attribution_frames
+
+    frame = attribution_frames(results)[0]
+    if frame.empty:
+        return []
+    rows = [[str(v) for v in row] for row in frame.itertuples(index=False)]
+    title = "Where the AU-error gain comes from: share lost = (image − final) / (unchanged − final)"
+    return [{"name": "attribution", "title": title, "columns": list(frame.columns), "rows": rows}]
 
 
 def browser_data(run_dir: Path, results: dict[str, Any]) -> dict[str, Any]:

@@ -131,27 +131,39 @@ def _part(table: Table, columns: list[str], index: int, count: int) -> Table:
     )  # fmt: skip
 
 
-def table_latex(table: Table, protocol: str, placement: str = "auto") -> str:
+def table_latex(table: Table, protocol: str, placement: str = "auto", notes: list[str] | None = None) -> str:
     """Floats holding ``table``: ``table`` or ``table*`` (``placement`` auto, column or page);
-    in auto, a table wider than a page is split into main and extra metrics."""
+    in auto, a table wider than a page is split into main and extra metrics. ``notes``
+    (plain text, escaped here) go under the first float."""
     if placement not in ("auto", "column", "page"):
         raise ValueError(f"placement must be auto, column or page, got {placement!r}")
     parts = [list(table.values.columns)] if table.transpose or placement != "auto" else split_columns(table)
     return "".join(
-        _float(_part(table, cols, i, len(parts)), protocol, placement) for i, cols in enumerate(parts)
+        _float(_part(table, cols, i, len(parts)), protocol, placement, notes if i == 0 else None)
+        for i, cols in enumerate(parts)
     )
 
 
-def _float(table: Table, protocol: str, placement: str) -> str:
+def _float(table: Table, protocol: str, placement: str, notes: list[str] | None = None) -> str:
     body, width = tabular(table)
-    return table_float(body, width, table.title, label(protocol, table.name), placement)
+    return table_float(body, width, table.title, label(protocol, table.name), placement, notes)
 
 
-def table_float(body: str, width: float, title: str, tex_label: str, placement: str = "auto") -> str:
+def table_float(
+    body: str,
+    width: float,
+    title: str,
+    tex_label: str,
+    placement: str = "auto",
+    notes: list[str] | None = None,
+) -> str:
     """A ``tabular`` ``body`` of natural ``width`` pt in ``table`` or ``table*`` (by width when
-    ``placement`` is auto), captioned, labelled and shrunk to the line width if wider."""
+    ``placement`` is auto), captioned, labelled and shrunk to the line width if wider;
+    ``notes`` (plain text, escaped here) in small type under it."""
     wide = placement == "page" or (placement == "auto" and width > COLUMN_PT)
     env = "table*" if wide else "table"
+    text = " \\\\ ".join(latex_escape(n) for n in notes or [])
+    below = [f"\\par\\smallskip{{\\footnotesize\\raggedright {text}\\par}}"] if notes else []
     return "\n".join([
         f"{PREAMBLE}; natural width about {width:.0f} pt, shrunk to the line width if wider",
         f"\\begin{{{env}}}[tbp]",
@@ -161,6 +173,7 @@ def table_float(body: str, width: float, title: str, tex_label: str, placement: 
         "\\small\\setlength{\\tabcolsep}{3pt}%",
         _FIT,
         body.rstrip("\n") + "}",
+        *below,
         f"\\end{{{env}}}",
         "",
     ])  # fmt: skip

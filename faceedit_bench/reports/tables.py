@@ -18,6 +18,7 @@ import pandas as pd
 
 from faceedit_bench.io import write_text_atomic
 from faceedit_bench.reports.au_coverage import au_coverage_notes
+from faceedit_bench.reports.judge_audit import judge_audit_notes
 from faceedit_bench.reports.labels import decimals_for, format_cell, metric_label
 from faceedit_bench.reports.markdown import to_markdown
 from faceedit_bench.reports.results import (
@@ -102,11 +103,12 @@ class Table:
         label, backend = self.headers[col]
         return f"{label} [{backend}]" if backend else label
 
-    def to_latex(self, protocol: str = "", placement: str = "auto") -> str:
-        """A float that fits its column or page, labelled ``tab:<protocol>:<name>`` (see :mod:`.latex`)."""
+    def to_latex(self, protocol: str = "", placement: str = "auto", notes: list[str] | None = None) -> str:
+        """A float that fits its column or page, labelled ``tab:<protocol>:<name>`` (see :mod:`.latex`);
+        ``notes`` (plain text) are printed under the first part."""
         from faceedit_bench.reports.latex import table_latex
 
-        return table_latex(self, protocol, placement)
+        return table_latex(self, protocol, placement, notes)
 
 
 def _mark(text: str, best: bool, bold: str) -> str:
@@ -280,7 +282,9 @@ def write_tables(run_dir: str | Path, out_dir: str | Path | None = None) -> list
             print(f"table {table.name}: skipped (no editors or metrics)")
             continue
         written += _write_one(table, out, full)
-    return written + write_stats_tables(full, out)
+    from faceedit_bench.reports.attribution import write_attribution_table
+
+    return written + write_stats_tables(full, out) + write_attribution_table(full, out)
 
 
 def table_notes(table: Table, results: dict[str, Any] | None = None) -> list[str]:
@@ -297,6 +301,8 @@ def table_notes(table: Table, results: dict[str, Any] | None = None) -> list[str
     notes += miss_notes(results or {}, list(table.values.index))
     notes += au_coverage_notes(results or {})
     notes += floor_notes(results or {}, list(table.values.columns))
+    if table.name == "summary":
+        notes += judge_audit_notes(results or {})
     seeded = [e for e in table.values.index if (results or {}).get("seeds", {}).get(e)]
     if seeded:
         notes.append(
@@ -314,5 +320,8 @@ def _write_one(table: Table, out: Path, results: dict[str, Any] | None = None) -
     write_text_atomic(paths[0], table.raw.to_csv(index=False))
     notes = "".join(f"- {n}\n" for n in table_notes(table, results))
     write_text_atomic(paths[1], f"**{table.title}**\n\n{to_markdown(table.display())}\n\n{notes}")
-    write_text_atomic(paths[2], table.to_latex((results or {}).get("protocol", {}).get("name", "")))
+    latex_notes = judge_audit_notes(results or {}) if table.name == "summary" else None
+    write_text_atomic(
+        paths[2], table.to_latex((results or {}).get("protocol", {}).get("name", ""), notes=latex_notes)
+    )
     return paths

@@ -25,7 +25,7 @@ def _huge_png(path) -> None:
     path.write_bytes(b"\x89PNG\r\n\x1a\n" + body)
 
 
-def test_bad_edited_images_are_named_failures_and_the_rest_is_scored(tmp_path, capsys):
+def test_bad_edited_images_are_named_failures_scored_worst(tmp_path, capsys):
     rng = np.random.default_rng(0)
     rows = ["source,edited,target,id," + ",".join(AU_NAMES)]
     for i in range(6):
@@ -43,12 +43,15 @@ def test_bad_edited_images_are_named_failures_and_the_rest_is_scored(tmp_path, c
             "--out", str(out), "--no-figures", "--no-progress", "--batch-size", "4"]  # fmt: skip
     assert main(argv) == 0
     entry = load_results(out / "results.json")["editors"]["ext"]
-    assert entry["status"] == "ok" and entry["metrics"]["psnr@exact"]["n"] == 3
+    # every pair counts: the three failures are scored as the image farthest from the truth
+    assert entry["status"] == "ok" and entry["metrics"]["psnr@exact"]["n"] == 6
     failed = {f["sample_id"]: f["reason"] for f in entry["failed_samples"]}
     assert set(failed) == {"pair1", "pair3", "pair4"}
     assert "e1.png" in failed["pair1"] and "e3.png" in failed["pair3"] and "8000x8000" in failed["pair4"]
     samples = [json.loads(line) for line in (out / "samples.jsonl").read_text().splitlines()]
     assert [s["sample_id"] for s in samples] == [f"pair{i}" for i in range(6)]
     assert [bool(s.get("failed")) for s in samples] == [False, True, False, True, True, False]
+    psnr = [s["values"]["psnr@exact"] for s in samples]
+    assert max(psnr[i] for i in (1, 3, 4)) < 7 < min(psnr[i] for i in (0, 2, 5))  # worst, not dropped
     printed = capsys.readouterr().out
-    assert "ext: 3 sample(s) could not be edited and are not scored: pair1" in printed
+    assert "ext: 3 of 6 sample(s) failed and are scored worst in every metric: pair1" in printed

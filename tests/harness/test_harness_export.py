@@ -113,7 +113,7 @@ def test_external_errors_name_the_file_and_problem(tmp_path, capsys):
     entry = load_results(tmp_path / "r" / "results.json")["editors"]["mine"]
     recorded = json.dumps(entry) + (tmp_path / "r" / "samples.jsonl").read_text()
     assert "row 4 (pair 'tiny002'): its target AUs differ from the protocol's" in recorded
-    assert entry["metrics"]["psnr@exact"]["n"] == 9  # that pair is not scored
+    assert entry["metrics"]["psnr@exact"]["n"] == 10 and entry["n_failed"] == 1  # scored worst
 
 
 def test_evaluate_of_an_export_is_a_run_of_that_protocol(tmp_path):

@@ -14,13 +14,15 @@ import fcntl
 import json
 import logging
 from abc import abstractmethod
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
 
 import torch
 
+from faceedit_bench.api.aus import AU_MAX
 from faceedit_bench.api.backends import AUDetector, Availability, Backend, IdentityModel
-from faceedit_bench.aurig.reference.models import INPUT_SIZE, AURegressor, IdentityEncoder
+from faceedit_bench.aurig.reference.models import INPUT_SIZE, AURegressor, IdentityEncoder, to_input
 from faceedit_bench.aurig.reference.probe import probe_mismatch, reference_key
 from faceedit_bench.paths import cache_dir
 
@@ -140,6 +142,22 @@ class AuRigAUDetector(_ReferenceNet, AUDetector):
 
     def detect(self, images: torch.Tensor) -> torch.Tensor:
         return self._forward(images)
+
+    def differentiable(self) -> Callable[[torch.Tensor], torch.Tensor]:
+        """``self.model`` in eval mode on its device, with gradients; outputs on the input's device.
+
+        Values are :meth:`detect`'s (clipped to 0-5); the clip passes gradients straight
+        through, so an attack can also move an AU that reads exactly 0 or 5.
+        """
+
+        def judge(images: torch.Tensor) -> torch.Tensor:
+            model, x = self.model.eval(), images.to(self.device, torch.float32)
+            if not isinstance(model, AURegressor):
+                return model(x).float().to(images.device)
+            raw = model.head(model.trunk(to_input(x))) * AU_MAX
+            return (raw + (raw.clamp(0, AU_MAX) - raw).detach()).float().to(images.device)
+
+        return judge
 
     def provenance(self) -> dict[str, object]:
         val = self._val()

@@ -1,0 +1,406 @@
+"""Where an editor's gain comes from: its motion step, its texture step and the hue of its change.
+
+A pass after the main one re-runs every editor on the run's pairs, in the main pass's
+batches and through the same guarded call (:func:`.robust_edit.edit_rows`; the editors
+are deterministic, so the edits are exactly the scored ones), and judges, with the run's
+own AU and identity judges, these images of each pair:
+
+* ``final``: the editor's output;
+* ``no_hue``: the output with the hue of its change (vs the source) removed;
+* for editors that expose their motion step's output (``EditOutput.warped``):
+  ``motion`` (that output alone), ``warp_luma`` (it plus only the brightness part of the
+  texture change ``final - warped``) and ``warp_hue`` (it plus only the hue part).
+
+Each image gets the run's AU MAE (a missed face scores the worst value, as in
+:mod:`faceedit_bench.metrics.metric_au_error`), the joint success of
+:mod:`faceedit_bench.metrics.functional.success` (expression reached, identity verified,
+face found by both judges) and, with ground truth, PSNR to the true target. A sample the
+editor could not edit scores the worst AU error, no success and the PSNR of the image
+farthest from the target, in every variant. The unchanged source is scored the same way
+(``unchanged``). Means get paired percentile intervals from one cluster bootstrap (whole
+identities resampled, :mod:`.paired`) shared by every editor and variant, so each
+``variant - final`` difference and each share of the gain is paired by construction.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from faceedit_bench.api.aus import AU_NAMES
+from faceedit_bench.api.batch import PairBatch
+from faceedit_bench.api.dataset import PairSet
+from faceedit_bench.api.editor import Editor, EditOutput
+from faceedit_bench.harness.comparisons import _degenerate_rate, _wilson
+from faceedit_bench.harness.paired import (
+    LEVEL,
+    MIN_CLUSTERS,
+    N_RESAMPLES,
+    cluster_codes,
+    n_identities,
+    pair_weights,
+    paired_difference,
+    per_seed_means,
+    percentile_interval,
+)
+from faceedit_bench.harness.robust_edit import edit_rows, subset
+from faceedit_bench.harness.step import BackendSet, BatchMemo, EvalStep
+from faceedit_bench.metrics.functional.au_error import au_mae_mse, no_face, worst_case
+from faceedit_bench.metrics.functional.psnr import psnr_regions
+from faceedit_bench.metrics.functional.success import expression_reached, joint_success
+from faceedit_bench.metrics.metric_au_error import AUError
+from faceedit_bench.metrics.metric_identity import IdentitySimilarity
+
+VARIANTS: dict[str, str] = {
+    "final": "the editor's output",
+    "no_hue": "the output with the hue of its change vs the source removed (luma of the output, chroma of the source)",
+    "motion": "the motion step's output alone (EditOutput.warped)",
+    "warp_luma": "motion step + only the brightness (luma) part of the texture change (final - warped)",
+    "warp_hue": "motion step + only the hue (chroma) part of the texture change (final - warped)",
+}
+MOTION_VARIANTS = ("motion", "warp_luma", "warp_hue")
+HUE_REMOVAL = (
+    "YCbCr of ITU-R BT.601 (full range, linear in RGB): the image keeps the luma Y of the changed "
+    "image and takes the chroma (Cb, Cr) of the image it was changed from, then is clipped to [0, 1]; "
+    "so it is the image before the change plus the change's luma part alone"
+)
+
+# ITU-R BT.601 luma weights (JPEG's full-range YCbCr): Y = KR R + KG G + KB B.
+KR, KB = 0.299, 0.114
+KG = 1.0 - KR - KB
+
+
+def to_ycbcr(rgb: torch.Tensor) -> torch.Tensor:
+    """``(N, 3, H, W)`` RGB -> Y, Cb, Cr (chroma centred on 0, each in [-0.5, 0.5] for RGB in [0, 1])."""
+    r, g, b = rgb.unbind(dim=1)
+    y = KR * r + KG * g + KB * b
+    return torch.stack([y, (b - y) / (2 * (1 - KB)), (r - y) / (2 * (1 - KR))], dim=1)
+
+
+def from_ycbcr(ycc: torch.Tensor) -> torch.Tensor:
+    """Inverse of :func:`to_ycbcr` (no clipping)."""
+    y, cb, cr = ycc.unbind(dim=1)
+    r = y + 2 * (1 - KR) * cr
+    b = y + 2 * (1 - KB) * cb
+    g = (y - KR * r - KB * b) / KG
+    return torch.stack([r, g, b], dim=1)
+
+
+def remove_hue(before: torch.Tensor, after: torch.Tensor) -> torch.Tensor:
+    """``after`` with the hue of its change from ``before`` removed: after's luma, before's chroma.
+
+    The one definition of "removing the hue of a change" in this package. In BT.601
+    YCbCr, which is linear in RGB, a change ``after - before`` splits exactly into a
+    luma part (Y changes, Cb and Cr do not) and a chroma part (the reverse); this keeps
+    the luma part only, i.e. it returns ``before + luma part`` (clipped to [0, 1], the
+    only non-linearity). A change that only recolours gives back ``before``; a change
+    that only brightens or darkens (equal Cb, Cr) is kept whole. Chroma of a *moved*
+    pixel counts as a change too: removing the hue of a pure warp leaves the colours
+    where they were and moves only the brightness. Pixels the change left alone are
+    returned bit for bit (no colour-space round trip).
+    """
+    before_ycc, after_ycc = to_ycbcr(before.float()), to_ycbcr(after.float())
+    mixed = from_ycbcr(torch.cat([after_ycc[:, :1], before_ycc[:, 1:]], dim=1)).clamp(0, 1)
+    unchanged = (before == after).all(dim=1, keepdim=True)
+    return torch.where(unchanged, after, mixed.to(after.dtype))
+
+
+def keep_only_hue(before: torch.Tensor, after: torch.Tensor) -> torch.Tensor:
+    """``before`` plus only the hue (chroma) part of its change to ``after``: before's luma, after's chroma."""
+    return remove_hue(after, before)
+
+
+def variant_images(source: torch.Tensor, out: EditOutput) -> dict[str, torch.Tensor]:
+    """The images judged for one batch of edits (see :data:`VARIANTS`); motion ones need ``out.warped``."""
+    final = out.images
+    images = {"final": final, "no_hue": remove_hue(source, final)}
+    if out.warped is not None:
+        warped = out.warped.to(final)
+        images.update(
+            motion=warped, warp_luma=remove_hue(warped, final), warp_hue=keep_only_hue(warped, final)
+        )
+    return images
+
+
+@dataclass
+class _Columns:
+    """Per-sample values of one run, in pair order: ``[owner][variant][key] -> (n,)``."""
+
+    n: int
+    values: dict[str, dict[str, dict[str, np.ndarray]]] = field(default_factory=dict)
+
+    def put(self, owner: str, variant: str, rows: list[int], scores: dict[str, torch.Tensor]) -> None:
+        slot = self.values.setdefault(owner, {}).setdefault(variant, {})
+        for key, vals in scores.items():
+            column = slot.setdefault(key, np.full(self.n, np.nan))
+            column[rows] = vals.detach().double().cpu().numpy()
+
+
+@dataclass
+class _Judge:
+    """Scores images of one batch with the run's judges; the source and truth readings are shared."""
+
+    backends: BackendSet
+    batch: PairBatch
+    memo: BatchMemo = field(default_factory=BatchMemo)
+    scored: list[tuple[torch.Tensor, dict[str, torch.Tensor]]] = field(default_factory=list)
+
+    @property
+    def au_label(self) -> str:
+        return self.backends.au_detector.label  # type: ignore[union-attr]
+
+    def score(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
+        """``au_mae``, ``success`` (when an identity judge exists) and ``psnr`` (with ground truth) per sample.
+
+        Images equal to ones already scored in this batch (an editor that returns the source,
+        a texture change of zero) reuse those scores: the judges are deterministic.
+        """
+        for seen, scores in self.scored:
+            if torch.equal(seen, images):
+                return scores
+        scores = self._judge(images)
+        self.scored.append((images, scores))
+        return scores
+
+    def _judge(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
+        step = EvalStep(self.batch, EditOutput(images=images), "attribution", self.backends, self.memo)
+        au = AUError(backend_label=self.au_label).update(step)
+        out = {"au_mae": au["au_mae"].cpu()}
+        if self.backends.identity is not None:
+            out["success"] = self._success(step).cpu()
+        if self.batch.target_image is not None:
+            out["psnr"] = psnr_regions(images, self.batch.target_image)["all"].cpu()
+        return out
+
+    def _success(self, step: EvalStep) -> torch.Tensor:
+        edited = step.aus("edited")
+        truth = step.aus("target") if self.batch.target_image is not None else None
+        target = self.batch.target_aus.to(edited.device)
+        reached = expression_reached(edited, step.aus("source").to(edited.device), target, truth)
+        label = self.backends.identity.label  # type: ignore[union-attr]
+        verify = IdentitySimilarity(backend_label=label).update(step)["id_verify"]
+        found = ~no_face(edited).cpu() & ~torch.isnan(step.embedding("edited")).any(dim=1).cpu()
+        return joint_success(reached.cpu(), torch.nan_to_num(verify, nan=0.0).cpu() > 0.5, found)
+
+    def worst(self) -> dict[str, torch.Tensor]:
+        """What a sample the editor could not edit scores: worst AU error, no success, far-image PSNR."""
+        target = self.batch.target_aus
+        measured = getattr(self.backends.au_detector, "measured_aus", AU_NAMES)
+        seen = torch.tensor([au in measured for au in AU_NAMES], device=target.device)
+        worst = torch.where(seen, worst_case(target), float("nan"))
+        out = {"au_mae": au_mae_mse(worst, target)[0].cpu()}
+        if self.backends.identity is not None:
+            out["success"] = torch.zeros(len(self.batch), dtype=torch.float64)
+        if self.batch.target_image is not None:
+            far = (self.batch.target_image < 0.5).to(self.batch.target_image.dtype)
+            out["psnr"] = psnr_regions(far, self.batch.target_image)["all"].cpu()
+        return out
+
+
+def _batches(n: int, batch_size: int) -> list[list[int]]:
+    """Pair indices of each batch, as the main pass cuts them."""
+    return [list(range(s, min(n, s + batch_size))) for s in range(0, n, batch_size)]
+
+
+def _score_editor(
+    judge: _Judge, cols: _Columns, name: str, editor: Editor, indices: list[int], state: dict[str, Any]
+) -> None:
+    """Edit one batch with ``editor`` and put every variant's scores of it into ``cols``."""
+    batch = judge.batch
+    out, rows, errors = edit_rows(editor, batch)
+    state["failed"] += len(errors)
+    if errors:
+        worst = judge.worst()
+        failed = [indices[r] for r in errors]
+        for variant in VARIANTS:
+            cols.put(name, variant, failed, {k: v[list(errors)] for k, v in worst.items()})
+    if out is None:
+        return
+    edited_rows = [indices[r] for r in rows]
+    sub = judge if len(rows) == len(batch) else _Judge(judge.backends, subset(batch, rows))
+    source = sub.batch.source
+    state["edits"] = state["edits"] or not torch.equal(out.images, source)
+    state["motion"] = state["motion"] or out.warped is not None
+    for variant, images in variant_images(source, out).items():
+        cols.put(name, variant, edited_rows, sub.score(images))
+
+
+def run_attribution(
+    pairs: PairSet,
+    editors: dict[str, Editor],
+    backends: BackendSet,
+    device: str,
+    batch_size: int,
+    n_resamples: int = N_RESAMPLES,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """The ``attribution`` block of ``results.json`` for ``editors`` (those that did not fail)."""
+    started = time.perf_counter()
+    if backends.au_detector is None:
+        return {"skipped": "no AU detector backend: nothing judges the expression"}
+    n = len(pairs)
+    cols = _Columns(n)
+    clusters: list[str] = [""] * n
+    states = {name: {"edits": False, "motion": False, "failed": 0} for name in editors}
+    with torch.no_grad():
+        for indices in _batches(n, batch_size):
+            batch = pairs.batch(indices).to(device)
+            for i, ident in zip(indices, batch.identity_ids or [""] * len(indices), strict=True):
+                clusters[i] = ident
+            judge = _Judge(backends, batch)
+            cols.put("unchanged", "unchanged", indices, judge.score(batch.source))
+            for name, editor in editors.items():
+                _score_editor(judge, cols, name, editor, indices, states[name])
+    block = _summarise(cols, clusters, states, backends, n_resamples, seed)
+    block["seconds"] = round(time.perf_counter() - started, 1)
+    return block
+
+
+def _metric_ids(backends: BackendSet) -> dict[str, tuple[str, bool]]:
+    """Per-sample key -> (metric id ``key@backend``, higher is better)."""
+    au = backends.au_detector.label  # type: ignore[union-attr]
+    ids = {"au_mae": (f"au_mae@{au}", False), "psnr": ("psnr@exact", True)}
+    if backends.identity is not None:
+        ident = backends.identity.label
+        ids["success"] = (f"success@{au if ident == au else f'{au}+{ident}'}", True)
+    return ids
+
+
+class _Boot:
+    """Point values and resampled means of per-sample columns under one shared set of pair weights."""
+
+    def __init__(self, clusters: list[str], n_resamples: int, seed: int) -> None:
+        codes = cluster_codes(clusters, len(clusters))
+        self.weights = pair_weights(codes, n_resamples, np.random.default_rng(seed))
+        self.by_cluster = len(clusters) > 0 and codes.max() + 1 == n_identities(clusters)
+
+    def mean(self, column: np.ndarray) -> tuple[float, np.ndarray]:
+        point, boot = per_seed_means(column[None, :], self.weights)
+        return float(point[0]), boot[:, 0]
+
+
+def _entry(boot: _Boot, column: np.ndarray, metric_id: str, hib: bool) -> dict[str, Any]:
+    value, resampled = boot.mean(column)
+    interval = percentile_interval(value, resampled)
+    entry = {
+        "value": _finite(value),
+        "ci95": [_finite(interval.ci[0]), _finite(interval.ci[1])],
+        "n": int(np.isfinite(column).sum()),
+        "backend": metric_id.rpartition("@")[2],
+        "higher_is_better": hib,
+    }
+    if metric_id.startswith("success@") and _degenerate_rate(column):
+        entry["ci95"] = list(_wilson(column))
+        entry["ci_method"] = "Wilson score interval (a 0/1 rate at 0 or 1: a bootstrap would give zero width)"
+    return entry
+
+
+def _finite(x: float) -> float | None:
+    return float(x) if np.isfinite(x) else None
+
+
+def _summarise(
+    cols: _Columns,
+    clusters: list[str],
+    states: dict[str, dict[str, Any]],
+    backends: BackendSet,
+    n_resamples: int,
+    seed: int,
+) -> dict[str, Any]:
+    boot = _Boot(clusters, n_resamples, seed)
+    ids = _metric_ids(backends)
+    unchanged = cols.values["unchanged"]["unchanged"]
+    editors: dict[str, Any] = {}
+    for name, state in states.items():
+        if not state["edits"]:
+            editors[name] = {
+                "edits": False,
+                "note": "its output is the source on every pair it edited: it scores the unchanged level",
+            }
+            continue
+        shown = [v for v in VARIANTS if v not in MOTION_VARIANTS or state["motion"]]
+        per = cols.values[name]
+        variants = {
+            v: {ids[k][0]: _entry(boot, per[v][k], *ids[k]) for k in ids if k in per[v]} for v in shown
+        }
+        gain = _Gain(boot, unchanged["au_mae"], per["final"]["au_mae"])
+        vs_final = {
+            v: {
+                **{
+                    ids[k][0]: _difference(boot, per[v][k], per["final"][k])
+                    for k in ("au_mae", "success")
+                    if k in per[v]
+                },
+                "share_of_gain_lost": gain.share_lost(per[v]["au_mae"]),
+            }
+            for v in shown
+            if v != "final"
+        }
+        editors[name] = {
+            "edits": True,
+            "has_motion_step": state["motion"],
+            "failed_samples": state["failed"],
+            "variants": variants,
+            "gain_au_mae": gain.entry(),
+            "vs_final": vs_final,
+        }
+    resampled = (
+        f"identity clusters ({n_identities(clusters)})"
+        if boot.by_cluster
+        else f"pairs (fewer than {MIN_CLUSTERS} identities, or none given)"
+    )
+    return {
+        "method": (
+            "each editor re-run on the run's pairs in the main pass's batches (same edits); every variant "
+            "judged by the run's judges; mean and paired percentile bootstrap interval "
+            f"({LEVEL:.0%}, {n_resamples} resamples of {resampled}, one set of weights for all numbers)"
+        ),
+        "hue_removal": HUE_REMOVAL,
+        "variants": dict(VARIANTS),
+        "success": "expression reached (functional.success, half the gap) and identity verified and face "
+        "found by the AU and identity judges",
+        "n_pairs": cols.n,
+        "unchanged": {ids[k][0]: _entry(boot, unchanged[k], *ids[k]) for k in ids if k in unchanged},
+        "editors": editors,
+    }
+
+
+def _difference(boot: _Boot, a: np.ndarray, b: np.ndarray) -> dict[str, Any]:
+    """``mean(a) - mean(b)`` on the same pairs with its paired interval and p-value."""
+    both = np.isfinite(a) & np.isfinite(b)
+    (va, ba), (vb, bb) = boot.mean(np.where(both, a, np.nan)), boot.mean(np.where(both, b, np.nan))
+    d = paired_difference(va, ba, vb, bb)
+    return {"value": _finite(d.value), "ci95": [_finite(d.ci[0]), _finite(d.ci[1])], "p": d.p}
+
+
+class _Gain:
+    """The AU-error gain ``unchanged - final`` of one editor and the share of it a variant loses.
+
+    ``share_lost(variant) = (variant - final) / gain``: for ``no_hue`` the share that rides on
+    the hue of the change, for ``motion`` the share the texture step makes (1 - it: the
+    motion step's share). Reported only when the gain's interval lies above 0.
+    """
+
+    def __init__(self, boot: _Boot, unchanged: np.ndarray, final: np.ndarray) -> None:
+        self.boot = boot
+        self.final = boot.mean(final)
+        base = boot.mean(unchanged)
+        self.value, self.resampled = base[0] - self.final[0], base[1] - self.final[1]
+        self.interval = percentile_interval(self.value, self.resampled)
+
+    def entry(self) -> dict[str, Any]:
+        return {"value": _finite(self.value), "ci95": [_finite(c) for c in self.interval.ci]}
+
+    def share_lost(self, variant: np.ndarray) -> dict[str, Any]:
+        if not self.interval.ci[0] > 0:
+            return {"value": None, "ci95": None, "note": "no AU-error gain over the unchanged face"}
+        value, resampled = self.boot.mean(variant)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            share = percentile_interval(
+                (value - self.final[0]) / self.value, (resampled - self.final[1]) / self.resampled
+            )
+        return {"value": _finite(share.value), "ci95": [_finite(c) for c in share.ci]}
