@@ -22,6 +22,7 @@ recipes: Registry = Registry("training recipe")
 # Backend kind (as used by metrics and protocols) -> registry of that kind.
 BACKEND_REGISTRIES: dict[str, Registry] = {
     "au_detector": au_detectors,
+    "au_detector_2": au_detectors,  # the second, independent AU judge of a protocol
     "identity": identity_models,
     "fid_features": feature_extractors,
     "lpips": lpips_models,
@@ -114,8 +115,20 @@ datasets.register(
 au_detectors.register(
     "aurig-ref",
     "faceedit_bench.aurig.reference.backends:AuRigAUDetector",
-    help="AU-rig reference AU regressor (synthetic faces only)",
+    help="AU-rig reference AU regressor (not robust: a +-2/255 change moves it; synthetic faces only)",
     domain="aurig",  # judges only AU-rig faces: refused on other data (harness.judges)
+)
+au_detectors.register(
+    "aurig-robust",
+    "faceedit_bench.aurig.reference.backends:AuRigRobustAUDetector",
+    help="AU-rig AU judge trained to hold under +-2/255 attacks and colour paint (default; synthetic faces)",
+    domain="aurig",
+)
+au_detectors.register(
+    "aurig-gn",
+    "faceedit_bench.aurig.reference.backends:AuRigSecondAUDetector",
+    help="second AU-rig AU judge: another architecture and seed (synthetic faces; not attack-trained)",
+    domain="aurig",
 )
 au_detectors.register(
     "pyfeat-xgb",
@@ -161,7 +174,9 @@ lpips_models.register(
 
 # --- metrics -------------------------------------------------------------------------
 _M = "faceedit_bench.metrics"
+metrics.register("edit_success", f"{_M}.metric_success:EditSuccess")
 metrics.register("au_error", f"{_M}.metric_au_error:AUError")
+metrics.register("au_error_2", f"{_M}.metric_au_error:SecondJudgeAUError")
 metrics.register("identity", f"{_M}.metric_identity:IdentitySimilarity")
 metrics.register("fid", f"{_M}.metric_fid:FID")
 metrics.register("kid", f"{_M}.metric_kid:KID")

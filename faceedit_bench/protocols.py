@@ -1,10 +1,26 @@
-"""Built-in protocols. A protocol's name fixes its recipe; change anything -> bump version."""
+"""Built-in protocols. A protocol's name fixes its recipe; change anything -> bump version.
+
+v2 of the AU-rig protocols and v3 of video-reenact (2026-12-07): the joint edit-success
+rate is the headline (first metric); AU-rig is judged by the attack-trained ``aurig-robust``
+with ``aurig-gn`` (another architecture and seed) as the second, independent AU judge.
+"""
 
 from __future__ import annotations
 
 from faceedit_bench.api.protocol import Protocol
 
-_ALL_METRICS = ("au_error", "identity", "lpips", "psnr", "ssim", "flow_epe", "fid", "kid")
+_ALL_METRICS = (
+    "edit_success",
+    "au_error",
+    "au_error_2",
+    "identity",
+    "lpips",
+    "psnr",
+    "ssim",
+    "flow_epe",
+    "fid",
+    "kid",
+)
 _TRAINED_EDITORS = (
     "ganimation",
     "two-stage",
@@ -15,7 +31,8 @@ _TRAINED_EDITORS = (
     "two-stage-no-mask",
 )
 _SYNTH_BACKENDS: dict[str, tuple[str, ...]] = {
-    "au_detector": ("aurig-ref",),
+    "au_detector": ("aurig-robust",),
+    "au_detector_2": ("aurig-gn",),
     "identity": ("aurig-ref",),
     "fid_features": ("inception-v3-compat",),
     "lpips": ("lpips-alex", "stlpips-alex"),
@@ -31,7 +48,7 @@ _REAL_BACKENDS: dict[str, tuple[str, ...]] = {
 def _aurig(name: str, resolution: int, n_pairs: int, batch_size: int, description: str) -> Protocol:
     return Protocol(
         name=name,
-        version=1,
+        version=2,
         dataset="aurig",
         dataset_args={"resolution": resolution},
         split="test",
@@ -56,7 +73,7 @@ AURIG_PAPER = _aurig("aurig-paper", 128, 2000, 25, "AU-rig, 128 px, 2000 test pa
 # v2: trained editors load the video-64 set (fine-tuned on the train person), not AU-rig's
 VIDEO_REENACT = Protocol(
     name="video-reenact",
-    version=2,
+    version=3,
     dataset="video",
     dataset_args={
         "resolution": 64,
@@ -68,7 +85,7 @@ VIDEO_REENACT = Protocol(
     resolution=64,
     n_pairs=64,
     seed=2020,
-    metrics=("au_error", "identity", "lpips", "psnr", "ssim", "fid", "kid"),
+    metrics=("edit_success", "au_error", "au_error_2", "identity", "lpips", "psnr", "ssim", "fid", "kid"),
     backends=_REAL_BACKENDS,
     pair_recipe="reenact",
     batch_size=16,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from faceedit_bench.config import add_config_arguments, build_config, option
 
-FIGURE_NAMES = ("qualitative", "sweeps", "inside", "per_au", "fid_vs_au_error", "training")
+FIGURE_NAMES = ("qualitative", "sweeps", "inside", "per_au", "fid_vs_au_error", "attribution", "training")
 
 
 @dataclasses.dataclass

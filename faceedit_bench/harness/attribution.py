@@ -213,6 +213,7 @@ def _score_editor(
     batch = judge.batch
     out, rows, errors = edit_rows(editor, batch)
     state["failed"] += len(errors)
+    state["edits"] = state["edits"] or bool(errors)  # a failure is scored, never hidden as "no edit"
     if errors:
         worst = judge.worst()
         failed = [indices[r] for r in errors]

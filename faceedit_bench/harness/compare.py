@@ -217,6 +217,9 @@ def _evaluate_and_write(
     if audits is not None:
         data["judge_audit"] = audits
     data["attribution"] = attribution
+    headline = headline_block(evaluation.metrics_meta)
+    if headline is not None:
+        data["headline"] = headline
     add_statistics(
         data, evaluation.samples, *seeds, reference=getattr(config, "reference", None),
         features=evaluation.set_features,
@@ -242,6 +245,19 @@ def _judge_audit(backends: Any, pairs: PairSet) -> dict[str, Any]:
         took = f" [{block['seconds']:.1f} s]" if "seconds" in block else ""
         print(f"{audit_line(label, block)}{took}")
     return audits
+
+
+def headline_block(meta: dict[str, Any]) -> dict[str, Any] | None:
+    """The headline metric of a run: the joint edit-success rate, where the judges allow it."""
+    from faceedit_bench.metrics.metric_success import EditSuccess
+
+    key = next(
+        (k for k, m in meta.items() if m.get("metric") == EditSuccess.name and m.get("key") == "success"),
+        None,
+    )
+    if key is None:
+        return None
+    return {"metric": key, "definition": EditSuccess.description, "higher_is_better": True}
 
 
 def _ordered(editors: dict[str, Editor]):

@@ -300,4 +300,27 @@ def add_statistics(
         data["sampling_floor"] = floor
     data["seeds"] = seeds_block(stats, checkpoints)
     data["comparisons"] = comparisons_block(stats, reference)
+    judges = [(data.get("backends", {}).get(k) or {}).get("label") for k in ("au_detector", "au_detector_2")]
+    mark_judge_agreement(data["comparisons"], judges)
     return stats
+
+
+AGREEMENT_RULE = "an AU difference is robust only when both independent AU judges find it significant in the same direction"
+
+
+def mark_judge_agreement(block: dict[str, Any], judges: list[str | None]) -> None:
+    """Mark each AU-judged comparison row ``judges_agree`` (its twin under the other AU judge agrees)."""
+    if None in judges or len(set(judges)) < 2:
+        return
+    rows = {(r["editor"], r["reference"], r["metric"]): r for r in block["rows"]}
+    for (editor, ref, metric), row in rows.items():
+        key, _, backend = metric.partition("@")
+        if backend not in judges or not key.startswith("au_"):
+            continue
+        other = judges[1] if backend == judges[0] else judges[0]
+        twin = rows.get((editor, ref, f"{key}@{other}"))
+        if twin is not None:
+            row["judges_agree"] = bool(
+                row["significant"] and twin["significant"] and row["better"] == twin["better"]
+            )
+    block["judge_agreement"] = {"judges": judges, "rule": AGREEMENT_RULE}

@@ -49,6 +49,7 @@ class RunOptions:
     batch_size: int | None = option(None, help="evaluation batch size (default: the protocol's)")
     device: str = option("auto", help="cpu, cuda, cuda:N or auto")
     au_detector: str | None = option(None, help="force an AU detector backend")
+    au_detector_2: str | None = option(None, help="force the second, independent AU judge")
     identity: str | None = option(None, help="force an identity backend")
     fid_features: str | None = option(None, help="force a feature extractor for FID/KID")
     lpips: str | None = option(None, help="force an LPIPS backend")
@@ -91,7 +92,7 @@ class RunOptions:
             plugins.BACKEND_REGISTRIES[kind].canonical(name)
 
     def backend_overrides(self) -> dict[str, str]:
-        kinds = ("au_detector", "identity", "fid_features", "lpips")
+        kinds = ("au_detector", "au_detector_2", "identity", "fid_features", "lpips")
         return {k: getattr(self, k) for k in kinds if getattr(self, k)}
 
 

@@ -72,7 +72,8 @@ def applicable_metrics(protocol: Protocol, pairs: PairSet, backends: BackendSet)
         cls = plugins.metrics.get(name)
         if cls.needs_ground_truth and not pairs.has_ground_truth:
             continue
-        if cls.backend_kind is not None and backends.get(cls.backend_kind) is None:
+        needs = ((cls.backend_kind,) if cls.backend_kind else ()) + getattr(cls, "also_needs", ())
+        if any(backends.get(kind) is None for kind in needs):
             continue
         chosen[name] = cls
     return chosen

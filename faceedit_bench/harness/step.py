@@ -30,12 +30,13 @@ Which = Literal["source", "edited", "target"]
 # A call reads one side ("edited") or, for a distance, two joined by a colon ("edited:target").
 JUDGE_CALLS: dict[str, tuple[str, str]] = {
     "aus": ("au_detector", "detect"),
+    "aus2": ("au_detector_2", "detect"),
     "embedding": ("identity", "embed"),
     "fid_features": ("fid_features", "features"),
     "lpips": ("lpips", "distance"),
 }
 
-MISSABLE_CALLS = ("aus", "embedding")  # judge calls whose NaN row means "no face found"
+MISSABLE_CALLS = ("aus", "aus2", "embedding")  # judge calls whose NaN row means "no face found"
 
 
 def sides_of(which: str) -> list[Which]:
@@ -82,6 +83,7 @@ class BackendSet:
     """
 
     au_detector: AUDetector | None = None
+    au_detector_2: AUDetector | None = None  # a second, independent AU judge where the protocol has one
     identity: IdentityModel | None = None
     fid_features: FeatureExtractor | None = None
     lpips: PerceptualDistance | None = None

@@ -84,7 +84,7 @@ def attribution_frames(results: dict[str, Any]) -> tuple[pd.DataFrame, pd.DataFr
                 "share_of_gain_lost": _num(share.get("value")), "share_lo": _ci(share)[0], "share_hi": _ci(share)[1],
             })  # fmt: skip
             if m == au:
-                line["Δ AU MAE vs final"] = _interval(d, decimals[m], signed=True)
+                line["diff. AU MAE vs final"] = _interval(d, decimals[m], signed=True)
                 line["share of gain lost"] = _interval(share, 0, percent=True)
         shown.append(line)
     return pd.DataFrame(shown), pd.DataFrame(raw, columns=_RAW_COLUMNS)
@@ -120,7 +120,7 @@ def attribution_notes(results: dict[str, Any]) -> list[str]:
     """Reading notes: what each image is, how hue is removed, how the intervals were drawn."""
     block = results.get("attribution") or {}
     notes = [
-        "value ± half-width of the 95% interval; Δ and share: paired, [95% interval]",
+        "value ± half-width of the 95% interval; diff. and share: paired, [95% interval]",
         "share of gain lost = (image − final) / (unchanged − final) in AU MAE: for the no-hue image the "
         "share of the gain that rides on the hue of the change; for the motion step alone the share the "
         "texture step makes",

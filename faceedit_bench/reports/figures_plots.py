@@ -270,40 +270,51 @@ _ATTRIBUTION_ORDER = ("final", "no_hue", "motion", "warp_luma", "warp_hue")
 
 def attribution_figure(inp: RunInputs, out_dir: Path) -> list[Path]:
     """AU error per editor of its final output and of the images that take it apart (results.json
-    ``attribution``): grouped bars with 95% intervals, the unchanged source as a dashed line."""
+    ``attribution``): grouped bars with 95% intervals, the unchanged source as a dashed line and band."""
     from faceedit_bench.reports.attribution import variant_label
 
     block = inp.results.get("attribution") or {}
+    refs = inp.reference_editors()
     editors = {e: v for e, v in (block.get("editors") or {}).items() if v.get("edits")}
+    editors = {e: editors[e] for e in sorted(editors, key=lambda e: e in refs)}  # bounds last
     au = next((m for m in block.get("unchanged", {}) if MetricId.parse(m).key == "au_mae"), None)
     if not editors or au is None:
         raise SkipFigure("results.json has no attribution block with editors that edit")
-    variants = [v for v in _ATTRIBUTION_ORDER if any(v in e["variants"] for e in editors.values())]
-    refs = inp.reference_editors()
+    order = [v for v in _ATTRIBUTION_ORDER if any(v in e["variants"] for e in editors.values())]
     fig = new_figure(WIDE_W if len(editors) > 3 else COLUMN_W, 2.3)
     ax = fig.add_subplot()
-    x = np.arange(len(editors))
-    width = 0.84 / len(variants)
-    for i, variant in enumerate(variants):
-        cells = [
-            metric_cell(e["variants"][variant][au]) if variant in e["variants"] else None
-            for e in editors.values()
-        ]
-        vals = np.array([c.value if c else np.nan for c in cells])
-        err = np.array([[c.value - c.ci_lo, c.ci_hi - c.value] if c else [np.nan] * 2 for c in cells]).T
-        ax.bar(x - 0.42 + width * (i + 0.5), vals, width * 0.92, yerr=np.clip(err, 0, None),
-               color=OKABE_ITO[i], label=variant_label(variant), linewidth=0, error_kw={"elinewidth": 0.6})  # fmt: skip
+    width = 0.84 / len(order)
+    drawn: set[str] = set()
+    for x, entry in enumerate(editors.values()):
+        shown = [v for v in order if v in entry["variants"]]  # bars centred on the editor's tick
+        for k, variant in enumerate(shown):
+            cell = metric_cell(entry["variants"][variant][au])
+            err = [[max(cell.value - cell.ci_lo, 0.0)], [max(cell.ci_hi - cell.value, 0.0)]]
+            ax.bar(x + width * (k - (len(shown) - 1) / 2), cell.value, width * 0.92,
+                   yerr=err if math.isfinite(cell.ci_lo) else None, color=OKABE_ITO[order.index(variant)],
+                   label=None if variant in drawn else variant_label(variant), linewidth=0,
+                   error_kw={"elinewidth": 0.6})  # fmt: skip
+            drawn.add(variant)
     base = metric_cell(block["unchanged"][au])
     ax.axhline(base.value, color="#555555", linestyle="--", linewidth=0.9,
-               label=f"{variant_label('unchanged')} ({base.value:.3f})")  # fmt: skip
+               label=f"unchanged ({base.value:.3f}; band: 95% CI)")  # fmt: skip
     if math.isfinite(base.ci_lo) and math.isfinite(base.ci_hi):
         ax.axhspan(base.ci_lo, base.ci_hi, color="#555555", alpha=0.12, linewidth=0)
-    ax.set_xticks(x)
-    ax.set_xticklabels([e + (" (ref.)" if e in refs else "") for e in editors])
+    ax.set_xticks(np.arange(len(editors)))
+    names = [e + (" (ref.)" if e in refs else "") for e in editors]
+    crowded = max(map(len, names)) * len(names) > 90  # ~ characters that fit side by side
+    ax.set_xticklabels(names, rotation=20 if crowded else 0, ha="right" if crowded else "center",
+                       rotation_mode="anchor")  # fmt: skip
     ax.set_xlim(-0.6, len(editors) - 0.4)
-    ax.set_ylim(0, max(base.ci_hi if math.isfinite(base.ci_hi) else base.value, ax.get_ylim()[1]) * 1.05)
+    top = base.ci_hi if math.isfinite(base.ci_hi) else base.value
+    ax.set_ylim(0, max(top, ax.get_ylim()[1]) * 1.05)
     ax.set_ylabel(metric_label(MetricId.parse(au), False))
-    ax.legend(ncol=3 if len(editors) > 3 else 2, loc="lower left", bbox_to_anchor=(0, 1.0), handlelength=1.5)
+    handles, labels = ax.get_legend_handles_labels()
+    ranks = [len(order) if "unchanged" in lab else next(i for i, v in enumerate(order) if variant_label(v) == lab)
+             for lab in labels]  # fmt: skip
+    pairs = sorted(zip(ranks, handles, labels, strict=True), key=lambda t: t[0])
+    ax.legend([h for _, h, _ in pairs], [lab for _, _, lab in pairs], ncol=3 if len(editors) > 3 else 2,
+              loc="lower left", bbox_to_anchor=(0, 1.0), handlelength=1.5)  # fmt: skip
     ax.grid(axis="y", linewidth=0.3, alpha=0.5)
     ax.set_axisbelow(True)
     return save(fig, out_dir, "attribution")

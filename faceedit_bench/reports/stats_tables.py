@@ -87,6 +87,22 @@ def miss_notes(results: dict[str, Any], editors: list[str]) -> list[str]:
     return notes
 
 
+def failure_notes(results: dict[str, Any], editors: list[str]) -> list[str]:
+    """One line per editor with counted failures: how many of its pairs, and that each is scored worst."""
+    notes = []
+    for editor in editors:
+        entry = results["editors"].get(editor, {})
+        lost = entry.get("failed_samples") or []
+        if lost:
+            n = (entry.get("no_face") or {}).get("n", "?")
+            first = lost[0]
+            notes.append(
+                f"{editor}: {len(lost)} of {n} samples FAILED (could not be edited, read or passed the output "
+                f"guard; first: {first['sample_id']}: {first['reason']}); each is scored worst in every metric"
+            )
+    return notes
+
+
 def floor_notes(results: dict[str, Any], metric_ids: list[str]) -> list[str]:
     """What "small" means for FID/KID at this sample size, and a note on negative estimates."""
     floor = results.get("sampling_floor") or {}
@@ -132,6 +148,8 @@ def comparisons_frame(results: dict[str, Any]) -> pd.DataFrame:
             continue  # the table shows the summary's metrics; results.json has every one
         dec = decimals_for([r["difference"]], [(r["ci95"][1] - r["ci95"][0]) / 2])
         verdict = "n.s." if not r["significant"] else ("better" if r["better"] == r["editor"] else "worse")
+        if r["significant"] and r.get("judges_agree") is not None:
+            verdict += " (both judges)" if r["judges_agree"] else " (one judge only)"
         rows.append({
             "editor": r["editor"], "vs": r["reference"],
             "metric": f"{metric_label(mid, r['higher_is_better'], backend=False)} [{mid.backend}]",

@@ -33,6 +33,7 @@ from faceedit_bench.reports.results import (
     unavailable_editors,
 )
 from faceedit_bench.reports.stats_tables import (
+    failure_notes,
     floor_notes,
     miss_notes,
     pooled_view,
@@ -298,7 +299,16 @@ def table_notes(table: Table, results: dict[str, Any] | None = None) -> list[str
         + comparisons["rule"]
         + "; no bold = the best is not separable from the runner-up (tables/comparisons.md)",
     ]
+    notes += failure_notes(results or {}, list(table.values.index))
     notes += miss_notes(results or {}, list(table.values.index))
+    headline = (results or {}).get("headline")
+    if headline and table.name == "summary":
+        notes.append(f"headline: {headline['metric']} ({headline['definition']})")
+    agreement = ((results or {}).get("comparisons") or {}).get("judge_agreement")
+    if agreement:
+        notes.append(
+            f"AU judges {' and '.join(agreement['judges'])}: {agreement['rule']} (tables/comparisons.md)"
+        )
     notes += au_coverage_notes(results or {})
     notes += floor_notes(results or {}, list(table.values.columns))
     if table.name == "summary":
@@ -320,8 +330,11 @@ def _write_one(table: Table, out: Path, results: dict[str, Any] | None = None) -
     write_text_atomic(paths[0], table.raw.to_csv(index=False))
     notes = "".join(f"- {n}\n" for n in table_notes(table, results))
     write_text_atomic(paths[1], f"**{table.title}**\n\n{to_markdown(table.display())}\n\n{notes}")
-    latex_notes = judge_audit_notes(results or {}) if table.name == "summary" else None
+    latex_notes = failure_notes(results or {}, list(table.values.index))
+    if table.name == "summary":
+        latex_notes += judge_audit_notes(results or {})
     write_text_atomic(
-        paths[2], table.to_latex((results or {}).get("protocol", {}).get("name", ""), notes=latex_notes)
+        paths[2],
+        table.to_latex((results or {}).get("protocol", {}).get("name", ""), notes=latex_notes or None),
     )
     return paths

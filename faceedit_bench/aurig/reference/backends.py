@@ -152,9 +152,12 @@ class AuRigAUDetector(_ReferenceNet, AUDetector):
 
         def judge(images: torch.Tensor) -> torch.Tensor:
             model, x = self.model.eval(), images.to(self.device, torch.float32)
-            if not isinstance(model, AURegressor):
+            if isinstance(model, AURegressor):
+                raw = model.head(model.trunk(to_input(x))) * AU_MAX
+            elif hasattr(model, "raw"):
+                raw = model.raw(x)
+            else:
                 return model(x).float().to(images.device)
-            raw = model.head(model.trunk(to_input(x))) * AU_MAX
             return (raw + (raw.clamp(0, AU_MAX) - raw).detach()).float().to(images.device)
 
         return judge
@@ -216,3 +219,44 @@ class AuRigIdentityModel(_ReferenceNet, IdentityModel):
 
 OLD_RULE = "the val equal-error-rate point (a record made before threshold rules were recorded)"
 _SHOWN = ("n", "min", "p1", "p50", "p99", "max")  # of the recorded score statistics
+
+
+class _TrainedJudge(AuRigAUDetector):
+    """An AU-rig AU judge trained by :mod:`.robust_train` (weights shipped, never retrained silently)."""
+
+    arch: ClassVar[str] = "plain"
+
+    def __init__(self) -> None:
+        record = read_record(WEIGHTS_DIR, self.weights_name)
+        if record is None:
+            raise FileNotFoundError(f"{WEIGHTS_DIR}: no {self.weights_name}.pt/.json shipped")
+        why = probe_mismatch(WEIGHTS_DIR, record)
+        if why is not None:
+            raise ValueError(
+                f"{WEIGHTS_DIR / self.weights_name}.pt: does not fit the current renderer ({why}); "
+                f"retrain it with: {record.get('command')}"
+            )
+        from faceedit_bench.aurig.reference.robust_train import build_model
+
+        self.weights = WEIGHTS_DIR / f"{self.weights_name}.pt"
+        self.model = load_weights(build_model(self.arch, architecture(record)["width"]), self.weights)
+        self.record = record
+        self.device = torch.device("cpu")
+
+    def provenance(self) -> dict[str, object]:
+        return {**super().provenance(), "robust": (self.record.get("robust") or {}).get("attack")}
+
+
+class AuRigRobustAUDetector(_TrainedJudge):
+    """The default AU-rig AU judge: ``aurig-ref`` adversarially fine-tuned (PGD) with colour changes."""
+
+    label: ClassVar[str] = "aurig-robust"
+    weights_name: ClassVar[str] = "au_regressor_robust"
+
+
+class AuRigSecondAUDetector(_TrainedJudge):
+    """A second AU-rig AU judge: another architecture (GroupNorm, pooled head) and seed, trained apart."""
+
+    label: ClassVar[str] = "aurig-gn"
+    weights_name: ClassVar[str] = "au_regressor_gn"
+    arch: ClassVar[str] = "gn"

@@ -44,7 +44,8 @@ ROBUST_FILE = "au_regressor_robust"
 
 @dataclass
 class RobustConfig:
-    init: str = "shipped"  # "shipped" (aurig-ref weights) or "none" (from scratch)
+    arch: str = "plain"  # "plain" (aurig-ref's AURegressor) or "gn" (models_alt.AURegressorGN)
+    init: str = "shipped"  # "shipped" (aurig-ref weights; plain only) or "none" (from scratch)
     n_ids: int = 2500
     per_id: int = 8
     pool_seed: int = 5  # a pool other than aurig-ref's (seed 0): same split, new renders
@@ -86,9 +87,20 @@ def colour_changes(x: torch.Tensor, p: float, gen: torch.Generator) -> torch.Ten
     return (x + on * (x * (gain - 1) + paint)).clamp(0, 1)
 
 
-def _initial(cfg: RobustConfig) -> AURegressor:
-    model = AURegressor(cfg.width)
-    if cfg.init == "shipped":
+def build_model(arch: str, width: int) -> torch.nn.Module:
+    """The untrained AU regressor of architecture ``arch``."""
+    if arch == "plain":
+        return AURegressor(width)
+    if arch == "gn":
+        from faceedit_bench.aurig.reference.models_alt import AURegressorGN
+
+        return AURegressorGN(width)
+    raise ValueError(f"--arch must be 'plain' or 'gn', got {arch!r}")
+
+
+def _initial(cfg: RobustConfig) -> torch.nn.Module:
+    model = build_model(cfg.arch, cfg.width)
+    if cfg.init == "shipped" and cfg.arch == "plain":
         from faceedit_bench.aurig.reference.backends import AuRigAUDetector
 
         model.load_state_dict(AuRigAUDetector().model.state_dict())
@@ -111,7 +123,7 @@ def _predict(model: torch.nn.Module, images: torch.Tensor) -> torch.Tensor:
     return torch.cat([model(images[s : s + 256]) for s in range(0, len(images), 256)])
 
 
-def monitor(model: AURegressor, val: tuple[torch.Tensor, torch.Tensor]) -> dict[str, float]:
+def monitor(model: torch.nn.Module, val: tuple[torch.Tensor, torch.Tensor]) -> dict[str, float]:
     """Clean val MAE, and how much of the gap to other faces' AUs a 10-step PGD at 2 and 4/255 closes."""
     images, aus = val
     clean = au_scores(_predict(model, images), aus)
@@ -135,17 +147,19 @@ def _val_set(n: int = 1024) -> tuple[torch.Tensor, torch.Tensor]:
     return batch.images.float(), batch.aus.float()
 
 
-def train_robust(out: Path, cfg: RobustConfig, resume: bool, save_every: int, command: str) -> dict:
+def train_robust(
+    out: Path, cfg: RobustConfig, resume: bool, save_every: int, command: str, name: str = ROBUST_FILE
+) -> dict:
     torch.manual_seed(cfg.seed)
     out.mkdir(parents=True, exist_ok=True)
-    state_path = out / f"{ROBUST_FILE}.state.pt"
+    state_path = out / f"{name}.state.pt"
     gen = torch.Generator().manual_seed(cfg.seed + 1)
     model = _initial(cfg)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=1e-4)
     start, seconds = 0, 0.0
     if resume and state_path.exists():
         state = torch.load(state_path, map_location="cpu", weights_only=True)
-        if state["config"] != asdict(cfg):
+        if {**asdict(RobustConfig()), **state["config"]} != asdict(cfg):
             raise ValueError(f"{state_path}: saved with another config; resume with the same options")
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["opt"])
@@ -164,21 +178,19 @@ def train_robust(out: Path, cfg: RobustConfig, resume: bool, save_every: int, co
         idx = torch.randint(0, len(pool), (cfg.batch_size,), generator=gen)
         x, aus, _ = pool.batch(idx)
         x = colour_changes(augment(x, gen), cfg.colour_p, gen)
-        model.eval()  # the attack sees the judge as it judges (BatchNorm running statistics)
-        x_adv = pgd_away(
-            model,
-            x,
-            lambda pred, aus=aus: au_loss(pred, aus, cfg),
-            eps,
-            cfg.pgd_steps,
-            eps * cfg.pgd_step_frac,
-            gen,
-        )
-        model.train()
-        pred = model(torch.cat([x, x_adv]))
-        loss = cfg.clean_weight * au_loss(pred[: len(x)], aus, cfg) + (1 - cfg.clean_weight) * au_loss(
-            pred[len(x) :], aus, cfg
-        )
+        if cfg.pgd_steps > 0:
+            model.eval()  # the attack sees the judge as it judges (BatchNorm running statistics)
+            step_size = eps * cfg.pgd_step_frac
+            x_adv = pgd_away(
+                model, x, lambda p, y=aus: au_loss(p, y, cfg), eps, cfg.pgd_steps, step_size, gen
+            )
+            model.train()
+            pred = model(torch.cat([x, x_adv]))
+            clean, adv = au_loss(pred[: len(x)], aus, cfg), au_loss(pred[len(x) :], aus, cfg)
+            loss = cfg.clean_weight * clean + (1 - cfg.clean_weight) * adv
+        else:  # clean training with the colour changes: the second, independent judge
+            model.train()
+            loss = au_loss(model(x), aus, cfg)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -209,7 +221,7 @@ def train_robust(out: Path, cfg: RobustConfig, resume: bool, save_every: int, co
         images, aus, _ = _held_out(split)
         validation[split] = au_scores(_predict(model, images), aus)
     record = {
-        "model": "AURegressor",
+        "model": type(model).__name__,
         "config": asdict(cfg),
         "seed": cfg.seed,
         "reference_code": reference_code_hash(),
@@ -228,8 +240,8 @@ def train_robust(out: Path, cfg: RobustConfig, resume: bool, save_every: int, co
         },
         "validation": validation,
     }
-    torch_save_atomic(model.state_dict(), out / f"{ROBUST_FILE}.pt")
-    write_json_atomic(out / f"{ROBUST_FILE}.json", record)
+    torch_save_atomic(model.state_dict(), out / f"{name}.pt")
+    write_json_atomic(out / f"{name}.json", record)
     return record
 
 
@@ -237,6 +249,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description="Adversarially train the robust AU-rig AU judge.")
     p.add_argument("--out", required=True, type=Path)
     p.add_argument("--resume", action="store_true", help="continue from DIR's state file")
+    p.add_argument("--name", default=ROBUST_FILE, help="file stem of the weights and record in DIR")
     p.add_argument("--save-every", type=int, default=100)
     p.add_argument("--threads", type=int, default=None)
     defaults = RobustConfig()
@@ -250,7 +263,7 @@ def main(argv: list[str] | None = None) -> int:
     command = "python -m faceedit_bench.aurig.reference.robust_train " + " ".join(
         argv if argv is not None else sys.argv[1:]
     )
-    record = train_robust(a.out, cfg, a.resume, a.save_every, command)
+    record = train_robust(a.out, cfg, a.resume, a.save_every, command, a.name)
     print(json.dumps({k: record["validation"]["val"][k] for k in ("mae_mean", "pearson_min")}))
     return 0
 
