@@ -37,7 +37,7 @@ RULE = (
     "side (value to bound) and by more than its fixed tolerance (the floor for run-to-run noise); a metric "
     "without an interval is judged by the fixed tolerance alone (rule 'fixed ... (no interval)')"
 )
-FAIL_STATUSES = ("REGRESSION", "no value")
+FAIL_STATUSES = ("REGRESSION", "no value", "SAMPLES CHANGED")
 MISSING_STATUSES = ("MISSING editor", "MISSING metric", "MISSING backend")
 _CHANGED = ("added", "removed", "editor added", "editor removed", "backend removed")
 VERDICT_ROWS = 10  # failing rows named on stdout; the rest are in the file
@@ -257,6 +257,7 @@ def compare_results(
         if not _usable(b) or not _usable(c):
             _editor_only_once(report, editor, b, c)
             continue
+        _sample_counts(report, editor, b, c)
         bm, cm = b.get("metrics", {}), c.get("metrics", {})
         for metric_id in dict.fromkeys([*bm, *cm]):
             report.rows.append(
@@ -274,6 +275,18 @@ def compare_results(
         for row in report.rows:
             row.status = strict.get(row.status, row.status)
     return report
+
+
+def _sample_counts(report: RegressionReport, editor: str, b: dict[str, Any], c: dict[str, Any]) -> None:
+    """An editor scored on another number of pairs, or with another failure count, fails the gate."""
+    for what, before, now in (
+        ("pairs scored (n)", (b.get("no_face") or {}).get("n"), (c.get("no_face") or {}).get("n")),
+        ("failed samples", len(b.get("failed_samples") or []), len(c.get("failed_samples") or [])),
+    ):
+        if before is not None and now is not None and before != now:
+            report.rows.append(
+                Row(editor, what, "(run)", float(before), float(now), 0.0, "must not change", "SAMPLES CHANGED")
+            )
 
 
 def _missing_backends(report: RegressionReport, baseline: dict[str, Any], current: dict[str, Any]) -> None:

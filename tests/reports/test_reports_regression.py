@@ -321,3 +321,27 @@ def test_console_script_dispatch(run_dir: Path, tmp_path: Path, capsys: pytest.C
     assert main(["report", str(run_dir), "--baseline", str(run_dir / "results.json"), "--out", out]) == 0
     assert main(["report", str(run_dir), "--baseline", str(tmp_path / "none.json")]) == 2
     assert "no baseline file" in capsys.readouterr().err
+
+
+def test_a_changed_sample_count_or_failure_count_fails_the_gate(run_dir: Path, tmp_path: Path) -> None:
+    """Metrics equal to the baseline, but an editor lost pairs or gained failures: the gate fails."""
+
+    def lost_pairs(d: dict) -> None:
+        d["editors"]["two-stage"].setdefault("no_face", {})["n"] = 5
+
+    base = write_variant(
+        run_dir,
+        tmp_path / "base.json",
+        lambda d: d["editors"]["two-stage"].setdefault("no_face", {}).update(n=48),
+    )
+    cur = write_variant(run_dir, tmp_path / "cur.json", lost_pairs)
+    assert run_report(str(cur), "--baseline", str(base)) == 1
+    assert "SAMPLES CHANGED" in (tmp_path / "regression.md").read_text()
+
+    def failed(d: dict) -> None:
+        d["editors"]["two-stage"].setdefault("no_face", {})["n"] = 48
+        d["editors"]["two-stage"]["failed_samples"] = [{"sample_id": "p0", "reason": "ValueError: x"}]
+
+    cur = write_variant(run_dir, tmp_path / "cur.json", failed)
+    assert run_report(str(cur), "--baseline", str(base)) == 1
+    assert "failed samples" in (tmp_path / "regression.md").read_text()
