@@ -42,8 +42,11 @@ class ReportConfig:
         False, help="an editor, metric or backend of BASELINE absent from CURRENT is listed, not a failure"
     )
     update_baseline: bool = option(
-        False, help="after reporting, copy CURRENT over BASELINE (accept the new numbers)"
+        False,
+        help="after reporting, copy CURRENT over BASELINE (accept the new numbers); refused when the "
+        "report fails, unless --force",
     )
+    force: bool = option(False, help="with --update-baseline: accept CURRENT even when the report fails")
 
     def validate(self) -> None:
         if not self.update_baseline and not self.baseline.exists():
@@ -89,6 +92,13 @@ def run(args: argparse.Namespace) -> int:
     write_text_atomic(out, report.to_markdown())
     print(report.short(out), end="")
     if config.update_baseline:
+        if report.exit_code and not config.force:
+            print(
+                f"faceedit-bench report: not updating {config.baseline}: the report fails "
+                "(pass --force to accept these numbers anyway)",
+                file=sys.stderr,
+            )
+            return report.exit_code
         update_baseline(config.current, config.baseline)
         print(f"baseline updated: {config.baseline} (from {config.current})")
         return 0

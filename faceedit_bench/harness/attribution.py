@@ -49,11 +49,10 @@ from faceedit_bench.harness.paired import (
 )
 from faceedit_bench.harness.robust_edit import edit_rows, subset
 from faceedit_bench.harness.step import BackendSet, BatchMemo, EvalStep
-from faceedit_bench.metrics.functional.au_error import au_mae_mse, no_face, worst_case
+from faceedit_bench.metrics.functional.au_error import au_mae_mse, worst_case
 from faceedit_bench.metrics.functional.psnr import psnr_regions
-from faceedit_bench.metrics.functional.success import expression_reached, joint_success
-from faceedit_bench.metrics.metric_au_error import AUError
-from faceedit_bench.metrics.metric_identity import IdentitySimilarity
+from faceedit_bench.metrics.metric_au_error import AUError, SecondJudgeAUError
+from faceedit_bench.metrics.metric_success import EditSuccess
 
 VARIANTS: dict[str, str] = {
     "final": "the editor's output",
@@ -63,6 +62,11 @@ VARIANTS: dict[str, str] = {
     "warp_hue": "motion step + only the hue (chroma) part of the texture change (final - warped)",
 }
 MOTION_VARIANTS = ("motion", "warp_luma", "warp_hue")
+SHARE_RULE = (
+    "(image - final) / (unchanged - final) in one AU judge's MAE, where that gain's interval lies above 0: "
+    "for no_hue the share of the gain riding on the hue of the change, for motion the share the texture "
+    "step makes (1 - it: the motion step's share)"
+)
 HUE_REMOVAL = (
     "YCbCr of ITU-R BT.601 (full range, linear in RGB): the image keeps the luma Y of the changed "
     "image and takes the chroma (Cb, Cr) of the image it was changed from, then is clipped to [0, 1]; "
@@ -140,21 +144,30 @@ class _Columns:
             column[rows] = vals.detach().double().cpu().numpy()
 
 
+_AU_METRICS = ((AUError, "au_detector"), (SecondJudgeAUError, "au_detector_2"))
+
+
+def au_metric_ids(backends: BackendSet) -> list[str]:
+    """``au_mae@<label>`` of every AU judge of the run, the protocol's first judge first."""
+    return [f"au_mae@{b.label}" for _, kind in _AU_METRICS if (b := backends.get(kind)) is not None]  # type: ignore[attr-defined]
+
+
 @dataclass
 class _Judge:
-    """Scores images of one batch with the run's judges; the source and truth readings are shared."""
+    """Scores images of one batch with the run's judges, through the harness's own metrics.
+
+    AU MAE of every AU judge (:class:`AUError`, :class:`SecondJudgeAUError`), the joint
+    success (:class:`EditSuccess`, with an identity judge) and PSNR to the truth (with one),
+    keyed by metric id as in ``results.json``; source and truth readings are shared.
+    """
 
     backends: BackendSet
     batch: PairBatch
     memo: BatchMemo = field(default_factory=BatchMemo)
     scored: list[tuple[torch.Tensor, dict[str, torch.Tensor]]] = field(default_factory=list)
 
-    @property
-    def au_label(self) -> str:
-        return self.backends.au_detector.label  # type: ignore[union-attr]
-
     def score(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
-        """``au_mae``, ``success`` (when an identity judge exists) and ``psnr`` (with ground truth) per sample.
+        """Per-sample values of ``images`` by metric id.
 
         Images equal to ones already scored in this batch (an editor that returns the source,
         a texture change of zero) reuse those scores: the judges are deterministic.
@@ -168,36 +181,36 @@ class _Judge:
 
     def _judge(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
         step = EvalStep(self.batch, EditOutput(images=images), "attribution", self.backends, self.memo)
-        au = AUError(backend_label=self.au_label).update(step)
-        out = {"au_mae": au["au_mae"].cpu()}
+        out: dict[str, torch.Tensor] = {}
+        for cls, kind in _AU_METRICS:
+            judge = self.backends.get(kind)
+            if judge is not None:
+                out[f"au_mae@{judge.label}"] = cls(backend_label=judge.label).update(step)["au_mae"].cpu()  # type: ignore[attr-defined]
         if self.backends.identity is not None:
-            out["success"] = self._success(step).cpu()
+            label = self.backends.au_detector.label  # type: ignore[union-attr]
+            out[f"success@{label}"] = EditSuccess(backend_label=label).update(step)["success"].cpu()
         if self.batch.target_image is not None:
-            out["psnr"] = psnr_regions(images, self.batch.target_image)["all"].cpu()
+            out["psnr@exact"] = psnr_regions(images, self.batch.target_image)["all"].cpu()
         return out
-
-    def _success(self, step: EvalStep) -> torch.Tensor:
-        edited = step.aus("edited")
-        truth = step.aus("target") if self.batch.target_image is not None else None
-        target = self.batch.target_aus.to(edited.device)
-        reached = expression_reached(edited, step.aus("source").to(edited.device), target, truth)
-        label = self.backends.identity.label  # type: ignore[union-attr]
-        verify = IdentitySimilarity(backend_label=label).update(step)["id_verify"]
-        found = ~no_face(edited).cpu() & ~torch.isnan(step.embedding("edited")).any(dim=1).cpu()
-        return joint_success(reached.cpu(), torch.nan_to_num(verify, nan=0.0).cpu() > 0.5, found)
 
     def worst(self) -> dict[str, torch.Tensor]:
         """What a sample the editor could not edit scores: worst AU error, no success, far-image PSNR."""
         target = self.batch.target_aus
-        measured = getattr(self.backends.au_detector, "measured_aus", AU_NAMES)
-        seen = torch.tensor([au in measured for au in AU_NAMES], device=target.device)
-        worst = torch.where(seen, worst_case(target), float("nan"))
-        out = {"au_mae": au_mae_mse(worst, target)[0].cpu()}
+        out: dict[str, torch.Tensor] = {}
+        for _, kind in _AU_METRICS:
+            judge = self.backends.get(kind)
+            if judge is None:
+                continue
+            measured = getattr(judge, "measured_aus", AU_NAMES)
+            seen = torch.tensor([au in measured for au in AU_NAMES], device=target.device)
+            worst = torch.where(seen, worst_case(target), float("nan"))
+            out[f"au_mae@{judge.label}"] = au_mae_mse(worst, target)[0].cpu()  # type: ignore[attr-defined]
         if self.backends.identity is not None:
-            out["success"] = torch.zeros(len(self.batch), dtype=torch.float64)
+            label = self.backends.au_detector.label  # type: ignore[union-attr]
+            out[f"success@{label}"] = torch.zeros(len(self.batch), dtype=torch.float64)
         if self.batch.target_image is not None:
             far = (self.batch.target_image < 0.5).to(self.batch.target_image.dtype)
-            out["psnr"] = psnr_regions(far, self.batch.target_image)["all"].cpu()
+            out["psnr@exact"] = psnr_regions(far, self.batch.target_image)["all"].cpu()
         return out
 
 
@@ -261,16 +274,6 @@ def run_attribution(
     return block
 
 
-def _metric_ids(backends: BackendSet) -> dict[str, tuple[str, bool]]:
-    """Per-sample key -> (metric id ``key@backend``, higher is better)."""
-    au = backends.au_detector.label  # type: ignore[union-attr]
-    ids = {"au_mae": (f"au_mae@{au}", False), "psnr": ("psnr@exact", True)}
-    if backends.identity is not None:
-        ident = backends.identity.label
-        ids["success"] = (f"success@{au if ident == au else f'{au}+{ident}'}", True)
-    return ids
-
-
 class _Boot:
     """Point values and resampled means of per-sample columns under one shared set of pair weights."""
 
@@ -284,7 +287,8 @@ class _Boot:
         return float(point[0]), boot[:, 0]
 
 
-def _entry(boot: _Boot, column: np.ndarray, metric_id: str, hib: bool) -> dict[str, Any]:
+def _entry(boot: _Boot, column: np.ndarray, metric_id: str) -> dict[str, Any]:
+    """A metric entry as in ``results.json``: mean, 95% interval, n, backend, direction."""
     value, resampled = boot.mean(column)
     interval = percentile_interval(value, resampled)
     entry = {
@@ -292,7 +296,7 @@ def _entry(boot: _Boot, column: np.ndarray, metric_id: str, hib: bool) -> dict[s
         "ci95": [_finite(interval.ci[0]), _finite(interval.ci[1])],
         "n": int(np.isfinite(column).sum()),
         "backend": metric_id.rpartition("@")[2],
-        "higher_is_better": hib,
+        "higher_is_better": not metric_id.startswith("au_mae@"),
     }
     if metric_id.startswith("success@") and _degenerate_rate(column):
         entry["ci95"] = list(_wilson(column))
@@ -313,8 +317,8 @@ def _summarise(
     seed: int,
 ) -> dict[str, Any]:
     boot = _Boot(clusters, n_resamples, seed)
-    ids = _metric_ids(backends)
     unchanged = cols.values["unchanged"]["unchanged"]
+    au_ids = au_metric_ids(backends)
     editors: dict[str, Any] = {}
     for name, state in states.items():
         if not state["edits"]:
@@ -325,28 +329,20 @@ def _summarise(
             continue
         shown = [v for v in VARIANTS if v not in MOTION_VARIANTS or state["motion"]]
         per = cols.values[name]
-        variants = {
-            v: {ids[k][0]: _entry(boot, per[v][k], *ids[k]) for k in ids if k in per[v]} for v in shown
-        }
-        gain = _Gain(boot, unchanged["au_mae"], per["final"]["au_mae"])
-        vs_final = {
-            v: {
-                **{
-                    ids[k][0]: _difference(boot, per[v][k], per["final"][k])
-                    for k in ("au_mae", "success")
-                    if k in per[v]
-                },
-                "share_of_gain_lost": gain.share_lost(per[v]["au_mae"]),
+        gains = {m: _Gain(boot, unchanged[m], per["final"][m]) for m in au_ids}
+        vs_final = {}
+        for v in shown[1:]:  # every image but the final one, against it, on the same pairs
+            vs_final[v] = {
+                m: _difference(boot, per[v][m], per["final"][m]) for m in per[v] if m != "psnr@exact"
             }
-            for v in shown
-            if v != "final"
-        }
+            for m, gain in gains.items():
+                vs_final[v][m]["share_of_gain_lost"] = gain.share_lost(per[v][m])
         editors[name] = {
             "edits": True,
             "has_motion_step": state["motion"],
             "failed_samples": state["failed"],
-            "variants": variants,
-            "gain_au_mae": gain.entry(),
+            "variants": {v: {m: _entry(boot, col, m) for m, col in per[v].items()} for v in shown},
+            "gain": {m: gain.entry() for m, gain in gains.items()},
             "vs_final": vs_final,
         }
     resampled = (
@@ -362,10 +358,10 @@ def _summarise(
         ),
         "hue_removal": HUE_REMOVAL,
         "variants": dict(VARIANTS),
-        "success": "expression reached (functional.success, half the gap) and identity verified and face "
-        "found by the AU and identity judges",
+        "success": EditSuccess.description,
+        "share_of_gain_lost": SHARE_RULE,
         "n_pairs": cols.n,
-        "unchanged": {ids[k][0]: _entry(boot, unchanged[k], *ids[k]) for k in ids if k in unchanged},
+        "unchanged": {m: _entry(boot, col, m) for m, col in unchanged.items()},
         "editors": editors,
     }
 

@@ -189,7 +189,7 @@ def figures_latex(figures_dir: Path, protocol: str) -> str:
             f"\\begin{{{env}}}[tbp]",
             "\\centering",
             f"\\includegraphics[width={width}]{{{pdf.name}}}",
-            f"\\caption{{{protocol}: {latex_escape(pdf.stem.replace('_', ' '))}}}",
+            f"\\caption{{{latex_escape(protocol)}: {latex_escape(pdf.stem.replace('_', ' '))}}}",
             f"\\label{{{label(protocol, pdf.stem, 'fig')}}}",
             f"\\end{{{env}}}",
         ]

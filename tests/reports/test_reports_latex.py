@@ -106,3 +106,14 @@ def test_two_column_paper_compiles_without_overfull_or_duplicate_labels(
     problems = [line for line in log.splitlines() if re.search(pattern, line)]
     assert problems == []
     assert (tmp_path / "paper.pdf").stat().st_size > 10_000
+
+
+def test_figure_captions_escape_the_protocol_name(tmp_path):
+    """A protocol named to inject LaTeX (or just with an underscore) is typeset as text."""
+    from faceedit_bench.reports.latex import figures_latex
+
+    (tmp_path / "per_au.pdf").write_bytes(b"%PDF-1.4\n/MediaBox [0 0 200 100]\n")
+    evil = r"ltx}\input{/etc/passwd}\immediate\write18{touch PWNED}"
+    text = figures_latex(tmp_path, evil) + figures_latex(tmp_path, "my_faces")
+    assert r"\input{/etc/passwd}" not in text and r"\immediate\write18" not in text
+    assert r"my\_faces" in text

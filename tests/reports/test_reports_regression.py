@@ -283,7 +283,10 @@ def test_update_baseline(run_dir: Path, tmp_path: Path) -> None:
 
     cur = write_variant(run_dir, tmp_path / "cur.json", worse)
     assert run_report(str(cur), "--baseline", str(baseline)) == 1
-    assert run_report(str(cur), "--baseline", str(baseline), "--update-baseline") == 0
+    before = baseline.read_bytes()
+    assert run_report(str(cur), "--baseline", str(baseline), "--update-baseline") == 1  # a failing run
+    assert baseline.read_bytes() == before
+    assert run_report(str(cur), "--baseline", str(baseline), "--update-baseline", "--force") == 0
     assert baseline.read_bytes() == cur.read_bytes()
     assert run_report(str(cur), "--baseline", str(baseline)) == 0
     fresh = tmp_path / "new" / "baseline.json"
