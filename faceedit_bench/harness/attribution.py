@@ -11,13 +11,14 @@ own AU and identity judges, these images of each pair:
   ``motion`` (that output alone), ``warp_luma`` (it plus only the brightness part of the
   texture change ``final - warped``) and ``warp_hue`` (it plus only the hue part).
 
-Each image gets the run's AU MAE (a missed face scores the worst value, as in
-:mod:`faceedit_bench.metrics.metric_au_error`), the joint success of
-:mod:`faceedit_bench.metrics.functional.success` (expression reached, identity verified,
-face found by both judges) and, with ground truth, PSNR to the true target. A sample the
-editor could not edit scores the worst AU error, no success and the PSNR of the image
-farthest from the target, in every variant. The unchanged source is scored the same way
-(``unchanged``). Means get paired percentile intervals from one cluster bootstrap (whole
+Each image is scored by the harness's own metrics: the AU MAE of every AU judge of the run
+(a missed face scores the worst value, :mod:`faceedit_bench.metrics.metric_au_error`), the
+joint success (:mod:`faceedit_bench.metrics.metric_success`: expression reached under every
+AU judge, identity verified, face found) and, with ground truth, PSNR to the true target;
+keys are the ``results.json`` metric ids, so ``final`` repeats the main pass's numbers
+(checked: ``final_matches_main_pass``). A sample the editor could not edit scores the worst
+AU error, no success and the PSNR of the image farthest from the target, in every variant.
+The unchanged source is scored the same way (``unchanged``). Means get paired percentile intervals from one cluster bootstrap (whole
 identities resampled, :mod:`.paired`) shared by every editor and variant, so each
 ``variant - final`` difference and each share of the gain is paired by construction.
 """
@@ -62,8 +63,10 @@ VARIANTS: dict[str, str] = {
     "warp_hue": "motion step + only the hue (chroma) part of the texture change (final - warped)",
 }
 MOTION_VARIANTS = ("motion", "warp_luma", "warp_hue")
+MIN_GAIN = 0.05  # ours: shares only of a gain whose interval lies above 5% of the unchanged error
 SHARE_RULE = (
-    "(image - final) / (unchanged - final) in one AU judge's MAE, where that gain's interval lies above 0: "
+    f"(image - final) / (unchanged - final) in one AU judge's MAE, where that gain's interval lies above "
+    f"{MIN_GAIN:.0%} of the unchanged error: "
     "for no_hue the share of the gain riding on the hue of the change, for motion the share the texture "
     "step makes (1 - it: the motion step's share)"
 )
@@ -119,8 +122,9 @@ def keep_only_hue(before: torch.Tensor, after: torch.Tensor) -> torch.Tensor:
 
 
 def variant_images(source: torch.Tensor, out: EditOutput) -> dict[str, torch.Tensor]:
-    """The images judged for one batch of edits (see :data:`VARIANTS`); motion ones need ``out.warped``."""
-    final = out.images
+    """The images judged for one batch of edits (see :data:`VARIANTS`), on ``source``'s device and dtype;
+    the motion ones need ``out.warped``."""
+    final = out.images.to(source)
     images = {"final": final, "no_hue": remove_hue(source, final)}
     if out.warped is not None:
         warped = out.warped.to(final)
@@ -237,10 +241,11 @@ def _score_editor(
     edited_rows = [indices[r] for r in rows]
     sub = judge if len(rows) == len(batch) else _Judge(judge.backends, subset(batch, rows))
     source = sub.batch.source
-    state["edits"] = state["edits"] or not torch.equal(out.images, source)
+    images = variant_images(source, out)
+    state["edits"] = state["edits"] or not torch.equal(images["final"], source)
     state["motion"] = state["motion"] or out.warped is not None
-    for variant, images in variant_images(source, out).items():
-        cols.put(name, variant, edited_rows, sub.score(images))
+    for variant, variant_batch in images.items():
+        cols.put(name, variant, edited_rows, sub.score(variant_batch))
 
 
 def run_attribution(
@@ -251,8 +256,14 @@ def run_attribution(
     batch_size: int,
     n_resamples: int = N_RESAMPLES,
     seed: int = 0,
+    main_metrics: dict[str, dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """The ``attribution`` block of ``results.json`` for ``editors`` (those that did not fail)."""
+    """The ``attribution`` block of ``results.json`` for ``editors`` (those that did not fail).
+
+    ``main_metrics`` (editor -> metric id -> entry, the main pass's): each editor's entry
+    then says whether its final images score exactly what the main pass scored
+    (``final_matches_main_pass``), i.e. whether the re-run reproduced the scored edits.
+    """
     started = time.perf_counter()
     if backends.au_detector is None:
         return {"skipped": "no AU detector backend: nothing judges the expression"}
@@ -270,8 +281,32 @@ def run_attribution(
             for name, editor in editors.items():
                 _score_editor(judge, cols, name, editor, indices, states[name])
     block = _summarise(cols, clusters, states, backends, n_resamples, seed)
+    if main_metrics is not None:
+        check_reproduced(block, main_metrics)
     block["seconds"] = round(time.perf_counter() - started, 1)
     return block
+
+
+def check_reproduced(block: dict[str, Any], main_metrics: dict[str, dict[str, Any]]) -> None:
+    """Set ``final_matches_main_pass`` per editor; warn about editors whose re-run scores differ."""
+    for name, entry in block.get("editors", {}).items():
+        main = main_metrics.get(name, {})
+        shared = [
+            (v["value"], main[m]["value"])
+            for m, v in entry.get("variants", {}).get("final", {}).items()
+            if m in main
+        ]
+        if not shared:
+            continue
+        same = all(
+            a is not None and b is not None and abs(a - b) <= 1e-6 * max(1.0, abs(b)) for a, b in shared
+        )
+        entry["final_matches_main_pass"] = same
+        if not same:
+            print(
+                f"warning: attribution: re-running {name!r} did not reproduce the scored edits (a "
+                "non-deterministic editor?); its attribution describes other edits than its scores"
+            )
 
 
 class _Boot:
@@ -379,7 +414,8 @@ class _Gain:
 
     ``share_lost(variant) = (variant - final) / gain``: for ``no_hue`` the share that rides on
     the hue of the change, for ``motion`` the share the texture step makes (1 - it: the
-    motion step's share). Reported only when the gain's interval lies above 0.
+    motion step's share). Reported only when the gain's interval lies above
+    :data:`MIN_GAIN` of the unchanged error: a share of a negligible gain divides by noise.
     """
 
     def __init__(self, boot: _Boot, unchanged: np.ndarray, final: np.ndarray) -> None:
@@ -388,13 +424,15 @@ class _Gain:
         base = boot.mean(unchanged)
         self.value, self.resampled = base[0] - self.final[0], base[1] - self.final[1]
         self.interval = percentile_interval(self.value, self.resampled)
+        self.floor = MIN_GAIN * base[0]
 
     def entry(self) -> dict[str, Any]:
         return {"value": _finite(self.value), "ci95": [_finite(c) for c in self.interval.ci]}
 
     def share_lost(self, variant: np.ndarray) -> dict[str, Any]:
-        if not self.interval.ci[0] > 0:
-            return {"value": None, "ci95": None, "note": "no AU-error gain over the unchanged face"}
+        if not self.interval.ci[0] > self.floor:
+            why = f"no AU-error gain over the unchanged face above {MIN_GAIN:.0%} of its error"
+            return {"value": None, "ci95": None, "note": why}
         value, resampled = self.boot.mean(variant)
         with np.errstate(invalid="ignore", divide="ignore"):
             share = percentile_interval(

@@ -179,8 +179,9 @@ def _evaluate_and_write(
     # where each editor's gain comes from; an editor that leaves faces unchanged is marked, not judged
     attributed = {k: e for k, e in editors.items() if k not in evaluation.failed}
     attribution = run_attribution(
-        pairs, attributed, backends, device, config.batch_size or protocol.batch_size
-    )
+        pairs, attributed, backends, device, config.batch_size or protocol.batch_size,
+        main_metrics=evaluation.metrics,
+    )  # fmt: skip
     print(f"attribution (motion, texture, hue of each edit): {attribution.get('seconds', 0):.0f} s")
     _copy_training_curves(editors, artifacts / "training")
     audits = _judge_audit(backends, pairs) if getattr(config, "judge_audit", True) else None

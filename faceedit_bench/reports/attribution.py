@@ -3,9 +3,9 @@
 One row per (editor, judged image): the unchanged source first, then each editor's final
 output, the output with the hue of its change removed and, for editors with a motion step,
 that step alone and it plus only the luma or only the hue part of the texture change
-(:mod:`faceedit_bench.harness.attribution`). Columns: AU error, its paired difference to
-the final output, the share of the editor's AU-error gain (unchanged - final) the image
-loses, joint success and PSNR to the true target.
+(:mod:`faceedit_bench.harness.attribution`). Columns: per AU judge the AU error and the
+share of the editor's AU-error gain (unchanged - final) the image loses, then joint success
+and PSNR to the true target; the CSV adds each paired difference to the final output.
 """
 
 from __future__ import annotations
@@ -64,28 +64,23 @@ def attribution_frames(results: dict[str, Any]) -> tuple[pd.DataFrame, pd.DataFr
     if not rows:
         return pd.DataFrame(), pd.DataFrame(columns=_RAW_COLUMNS)
     metrics = _metric_order(rows)
-    au = next((m for m in metrics if MetricId.parse(m).key == "au_mae"), None)
     raw, shown = [], []
     decimals = {m: _decimals(rows, m) for m in metrics}
     for editor, variant, values, vs in rows:
         line: dict[str, str] = {"editor": editor, "image judged": variant_label(variant)}
         for m in metrics:
-            v = values.get(m, {})
-            hib = bool(v.get("higher_is_better", MetricId.parse(m).key != "au_mae"))
-            lo, hi = _ci(v)
-            line[metric_label(MetricId.parse(m), hib)] = format_cell(
-                _num(v.get("value")), (hi - lo) / 2, decimals[m]
-            )
-            d, share = vs.get(m, {}), vs.get("share_of_gain_lost", {}) if m == au else {}
+            mid, v, d = MetricId.parse(m), values.get(m, {}), vs.get(m, {})
+            hib = bool(v.get("higher_is_better", mid.key != "au_mae"))
+            (lo, hi), share = _ci(v), d.get("share_of_gain_lost", {})
+            line[metric_label(mid, hib)] = format_cell(_num(v.get("value")), (hi - lo) / 2, decimals[m])
+            if mid.key == "au_mae":  # per AU judge: a claim holds where both judges agree
+                line[f"share of gain lost [{mid.backend}]"] = _interval(share, 0, percent=True)
             raw.append({
                 "editor": editor, "variant": variant, "metric": m, "value": _num(v.get("value")),
                 "ci_lo": lo, "ci_hi": hi, "n": v.get("n"), "higher_is_better": hib,
                 "diff_vs_final": _num(d.get("value")), "diff_lo": _ci(d)[0], "diff_hi": _ci(d)[1], "p": d.get("p"),
                 "share_of_gain_lost": _num(share.get("value")), "share_lo": _ci(share)[0], "share_hi": _ci(share)[1],
             })  # fmt: skip
-            if m == au:
-                line["diff. AU MAE vs final"] = _interval(d, decimals[m], signed=True)
-                line["share of gain lost"] = _interval(share, 0, percent=True)
         shown.append(line)
     return pd.DataFrame(shown), pd.DataFrame(raw, columns=_RAW_COLUMNS)
 
@@ -120,18 +115,22 @@ def attribution_notes(results: dict[str, Any]) -> list[str]:
     """Reading notes: what each image is, how hue is removed, how the intervals were drawn."""
     block = results.get("attribution") or {}
     notes = [
-        "value ± half-width of the 95% interval; diff. and share: paired, [95% interval]",
-        "share of gain lost = (image − final) / (unchanged − final) in AU MAE: for the no-hue image the "
-        "share of the gain that rides on the hue of the change; for the motion step alone the share the "
-        "texture step makes",
+        "value ± half-width of the 95% interval; share: paired, [95% interval]; the paired differences to the "
+        "final output are in attribution.csv",
+        f"share of gain lost: {block.get('share_of_gain_lost', '')}",
         f"hue removal: {block.get('hue_removal', '')}",
         f"method: {block.get('method', '')}",
     ]
     for editor, entry in (block.get("editors") or {}).items():
         if not entry.get("edits"):
             notes.append(f"{editor}: not shown ({entry.get('note', 'no edits')})")
-        elif entry.get("failed_samples"):
+            continue
+        if entry.get("failed_samples"):
             notes.append(f"{editor}: {entry['failed_samples']} samples could not be edited; scored worst")
+        if entry.get("final_matches_main_pass") is False:
+            notes.append(
+                f"{editor}: its re-run did not reproduce the scored edits; these rows describe other edits"
+            )
     return notes
 
 

@@ -277,7 +277,8 @@ def attribution_figure(inp: RunInputs, out_dir: Path) -> list[Path]:
     refs = inp.reference_editors()
     editors = {e: v for e, v in (block.get("editors") or {}).items() if v.get("edits")}
     editors = {e: editors[e] for e in sorted(editors, key=lambda e: e in refs)}  # bounds last
-    au = next((m for m in block.get("unchanged", {}) if MetricId.parse(m).key == "au_mae"), None)
+    aus = [m for m in block.get("unchanged", {}) if MetricId.parse(m).key == "au_mae"]
+    au, second = [*aus, None, None][:2]  # the protocol's AU judge; its second, independent one
     if not editors or au is None:
         raise SkipFigure("results.json has no attribution block with editors that edit")
     order = [v for v in _ATTRIBUTION_ORDER if any(v in e["variants"] for e in editors.values())]
@@ -295,11 +296,20 @@ def attribution_figure(inp: RunInputs, out_dir: Path) -> list[Path]:
                    label=None if variant in drawn else variant_label(variant), linewidth=0,
                    error_kw={"elinewidth": 0.6})  # fmt: skip
             drawn.add(variant)
+            if second is not None and second in entry["variants"][variant]:
+                ax.plot(x + width * (k - (len(shown) - 1) / 2), entry["variants"][variant][second]["value"],
+                        marker="D", markersize=2.2, color="black", linestyle="none", zorder=4,
+                        label=None if "second" in drawn else f"second AU judge [{MetricId.parse(second).backend}]")  # fmt: skip
+                drawn.add("second")
     base = metric_cell(block["unchanged"][au])
     ax.axhline(base.value, color="#555555", linestyle="--", linewidth=0.9,
                label=f"unchanged ({base.value:.3f}; band: 95% CI)")  # fmt: skip
     if math.isfinite(base.ci_lo) and math.isfinite(base.ci_hi):
         ax.axhspan(base.ci_lo, base.ci_hi, color="#555555", alpha=0.12, linewidth=0)
+    if second is not None:
+        level = block["unchanged"][second]["value"]
+        ax.axhline(level, color="black", linestyle=":", linewidth=0.8,
+                   label=f"second judge, unchanged ({level:.3f})")  # fmt: skip
     ax.set_xticks(np.arange(len(editors)))
     names = [e + (" (ref.)" if e in refs else "") for e in editors]
     crowded = max(map(len, names)) * len(names) > 90  # ~ characters that fit side by side
@@ -310,8 +320,7 @@ def attribution_figure(inp: RunInputs, out_dir: Path) -> list[Path]:
     ax.set_ylim(0, max(top, ax.get_ylim()[1]) * 1.05)
     ax.set_ylabel(metric_label(MetricId.parse(au), False))
     handles, labels = ax.get_legend_handles_labels()
-    ranks = [len(order) if "unchanged" in lab else next(i for i, v in enumerate(order) if variant_label(v) == lab)
-             for lab in labels]  # fmt: skip
+    ranks = [next((i for i, v in enumerate(order) if variant_label(v) == lab), len(order)) for lab in labels]
     pairs = sorted(zip(ranks, handles, labels, strict=True), key=lambda t: t[0])
     ax.legend([h for _, h, _ in pairs], [lab for _, _, lab in pairs], ncol=3 if len(editors) > 3 else 2,
               loc="lower left", bbox_to_anchor=(0, 1.0), handlelength=1.5)  # fmt: skip

@@ -153,7 +153,7 @@ def test_colour_paint_gain_is_removed_by_the_no_hue_variant():
     backends = BackendSet(au_detector=_ColourJudge(), identity=_SameFace())
     editors = {"paint": _Painter(), "warp-paint": _WarpThenPaint(), "copy": _Copy()}
     block = run_attribution(_GreyPairs(), editors, backends, "cpu", batch_size=5, n_resamples=200)
-    mae, success = "au_mae@colour-test", "success@colour-test+same-test"
+    mae, success = "au_mae@colour-test", "success@colour-test"
     unchanged = block["unchanged"][mae]["value"]
     assert unchanged == pytest.approx(TARGET / 17, abs=0.02) and block["unchanged"][success]["value"] == 0
     for name in ("paint", "warp-paint"):
@@ -163,7 +163,7 @@ def test_colour_paint_gain_is_removed_by_the_no_hue_variant():
         # ... and without the hue of the change every bit of that gain is gone
         assert _value(block, name, "no_hue", mae) == pytest.approx(unchanged, abs=1e-3)
         assert _value(block, name, "no_hue", success) == 0.0
-        share = block["editors"][name]["vs_final"]["no_hue"]["share_of_gain_lost"]["value"]
+        share = block["editors"][name]["vs_final"]["no_hue"][mae]["share_of_gain_lost"]["value"]
         assert share == pytest.approx(1.0, abs=0.01)
     entry = block["editors"]["warp-paint"]
     assert entry["has_motion_step"] and not block["editors"]["paint"]["has_motion_step"]
@@ -199,7 +199,20 @@ def test_samples_an_editor_cannot_edit_score_worst_in_every_variant():
     worst, no_hue = (TARGET + 16 * 5) / 17, TARGET / 17
     expected = (k * worst + (N - k) * no_hue) / N
     assert entry["variants"]["no_hue"]["au_mae@colour-test"]["value"] == pytest.approx(expected, abs=0.01)
-    assert entry["variants"]["final"]["success@colour-test+same-test"]["value"] == pytest.approx((N - k) / N)
+    assert entry["variants"]["final"]["success@colour-test"]["value"] == pytest.approx((N - k) / N)
+
+
+def test_a_re_run_that_differs_from_the_main_pass_is_flagged(capsys):
+    from faceedit_bench.harness.attribution import check_reproduced
+
+    final = {"au_mae@j": {"value": 0.5}, "psnr@exact": {"value": 30.0}}
+    block = {"editors": {"same": {"variants": {"final": final}}, "drifts": {"variants": {"final": final}}}}
+    main = {"same": {"au_mae@j": {"value": 0.5}, "psnr@exact": {"value": 30.0}},
+            "drifts": {"au_mae@j": {"value": 0.52}, "psnr@exact": {"value": 30.0}}}  # fmt: skip
+    check_reproduced(block, main)
+    assert block["editors"]["same"]["final_matches_main_pass"] is True
+    assert block["editors"]["drifts"]["final_matches_main_pass"] is False
+    assert "'drifts'" in capsys.readouterr().out
 
 
 # --- the block in a real (tiny) compare run -------------------------------------------------
@@ -215,7 +228,9 @@ def test_compare_writes_the_attribution_block(tmp_path, monkeypatch):
     resolve = protocols.resolve_protocol
 
     def lean(*args, **kwargs):  # no FID/LPIPS networks: the test is about the attribution block
-        return dataclasses.replace(resolve(*args, **kwargs), metrics=("au_error", "identity", "psnr"))
+        return dataclasses.replace(
+            resolve(*args, **kwargs), metrics=("edit_success", "au_error", "au_error_2", "psnr")
+        )
 
     monkeypatch.setattr(protocols, "resolve_protocol", lean)
     config = build_config(
@@ -228,13 +243,16 @@ def test_compare_writes_the_attribution_block(tmp_path, monkeypatch):
     assert block["n_pairs"] == 8 and block["editors"]["identity"]["edits"] is False
     two = block["editors"]["two-stage"]
     assert set(two["variants"]) == {"final", "no_hue", "motion", "warp_luma", "warp_hue"}
-    for key in ("au_mae@aurig-ref", "psnr@exact"):  # the re-run edits are the scored ones
+    ids = ["au_mae@aurig-robust", "au_mae@aurig-gn", "success@aurig-robust", "psnr@exact"]
+    assert two["final_matches_main_pass"] is True
+    assert set(two["variants"]["final"]) == set(ids)  # both AU judges, the headline success, PSNR
+    for key in ids:  # the re-run edits are the scored ones, judged as the main pass judges them
         assert two["variants"]["final"][key]["value"] == pytest.approx(
             data["editors"]["two-stage"]["metrics"][key]["value"], abs=1e-9
         )
-    assert block["unchanged"]["au_mae@aurig-ref"]["value"] == pytest.approx(
-        data["editors"]["identity"]["metrics"]["au_mae@aurig-ref"]["value"], abs=1e-9
-    )
+        assert block["unchanged"][key]["value"] == pytest.approx(
+            data["editors"]["identity"]["metrics"][key]["value"], abs=1e-9
+        )
     assert (out / "tables" / "attribution.md").exists() and "two-stage" in (
         out / "tables" / "attribution.csv"
     ).read_text()
