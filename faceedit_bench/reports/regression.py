@@ -285,7 +285,16 @@ def _sample_counts(report: RegressionReport, editor: str, b: dict[str, Any], c: 
     ):
         if before is not None and now is not None and before != now:
             report.rows.append(
-                Row(editor, what, "(run)", float(before), float(now), 0.0, "must not change", "SAMPLES CHANGED")
+                Row(
+                    editor,
+                    what,
+                    "(run)",
+                    float(before),
+                    float(now),
+                    0.0,
+                    "must not change",
+                    "SAMPLES CHANGED",
+                )
             )
 
 
