@@ -41,6 +41,19 @@ def read_record(folder: Path, name: str) -> dict[str, Any] | None:
         raise ValueError(f"{path}: not valid JSON ({err})") from None
 
 
+def checked_record(folder: Path, name: str, fix: str = "retrain them") -> dict[str, Any]:
+    """``name``'s record in ``folder`` when its weights fit the current code, else an error naming the file."""
+    record = read_record(folder, name)
+    if record is None:
+        raise FileNotFoundError(f"{folder}: no {name}.pt with its {name}.json record")
+    why = probe_mismatch(folder, record)
+    if why is not None:
+        raise ValueError(
+            f"{folder / (name + '.json')}: the weights do not fit the current code ({why}); {fix}"
+        )
+    return record
+
+
 def weights_folder(name: str) -> tuple[Path, dict[str, Any]]:
     """Folder holding valid ``name`` weights: the shipped ones, or a one-off retrain in the cache."""
     shipped = read_record(WEIGHTS_DIR, name)
@@ -227,15 +240,9 @@ class _TrainedJudge(AuRigAUDetector):
     arch: ClassVar[str] = "plain"
 
     def __init__(self) -> None:
-        record = read_record(WEIGHTS_DIR, self.weights_name)
-        if record is None:
-            raise FileNotFoundError(f"{WEIGHTS_DIR}: no {self.weights_name}.pt/.json shipped")
-        why = probe_mismatch(WEIGHTS_DIR, record)
-        if why is not None:
-            raise ValueError(
-                f"{WEIGHTS_DIR / self.weights_name}.pt: does not fit the current renderer ({why}); "
-                f"retrain it with: {record.get('command')}"
-            )
+        record = checked_record(
+            WEIGHTS_DIR, self.weights_name, "retrain them with the command in that record"
+        )
         from faceedit_bench.aurig.reference.robust_train import build_model
 
         self.weights = WEIGHTS_DIR / f"{self.weights_name}.pt"

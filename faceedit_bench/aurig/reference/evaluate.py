@@ -116,22 +116,14 @@ def recompute_identity_record(
     from faceedit_bench.aurig.reference.backends import (
         WEIGHTS_DIR,
         AuRigIdentityModel,
+        checked_record,
         load_weights,
-        read_record,
     )
-    from faceedit_bench.aurig.reference.probe import probe_mismatch
     from faceedit_bench.io import write_json_atomic
 
     folder = Path(folder) if folder is not None else WEIGHTS_DIR
     name = AuRigIdentityModel.weights_name
-    record = read_record(folder, name)
-    if record is None:
-        raise FileNotFoundError(f"{folder}: no {name}.pt with its {name}.json record")
-    why = probe_mismatch(folder, record)
-    if why is not None:
-        raise ValueError(
-            f"{folder / (name + '.json')}: the weights do not fit the current code ({why}); retrain them"
-        )
+    record = checked_record(folder, name)
     model = load_weights(AuRigIdentityModel.build(record), folder / f"{name}.pt")
     block = identity_record(identity_scores(model))
     record["validation"] = {
