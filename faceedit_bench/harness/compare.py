@@ -51,6 +51,24 @@ def build_pairs(protocol: Protocol, n_pairs: int | None = None) -> PairSet:
     return pairs
 
 
+def clamp_n_pairs(config: Any, pairs: PairSet) -> Any:
+    """``config`` with ``n_pairs`` unset when it asks for every pair or more (said when more)."""
+    if config.n_pairs is None or isinstance(pairs, PrefixPairSet):
+        return config
+    if config.n_pairs > len(pairs):
+        print(
+            f"note: --n-pairs {config.n_pairs} is more than the {len(pairs)} pairs there are; all are evaluated"
+        )
+    return dataclasses.replace(config, n_pairs=None)
+
+
+def subset_block(pairs: PairSet) -> dict[str, Any]:
+    """``{"subset": {"n": N, "of": TOTAL}}`` when only the first N pairs are evaluated, else ``{}``."""
+    if not isinstance(pairs, PrefixPairSet):
+        return {}
+    return {"subset": {"n": len(pairs), "of": len(pairs.inner)}}
+
+
 class PrefixPairSet(PairSet):
     """The first ``n`` pairs of a pair set."""
 
@@ -88,7 +106,7 @@ def run_compare(
 
 def _run_compare(config: CompareConfig, extra: dict[str, Editor] | None, command: str) -> Path | None:
     from faceedit_bench.harness.manifest import load_externals
-    from faceedit_bench.harness.rundir import claim_run_dir, default_run_dir
+    from faceedit_bench.harness.rundir import claim_run, default_run_dir
     from faceedit_bench.protocols import resolve_protocol
     from faceedit_bench.user_editors import register_spec
 
@@ -103,6 +121,7 @@ def _run_compare(config: CompareConfig, extra: dict[str, Editor] | None, command
     started = time.time()
 
     pairs = build_pairs(protocol, config.n_pairs)
+    config = clamp_n_pairs(config, pairs)
     defaults = [] if extra or command != "compare" else list(protocol.default_editors)
     names = [register_spec(n) for n in config.editors] or defaults
     checkpoints = expand_checkpoints(config.checkpoint)
@@ -128,12 +147,11 @@ def _run_compare(config: CompareConfig, extra: dict[str, Editor] | None, command
     listed = [*names, *externals, *(extra or {})]
     single = listed[0] if command != "compare" and len(listed) == 1 else None
     out = config.out or default_run_dir(protocol.name, command, single)
-    if rank == 0:
-        claim_run_dir(out, command, [*editors, *unavailable])
-    return _evaluate_and_write(
-        config, protocol, pairs, editors, unavailable, device, out, rank, started, command,
-        seeds=(checkpoints, replicates),
-    )  # fmt: skip
+    with claim_run(out, command, [*editors, *unavailable], config, protocol.to_json(), rank == 0):
+        return _evaluate_and_write(
+            config, protocol, pairs, editors, unavailable, device, out, rank, started, command,
+            seeds=(checkpoints, replicates),
+        )  # fmt: skip
 
 
 def _evaluate_and_write(
@@ -190,6 +208,7 @@ def _evaluate_and_write(
         protocol={
             **protocol.to_json(),
             "n_pairs_evaluated": len(pairs),
+            **subset_block(pairs),
             "has_ground_truth": pairs.has_ground_truth,
         },
         config={
@@ -350,7 +369,7 @@ def run_evaluate(config: EvaluateConfig) -> Path | None:
 
 def _run_manifest(config: EvaluateConfig) -> Path | None:
     from faceedit_bench.harness.manifest import ManifestPairs, PrecomputedEditor
-    from faceedit_bench.harness.rundir import claim_run_dir, default_run_dir
+    from faceedit_bench.harness.rundir import claim_run, default_run_dir
 
     rank, _ = distributed.rank_and_world()
     base: Protocol = plugins.protocols.get(config.protocol)
@@ -369,23 +388,15 @@ def _run_manifest(config: EvaluateConfig) -> Path | None:
     )
     if config.n_pairs is not None and config.n_pairs < len(pairs):
         pairs = PrefixPairSet(pairs, config.n_pairs)  # type: ignore[assignment]
+    config = clamp_n_pairs(config, pairs)
     editors: dict[str, Editor] = {
         config.name: PrecomputedEditor(
             pairs.inner if isinstance(pairs, PrefixPairSet) else pairs, config.name
         )
     }  # type: ignore[arg-type]
     out = config.out or default_run_dir(protocol.name, "evaluate", config.name)
-    if rank == 0:
-        claim_run_dir(out, "evaluate", [config.name])
-    return _evaluate_and_write(
-        config,
-        protocol,
-        pairs,
-        editors,
-        {},
-        resolve_device(config.device),
-        out,
-        rank,
-        time.time(),
-        "evaluate",
-    )
+    with claim_run(out, "evaluate", [config.name], config, protocol.to_json(), rank == 0):
+        return _evaluate_and_write(
+            config, protocol, pairs, editors, {}, resolve_device(config.device), out, rank, time.time(),
+            "evaluate",
+        )  # fmt: skip

@@ -43,8 +43,15 @@ class RunOptions:
         None,
         help="output folder (default: runs/<protocol> for compare, runs/evaluate-<protocol>-<editor> for evaluate)",
     )
+    overwrite: bool = option(
+        False,
+        help="replace the run already in --out when it is another run (other command, protocol, editors "
+        "or options): first remove every file it wrote. Without it such a folder is refused; the same "
+        "run needs no flag (a killed run resumes)",
+    )
     n_pairs: int | None = option(
-        None, help="evaluate only the first N pairs (recorded; not comparable to the full protocol)"
+        None,
+        help="evaluate only the first N pairs (recorded as a subset; not comparable to the full protocol)",
     )
     batch_size: int | None = option(None, help="evaluation batch size (default: the protocol's)")
     device: str = option("auto", help="cpu, cuda, cuda:N or auto")

@@ -12,7 +12,9 @@ Two kinds of CSV:
   asked for" (NaN: not scored). AU columns are 0-5 unless ``au_scale=1`` says 0-1
   (py-feat Fex); AU values all within 0-1 without an explicit scale draw a warning.
 
-Relative paths are relative to the CSV's folder. Images of another size are
+Paths are relative to the CSV's folder and stay in it: an absolute path, or one that
+leaves the folder (``..``, or a symlink pointing out of it), is refused naming the
+file, row and column (:func:`contained_path`, for every path column). Images of another size are
 centre-cropped to square and resized (bilinear, antialiased) to the protocol
 resolution: the same rule for every image. Exported sources already are the
 protocol's crops, so an edit of the same size is used pixel for pixel.
@@ -103,14 +105,30 @@ def read_target_aus(frame: pd.DataFrame, path: Path, au_scale: float | None) -> 
     return values * (AU_MAX / scale)
 
 
-def _paths(frame: pd.DataFrame, column: str, base: Path) -> list[Path | None]:
+def contained_path(value: str, csv_path: Path, row: int, column: str) -> Path:
+    """The path in cell ``row`` (as numbered in the file), ``column``: inside the CSV's folder, or refused."""
+    base = csv_path.parent
+    where = f"{csv_path}: row {row}, column {column}: path {value!r}"
+    path = Path(value)
+    if path.is_absolute():
+        raise ManifestError(f"{where} is absolute; give it relative to the CSV's folder {base}")
+    full = base / path
+    if not full.resolve().is_relative_to(base.resolve()):
+        raise ManifestError(
+            f"{where} leaves the CSV's folder {base} (it resolves to {full.resolve()}); "
+            "put the images in that folder"
+        )
+    return full
+
+
+def _paths(frame: pd.DataFrame, column: str, csv_path: Path) -> list[Path | None]:
+    """The paths of ``column``, each checked by :func:`contained_path`; an empty cell is None."""
     out: list[Path | None] = []
-    for v in frame[column]:
+    for i, v in enumerate(frame[column]):
         if pd.isna(v) or not str(v).strip():
             out.append(None)
             continue
-        p = Path(str(v).strip())
-        out.append(p if p.is_absolute() else base / p)
+        out.append(contained_path(str(v).strip(), csv_path, i + 2, column))
     return out
 
 
@@ -149,7 +167,7 @@ class ManifestPairs(PairSet):
         columns = ("source", "edited", "target") if self.has_ground_truth else ("source", "edited")
         self.files: dict[str, list[Path]] = {}
         for col in columns:
-            paths = _paths(frame, col, self.path.parent)
+            paths = _paths(frame, col, self.path)
             for i, p in enumerate(paths):
                 if p is None or not p.is_file():
                     raise ManifestError(
@@ -226,7 +244,7 @@ class ExternalEdits(Editor):
         if len(set(ids)) != len(ids):
             raise ManifestError(f"{self.path}: duplicated ids in column 'id'")
         self._row = {sid: i for i, sid in enumerate(ids)}
-        self.files = _paths(frame, "edited", self.path.parent)
+        self.files = _paths(frame, "edited", self.path)
         checked = self.files if n_rows is None else self.files[:n_rows]
         absent = [(i, p) for i, p in enumerate(checked) if p is None or not p.is_file()]
         if absent:

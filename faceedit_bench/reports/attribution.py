@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 
 from faceedit_bench.io import write_text_atomic
-from faceedit_bench.reports.labels import decimals_for, format_cell, metric_label
+from faceedit_bench.reports.labels import decimals_for, format_cell, metric_label, protocol_heading
 from faceedit_bench.reports.markdown import to_markdown
 from faceedit_bench.reports.results import MetricId
 
@@ -142,7 +142,7 @@ def write_attribution_table(results: dict[str, Any], out: Path) -> list[Path]:
     if shown.empty:
         return []
     protocol = results["protocol"]
-    title = f"{protocol['name']} v{protocol['version']}: where the AU-error gain comes from"
+    title = f"{protocol_heading(protocol)}: where the AU-error gain comes from"
     paths = [out / "attribution.csv", out / "attribution.md", out / "attribution.tex"]
     write_text_atomic(paths[0], raw.to_csv(index=False))
     notes = "".join(f"- {n}\n" for n in attribution_notes(results))

@@ -23,7 +23,7 @@ import numpy as np
 
 from faceedit_bench.api.aus import AU_NAMES
 from faceedit_bench.io import read_jsonl, write_text_atomic
-from faceedit_bench.reports.labels import decimals_for, format_cell, metric_label
+from faceedit_bench.reports.labels import decimals_for, format_cell, metric_label, subset_note
 from faceedit_bench.reports.results import MetricId, higher_is_better, load_results, results_path
 from faceedit_bench.reports.tables import Table, build_ablation, build_per_au, build_summary, table_notes
 
@@ -201,6 +201,7 @@ def render_report(run_dir: str | Path) -> str:
     return env.get_template(TEMPLATE).render(
         results=results,
         protocol=results["protocol"],
+        subset=subset_note(results["protocol"]),
         unavailable={n: e for n, e in results["editors"].items() if e.get("status", "ok") != "ok"},
         tables=[table_view(t, results) for t in tables if not t.values.empty and t.values.shape[1]],
         frames=frame_views(results),

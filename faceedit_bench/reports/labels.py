@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from typing import Any
 
 from faceedit_bench.reports.results import MetricId
 
@@ -45,6 +46,21 @@ def metric_label(mid: MetricId, higher_is_better: bool, backend: bool = True) ->
         label = label.replace("LPIPS", "ST-LPIPS")
     text = f"{label} {arrow(higher_is_better)}"
     return f"{text} [{mid.backend}]" if backend else text
+
+
+def subset_note(protocol: dict[str, Any]) -> str | None:
+    """``subset: N of TOTAL pairs`` when a run evaluated only part of its protocol (``--n-pairs``)."""
+    subset = protocol.get("subset")
+    if not isinstance(subset, dict):
+        return None
+    return f"subset: {subset.get('n', '?')} of {subset.get('of', '?')} pairs"
+
+
+def protocol_heading(protocol: dict[str, Any]) -> str:
+    """``name vN`` of a results file's protocol block, with ``(subset: N of TOTAL pairs)`` when one."""
+    note = subset_note(protocol)
+    heading = f"{protocol['name']} v{protocol['version']}"
+    return f"{heading} ({note})" if note else heading
 
 
 def latex_escape(text: str) -> str:

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from faceedit_bench.io import write_text_atomic
-from faceedit_bench.reports.labels import decimals_for, latex_escape, metric_label
+from faceedit_bench.reports.labels import decimals_for, latex_escape, metric_label, protocol_heading
 from faceedit_bench.reports.markdown import to_markdown
 from faceedit_bench.reports.results import MetricId
 
@@ -234,7 +234,7 @@ def _latex(df: pd.DataFrame, caption: str, protocol: str, name: str, group: str)
 
 def write_stats_tables(results: dict[str, Any], out: Path) -> list[Path]:
     """``comparisons`` and ``seeds`` as CSV, Markdown and LaTeX (when the results have them)."""
-    name = f"{results['protocol']['name']} v{results['protocol']['version']}"
+    name = protocol_heading(results["protocol"])
     block = results.get("comparisons") or {}
     written: list[Path] = []
     for stem, group, df, title, notes in (

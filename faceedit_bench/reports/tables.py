@@ -19,7 +19,7 @@ import pandas as pd
 from faceedit_bench.io import write_text_atomic
 from faceedit_bench.reports.au_coverage import au_coverage_notes
 from faceedit_bench.reports.judge_audit import judge_audit_notes
-from faceedit_bench.reports.labels import decimals_for, format_cell, metric_label
+from faceedit_bench.reports.labels import decimals_for, format_cell, metric_label, protocol_heading
 from faceedit_bench.reports.markdown import to_markdown
 from faceedit_bench.reports.results import (
     MetricId,
@@ -208,14 +208,14 @@ def _mark_best(values: pd.DataFrame, candidates: list[str], higher: list[bool]) 
 def build_summary(results: dict[str, Any], keys: list[str] | None = None) -> Table:
     """All editors (reference bounds included) x primary metrics (or ``keys``)."""
     editors = editor_names(results)
-    title = f"{results['protocol']['name']} v{results['protocol']['version']}: summary"
+    title = f"{protocol_heading(results['protocol'])}: summary"
     return build_table(results, editors, _select(results, keys, editors), "summary", title)
 
 
 def build_ablation(results: dict[str, Any], keys: list[str] | None = None) -> Table:
     """Two-stage variants (best marked among them), then the baseline(s) for reference."""
     editors = editor_names(results, ("two-stage",)) + editor_names(results, ("baseline",))
-    title = f"{results['protocol']['name']} v{results['protocol']['version']}: ablation"
+    title = f"{protocol_heading(results['protocol'])}: ablation"
     mids = _select(results, keys, editors)
     return build_table(results, editors, mids, "ablation", title, compete=("two-stage",))
 
@@ -233,7 +233,7 @@ def build_per_au(results: dict[str, Any]) -> list[Table]:
         aus = [m.per_au[1] for m in mids]  # type: ignore[index]
         family = MetricId(base, backend)
         hib = higher_is_better(results, mids[0])
-        title = f"{results['protocol']['name']} v{results['protocol']['version']}: per-AU {metric_label(family, hib)}"
+        title = f"{protocol_heading(results['protocol'])}: per-AU {metric_label(family, hib)}"
         headers = {au: (au, "") for au in aus}
         table = build_table(results, editors, mids, f"per_au__{base}__{backend}", title, headers, aus)
         table.transpose = True

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from faceedit_bench.api.editor import Editor, EditOutput
-from faceedit_bench.config import build_config
+from faceedit_bench.config import ConfigError, build_config
 from faceedit_bench.harness.compare import run_compare
 from faceedit_bench.harness.config import CompareConfig
 from faceedit_bench.harness.results import SCHEMA, ResultsError, load_results, validate_results
@@ -83,6 +83,9 @@ def test_killed_run_resumes_to_identical_results(tmp_path, monkeypatch):
         _run(tmp_path / "resumed")
     partial = tmp_path / "resumed" / "run" / ".partial"
     assert partial.exists() and not (tmp_path / "resumed" / "run" / "results.json").exists()
+    with pytest.raises(ConfigError, match=r"run: holds a `compare` run .*--n-pairs unset \(this run: 4\)"):
+        _run(tmp_path / "resumed", n_pairs=4)  # another run: refused, the killed one's state kept
+    assert partial.exists()
     crash_at = 10**9
     resumed = _run(tmp_path / "resumed")
     got = load_results(resumed / "results.json")["editors"]["flip"]["metrics"]
@@ -90,6 +93,38 @@ def test_killed_run_resumes_to_identical_results(tmp_path, monkeypatch):
     for key in got:
         assert got[key]["value"] == pytest.approx(expected[key]["value"], rel=1e-12)
         assert got[key]["ci95"] == pytest.approx(expected[key]["ci95"], rel=1e-12)
+
+
+def test_a_subset_is_marked_in_results_tables_and_report(tmp_path, capsys):
+    out = _run(tmp_path, n_pairs=4)
+    data = load_results(out / "results.json")
+    assert data["protocol"]["subset"] == {"n": 4, "of": 10} and data["protocol"]["n_pairs_evaluated"] == 4
+    assert (
+        (out / "tables" / "summary.md").read_text().startswith("**tiny v1 (subset: 4 of 10 pairs): summary**")
+    )
+    assert (
+        r"\caption{tiny v1 (subset: 4 of 10 pairs): summary}" in (out / "tables" / "summary.tex").read_text()
+    )
+    assert "<strong>subset: 4 of 10 pairs</strong>" in (out / "report.html").read_text()
+
+    full = _run(tmp_path / "more", n_pairs=50)  # more than there are: all 10, recorded as all
+    assert "--n-pairs 50 is more than the 10 pairs there are" in capsys.readouterr().out
+    data = load_results(full / "results.json")
+    assert "subset" not in data["protocol"] and data["protocol"]["n_pairs_evaluated"] == 10
+    assert data["config"]["n_pairs"] is None
+    assert "subset" not in (full / "tables" / "summary.md").read_text()
+
+
+def test_a_run_that_fails_before_writing_anything_does_not_claim_the_folder(tmp_path, monkeypatch):
+    from faceedit_bench.harness import compare as compare_mod
+
+    with monkeypatch.context() as m:
+        m.setattr(compare_mod, "load_editors", lambda *a, **k: ({}, {"broken": "cannot load"}))
+        with pytest.raises(ConfigError, match="no editor could be loaded"):
+            _run(tmp_path, n_pairs=4)
+    assert not (tmp_path / "run" / ".run.json").exists()
+    out = _run(tmp_path)  # other editors and options: not refused because of the failed run
+    assert load_results(out / "results.json")["protocol"]["n_pairs_evaluated"] == 10
 
 
 def test_validate_results_names_the_problem():

@@ -78,3 +78,34 @@ def test_au_scale_one_and_empty_cells_mean_not_asked(tmp_path, capsys):
     ):
         manifest.write_text(manifest.read_text().replace(",0.2,", ",0.2x,", 1))
         ManifestPairs(manifest, 16, au_scale=1)
+
+
+def test_manifest_paths_stay_in_the_csv_folder(tmp_path):
+    from faceedit_bench.harness.manifest import ExternalEdits
+
+    folder = tmp_path / "m"
+    folder.mkdir()
+    manifest = _write_manifest(folder, n=2)
+    Image.new("RGB", (8, 8)).save(tmp_path / "outside.png")
+    (folder / "link.png").symlink_to(tmp_path / "outside.png")
+    text = manifest.read_text()
+    for cell, column, why in (
+        (str(tmp_path / "outside.png"), "edited", "is absolute"),
+        ("../outside.png", "edited", "leaves the CSV's folder"),
+        ("sub/../../outside.png", "edited", "leaves the CSV's folder"),
+        ("link.png", "edited", "leaves the CSV's folder"),  # a symlink out of it
+    ):
+        manifest.write_text(text.replace("e1.png", cell))
+        with pytest.raises(ManifestError, match=rf"manifest\.csv: row 3, column {column}: path .* {why}"):
+            ManifestPairs(manifest, 16)
+    manifest.write_text(text.replace("t0.png", "../outside.png"))
+    with pytest.raises(ManifestError, match=r"row 2, column target: path '\.\./outside\.png' leaves"):
+        ManifestPairs(manifest, 16)
+    (folder / "sub").mkdir()
+    manifest.write_text(text.replace("s0.png", "sub/../s0.png"))  # `..` that stays inside: fine
+    assert len(ManifestPairs(manifest, 16)) == 2
+
+    pairs = folder / "pairs.csv"  # an export's pairs.csv: the same rule for `edited`
+    pairs.write_text(f"id,edited\ntiny000,{tmp_path / 'outside.png'}\n")
+    with pytest.raises(ManifestError, match=r"pairs\.csv: row 2, column edited: path .* is absolute"):
+        ExternalEdits(pairs, "mine", 16)

@@ -1,7 +1,11 @@
 """Run folders, judge guards and provenance: runs never overwrite each other, judges stay in their domain."""
 
 import dataclasses
+import json
+import os
 import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -11,6 +15,7 @@ from faceedit_bench.harness.backends import BackendChoice
 from faceedit_bench.harness.judges import check_judge_domains
 from faceedit_bench.harness.provenance import git_hash, source_checkout_commit
 from faceedit_bench.harness.results import load_results
+from faceedit_bench.harness.rundir import default_run_dir, folder_lock
 from faceedit_bench.protocols import AURIG_SMOKE, VIDEO_REENACT
 
 FLAGS = ["--no-figures", "--no-progress"]
@@ -29,7 +34,7 @@ def test_compare_and_evaluate_default_folders_never_collide(tmp_path, monkeypatc
     assert "runs/tiny: holds a `compare` run" in capsys.readouterr().err
     assert main(["evaluate", "--editor", "oracle", "--protocol", "tiny", "--out", "runs/evaluate-tiny-identity",
                  *FLAGS]) == 2  # fmt: skip
-    assert "holds an evaluation of identity, not oracle" in capsys.readouterr().err
+    assert "editors identity (this run: oracle)" in capsys.readouterr().err
     assert main(["compare", "--protocol", "tiny", "--out", "runs/evaluate-tiny-identity", *FLAGS]) == 2
     assert main(["evaluate", "--editor", "identity", "--protocol", "tiny", *FLAGS]) == 0  # its own: re-run
 
@@ -73,3 +78,79 @@ def test_merge_puts_an_evaluate_beside_a_compare_and_refuses_other_protocols(tmp
     assert main(["compare", "--protocol", "tiny", "--n-pairs", "4", "--out", str(cut), *FLAGS]) == 0
     assert main(["merge", str(compare), str(cut), "--out", str(tmp_path / "m2")]) == 2
     assert "cannot merge" in capsys.readouterr().err
+
+
+def _files(folder):
+    return {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
+
+
+def test_another_run_is_refused_naming_what_differs_and_overwrite_removes_its_files(tmp_path, capsys):
+    out = tmp_path / "run"
+    compare = ["compare", "--protocol", "tiny", "--out", str(out), *FLAGS]
+    assert main([*compare, "--no-html"]) == 0  # identity and oracle: a comparisons table
+    assert main(["html", str(out)]) == 0  # written on the run afterwards: the run's file too
+    first = _files(out)
+    assert {"tables/comparisons.md", "report.html", "artifacts/qualitative.npz"} <= first
+    (out / "notes.txt").write_text("mine")  # not a run's file: never removed
+    capsys.readouterr()
+
+    assert main([*compare, "--editors", "identity"]) == 2
+    err = capsys.readouterr().err
+    assert f"{out}: holds a `compare` run" in err and "editors identity, oracle (this run: identity)" in err
+    assert main([*compare, "--n-pairs", "4", "--no-html"]) == 2
+    assert "--n-pairs unset (this run: 4)" in capsys.readouterr().err
+    assert _files(out) == first | {"notes.txt", ".run.json", ".lock"}  # refused runs touched nothing
+
+    assert main([*compare, "--editors", "identity", "--no-html", "--overwrite"]) == 0
+    assert "--overwrite: removed the" in capsys.readouterr().out
+    now = _files(out)
+    assert not {"tables/comparisons.md", "report.html"} & now  # stale: gone
+    assert "notes.txt" in now and list(load_results(out / "results.json")["editors"]) == ["identity"]
+    record = json.loads((out / ".run.json").read_text())
+    assert set(record["outputs"]) == now - {"notes.txt", ".run.json", ".lock"}
+    assert record["identity"]["editors"] == ["identity"]
+
+
+def test_a_refresh_of_the_same_run_removes_what_it_no_longer_writes(tmp_path):
+    out = tmp_path / "run"
+    run = ["evaluate", "--editor", "identity", "--protocol", "tiny", "--out", str(out), *FLAGS]
+    assert main(run) == 0 and (out / "report.html").exists()
+    assert main([*run, "--no-html", "--no-judge-audit"]) == 0  # how it runs, not what it measures
+    assert not (out / "report.html").exists() and not (out / "artifacts" / "browser.npz").exists()
+    assert (out / "results.json").exists() and (out / "tables" / "summary.md").exists()
+
+
+def test_a_second_run_into_a_locked_folder_fails_at_once_naming_the_holder(tmp_path, capsys):
+    out = tmp_path / "run"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys; from faceedit_bench.harness.rundir import folder_lock\n"
+         "with folder_lock(sys.argv[1]):\n    print('locked', flush=True); sys.stdin.read()", str(out)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        assert main(["compare", "--protocol", "tiny", "--out", str(out), *FLAGS]) == 2
+        err = capsys.readouterr().err
+        assert f"{out}: another run (pid {holder.pid}) is writing to this folder" in err
+    finally:
+        holder.communicate("", timeout=30)
+    assert not (out / "results.json").exists()
+    with folder_lock(out):  # in this process too (flock: one lock per open file)
+        assert main(["compare", "--protocol", "tiny", "--out", str(out), *FLAGS]) == 2
+        assert f"(pid {os.getpid()})" in capsys.readouterr().err
+    assert main(["compare", "--protocol", "tiny", "--out", str(out), *FLAGS]) == 0  # released
+
+
+def test_default_run_folder_never_leaves_runs():
+    for protocol, editor in (
+        ("../../x", None),
+        ("a/../../b", "c/../../d"),
+        ("/etc", None),
+        (".hidden", None),
+    ):
+        for command in ("compare", "evaluate"):
+            path = default_run_dir(protocol, command, editor)
+            assert path.parent == Path("runs") and not path.name.startswith(".") and "/" not in path.name
+    assert default_run_dir("tiny", "evaluate", "identity") == Path("runs/evaluate-tiny-identity")
+    with pytest.raises(ConfigError, match="cannot name a folder under runs/"):
+        default_run_dir("..", "compare")
