@@ -20,7 +20,8 @@ def test_user_protocol_names_the_data_and_uses_real_face_judges(tmp_path):
     assert a.name == b.name != c.name and a.name.startswith("image-folder-")
     assert a.backends["au_detector"] == ("pyfeat-xgb", "mediapipe") and a.pair_recipe == "ganimation"
     assert a.dataset_args == {"root": str(tmp_path.resolve()), "resolution": 64} and a.split == "all"
-    assert user_protocol("aurig", {"name": "mine"}).backends["au_detector"] == ("aurig-ref",)
+    assert user_protocol("aurig", {"name": "mine"}).backends["au_detector"] == ("aurig-robust",)
+    assert user_protocol("aurig", {"name": "mine"}).backends["au_detector_2"] == ("aurig-gn",)
 
 
 def test_protocol_yaml_file(tmp_path):

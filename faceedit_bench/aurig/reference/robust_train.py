@@ -45,7 +45,7 @@ ROBUST_FILE = "au_regressor_robust"
 @dataclass
 class RobustConfig:
     arch: str = "plain"  # "plain" (aurig-ref's AURegressor) or "gn" (models_alt.AURegressorGN)
-    init: str = "shipped"  # "shipped" (aurig-ref weights; plain only) or "none" (from scratch)
+    init: str = "shipped"  # "shipped" (aurig-ref weights; plain only), "none" (from scratch) or a .pt path
     n_ids: int = 2500
     per_id: int = 8
     pool_seed: int = 5  # a pool other than aurig-ref's (seed 0): same split, new renders
@@ -99,13 +99,16 @@ def build_model(arch: str, width: int) -> torch.nn.Module:
 
 
 def _initial(cfg: RobustConfig) -> torch.nn.Module:
+    """The starting network: aurig-ref's shipped weights, a saved state dict (a path), or from scratch."""
     model = build_model(cfg.arch, cfg.width)
     if cfg.init == "shipped" and cfg.arch == "plain":
         from faceedit_bench.aurig.reference.backends import AuRigAUDetector
 
         model.load_state_dict(AuRigAUDetector().model.state_dict())
-    elif cfg.init != "none":
-        raise ValueError(f"--init must be 'shipped' or 'none', got {cfg.init!r}")
+    elif cfg.init not in ("none", "shipped"):
+        from faceedit_bench.aurig.reference.backends import load_weights
+
+        load_weights(model, Path(cfg.init))
     return model
 
 
