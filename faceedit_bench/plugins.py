@@ -127,7 +127,7 @@ au_detectors.register(
 au_detectors.register(
     "aurig-gn",
     "faceedit_bench.aurig.reference.backends:AuRigSecondAUDetector",
-    help="second AU-rig AU judge: another architecture and seed (synthetic faces; not attack-trained)",
+    help="second AU-rig AU judge: another architecture and seed, briefly attack-trained (synthetic faces)",
     domain="aurig",
 )
 au_detectors.register(
