@@ -121,7 +121,7 @@ au_detectors.register(
 au_detectors.register(
     "aurig-robust",
     "faceedit_bench.aurig.reference.backends:AuRigRobustAUDetector",
-    help="AU-rig AU judge trained to hold under +-2/255 attacks and colour paint (default; synthetic faces)",
+    help="AU-rig AU judge adversarially trained (PGD, colour paint); harder to push than aurig-ref, not yet robust: read its judge audit (default; synthetic faces)",
     domain="aurig",
 )
 au_detectors.register(
