@@ -303,7 +303,7 @@ def _batches(run: _Pass, state: RunState, saver: Saver, todo: list[int], bar: st
         ahead = WORKER_AHEAD if run.backends.workers else 0
         held: deque[tuple[int, _BatchWork]] = deque()
         for b in tqdm(todo, desc=bar, unit="batch", disable=bar is None):
-            held.append((b, _run_batch(run, state, b, [work for _, work in held])))
+            held.append((b, _run_batch(run, state, b)))
             if len(held) > ahead:
                 finish(*held.popleft())
         while held:
@@ -344,11 +344,6 @@ class _BatchWork:
     qualitative: dict[str, np.ndarray]
     later: list[tuple[EvalStep, EditorState, list[Metric]]] = field(default_factory=list)
 
-    def worked(self, name: str) -> bool:
-        """Whether editor ``name`` edited anything in this batch."""
-        part, failed = self.pending.get(name, (None, True))
-        return not failed and bool(part.order)  # type: ignore[union-attr]
-
     def finish(self) -> _Pending:
         for step, part, metrics in self.later:
             _update(part, step, metrics)
@@ -356,10 +351,9 @@ class _BatchWork:
         return self.pending, self.shared, self.qualitative
 
 
-def _run_batch(run: _Pass, state: RunState, b: int, held: list[_BatchWork]) -> _BatchWork:
+def _run_batch(run: _Pass, state: RunState, b: int) -> _BatchWork:
     """Edit and score batch ``b`` for every editor; ``state`` is only read (see :func:`_commit_batch`).
 
-    ``held``: the previous batches, not yet committed (their failures and successes count too).
     Worker judges of every editor's edits are started before any metric runs; metrics that
     read them are left in ``later``.
     """
@@ -369,7 +363,7 @@ def _run_batch(run: _Pass, state: RunState, b: int, held: list[_BatchWork]) -> _
     sides = ["source"] + (["target"] if batch.has_ground_truth else [])
     shared = _no_face(EvalStep(batch, EditOutput(images=batch.source), "", run.backends, memo), sides)
     work = _BatchWork({}, shared, {})
-    for name, step, part, rows in _edit(run, state, b, batch, memo, held, work):
+    for name, step, part, rows in _edit(run, state, b, batch, memo, work):
         later = [m for m in run.metrics[name].values() if run.waits_on_worker(m)]
         _update(part, step, [m for m in run.metrics[name].values() if m not in later])
         if run.distribution(name):
@@ -384,10 +378,9 @@ def _edit(
     b: int,
     batch: PairBatch,
     memo: BatchMemo,
-    held: list[_BatchWork],
     work: _BatchWork,
 ) -> list[tuple[str, EvalStep, EditorState, list[int]]]:
-    """Every editor's edits of ``batch`` as ``(editor, step, state part, edited rows)``; failures into ``work``."""
+    """Every editor's edits of ``batch`` as ``(editor, step, state part, batch rows)``; failed rows hold stand-ins."""
     indices = run.indices(b)
     scored: list[tuple[str, EvalStep, EditorState, list[int]]] = []
     for name, editor in run.editors.items():

@@ -22,6 +22,7 @@ import torch
 from faceedit_bench.api.aus import AU_NAMES
 from faceedit_bench.api.metric import Metric
 from faceedit_bench.metrics.functional.au_error import au_abs_errors, au_mae_mse, no_face, worst_case
+from faceedit_bench.metrics.functional.identity import missed_faces
 
 if TYPE_CHECKING:
     from faceedit_bench.harness.step import EvalStep
@@ -35,8 +36,7 @@ def _identity_missed(step: EvalStep) -> torch.Tensor:
     """
     if step.backends.identity is None:
         return torch.zeros(len(step.batch), dtype=torch.bool)
-    source, edited = step.embedding("source").cpu(), step.embedding("edited").cpu()
-    return torch.isnan(edited).any(dim=1) & ~torch.isnan(source).any(dim=1)
+    return missed_faces(step.embedding("source"), step.embedding("edited"))
 
 
 class AUError(Metric):

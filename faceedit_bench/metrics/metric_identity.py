@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, ClassVar
 import torch
 
 from faceedit_bench.api.metric import Metric
-from faceedit_bench.metrics.functional.identity import cosine_rows, verify
+from faceedit_bench.metrics.functional.identity import cosine_rows, missed_faces, verify
 
 if TYPE_CHECKING:
     from faceedit_bench.harness.step import EvalStep
@@ -45,7 +45,7 @@ class IdentitySimilarity(Metric):
         if model is None:
             raise RuntimeError("identity: no identity backend is available for this protocol")
         source, edited = step.embedding("source"), step.embedding("edited")
-        missed = torch.isnan(edited).any(dim=1).cpu() & ~torch.isnan(source).any(dim=1).cpu()
+        missed = missed_faces(source, edited)
         cos = cosine_rows(source, edited).cpu()
         cos = torch.where(missed, torch.full_like(cos, -1.0), cos)
         match = verify(cos, float(model.threshold))

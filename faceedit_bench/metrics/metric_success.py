@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, ClassVar
 import torch
 
 from faceedit_bench.api.metric import Metric
+from faceedit_bench.metrics.functional.au_error import no_face
 from faceedit_bench.metrics.functional.identity import cosine_rows
 from faceedit_bench.metrics.functional.success import REACHED_SHARE, expression_reached, joint_success
 
@@ -58,7 +59,7 @@ class EditSuccess(Metric):
             truth = step.judge(call, "target").cpu() if step.batch.has_ground_truth else None
             target = step.batch.target_aus.cpu()
             reached.append(expression_reached(edited, step.judge(call, "source").cpu(), target, truth))
-            found.append(~torch.isnan(edited).all(dim=1))
+            found.append(~no_face(edited))
         identity = step.backends.identity
         source, edited = step.embedding("source").cpu(), step.embedding("edited").cpu()
         found.append(~torch.isnan(edited).any(dim=1))

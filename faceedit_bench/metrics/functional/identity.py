@@ -22,3 +22,8 @@ def verify(cos: torch.Tensor, threshold: float) -> torch.Tensor:
     """1.0 where ``cos >= threshold``, else 0.0; NaN stays NaN."""
     decision = (cos >= threshold).to(torch.float64)
     return torch.where(torch.isnan(cos), cos, decision)
+
+
+def missed_faces(source: torch.Tensor, edited: torch.Tensor) -> torch.Tensor:
+    """``(N,)`` bool on the CPU: the judge embedded the source's face but found none in the edit (NaN row)."""
+    return torch.isnan(edited).any(dim=1).cpu() & ~torch.isnan(source).any(dim=1).cpu()
