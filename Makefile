@@ -5,13 +5,14 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: compare test smoke lint install publish clean-venv
+.PHONY: compare test smoke lint docs install publish clean-venv
 
-$(STAMP): pyproject.toml setup.py
+# pyproject.toml holds ranges; constraints.txt the exact versions the numbers were measured with.
+$(STAMP): pyproject.toml setup.py constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet torch==2.14.1 torchvision==0.29.1
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt torch torchvision
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev,docs]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -24,6 +25,10 @@ test: $(STAMP)
 
 smoke: $(STAMP)
 	$(BIN)/faceedit-bench compare --protocol aurig-smoke --out runs/aurig-smoke --device cpu
+
+# The documentation site (docs/, mkdocs.yml); --strict fails on broken links and references.
+docs: $(STAMP)
+	$(BIN)/mkdocs build --strict --site-dir site
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
