@@ -12,8 +12,8 @@ import torch
 from torch import nn
 
 from faceedit_bench.api.aus import N_AUS
-from faceedit_bench.editors.generator import GeneratorOutput
 from faceedit_bench.editors.layers import EncoderDecoder, MaskColourHead, au_condition, compose, tile_aus
+from faceedit_bench.editors.output import GeneratorOutput
 from faceedit_bench.editors.spec import EditorSpec
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 import numpy as np
 import torch
@@ -13,8 +13,17 @@ from faceedit_bench.api.dataset import PairSet
 from faceedit_bench.aurig.render import render, render_pair
 from faceedit_bench.aurig.threads import single_thread
 
-if TYPE_CHECKING:
-    from faceedit_bench.aurig.dataset import AuRigDataset
+
+class RigIdentities(Protocol):
+    """What a pair set needs from its dataset (:class:`~faceedit_bench.aurig.dataset.AuRigDataset`)."""
+
+    resolution: int
+
+    def identities(self, identity_indices: Sequence[int]) -> Any: ...  # an aurig Identity batch
+
+    def identity_name(self, identity_index: int) -> str: ...
+
+    def cache_key(self) -> str: ...
 
 
 class AuRigPairSet(PairSet):
@@ -24,7 +33,7 @@ class AuRigPairSet(PairSet):
 
     def __init__(
         self,
-        dataset: AuRigDataset,
+        dataset: RigIdentities,
         identity_index: np.ndarray,
         source_aus: torch.Tensor,
         target_aus: torch.Tensor,

@@ -14,7 +14,8 @@ import torch
 import torch.nn.functional as F
 
 from faceedit_bench.api.editor import Editor, EditorLoadError, EditOutput
-from faceedit_bench.editors.generator import GeneratorOutput, build_generator
+from faceedit_bench.editors.generator import build_generator
+from faceedit_bench.editors.output import GeneratorOutput
 from faceedit_bench.editors.spec import EditorSpec
 from faceedit_bench.editors.warp import identity_grid
 from faceedit_bench.io import sha256_file

@@ -9,9 +9,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from faceedit_bench.editors.generator import GeneratorOutput
 from faceedit_bench.editors.layers import au_condition, compose
 from faceedit_bench.editors.motion_net import MotionNet
+from faceedit_bench.editors.output import GeneratorOutput
 from faceedit_bench.editors.spec import EditorSpec
 from faceedit_bench.editors.texture_net import TextureNet
 from faceedit_bench.editors.warp import apply_warp

@@ -18,6 +18,7 @@ import pandas as pd
 
 from faceedit_bench.io import write_text_atomic
 from faceedit_bench.reports.labels import decimals_for, format_cell, metric_label, protocol_heading
+from faceedit_bench.reports.latex import frame_latex
 from faceedit_bench.reports.markdown import to_markdown
 from faceedit_bench.reports.results import MetricId
 
@@ -136,7 +137,6 @@ def attribution_notes(results: dict[str, Any]) -> list[str]:
 
 def write_attribution_table(results: dict[str, Any], out: Path) -> list[Path]:
     """``attribution.csv`` (raw numbers), ``.md`` and ``.tex`` when the results have the block."""
-    from faceedit_bench.reports.stats_tables import _latex  # booktabs floats, escaped, split by editor
 
     shown, raw = attribution_frames(results)
     if shown.empty:
@@ -147,5 +147,5 @@ def write_attribution_table(results: dict[str, Any], out: Path) -> list[Path]:
     write_text_atomic(paths[0], raw.to_csv(index=False))
     notes = "".join(f"- {n}\n" for n in attribution_notes(results))
     write_text_atomic(paths[1], f"**{title}**\n\n{to_markdown(shown, index=False)}\n\n{notes}")
-    write_text_atomic(paths[2], _latex(shown, title, protocol["name"], "attribution", "editor"))
+    write_text_atomic(paths[2], frame_latex(shown, title, protocol["name"], "attribution", "editor"))
     return paths

@@ -25,7 +25,8 @@ from faceedit_bench.api.aus import AU_NAMES
 from faceedit_bench.io import read_jsonl, write_text_atomic
 from faceedit_bench.reports.labels import decimals_for, format_cell, metric_label, subset_note
 from faceedit_bench.reports.results import MetricId, higher_is_better, load_results, results_path
-from faceedit_bench.reports.tables import Table, build_ablation, build_per_au, build_summary, table_notes
+from faceedit_bench.reports.table import Table
+from faceedit_bench.reports.tables import build_ablation, build_per_au, build_summary, table_notes
 
 TEMPLATE = "report.html.j2"
 

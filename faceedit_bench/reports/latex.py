@@ -24,7 +24,7 @@ import pandas as pd
 
 from faceedit_bench.io import write_text_atomic
 from faceedit_bench.reports.labels import decimals_for, format_cell, latex_escape
-from faceedit_bench.reports.tables import COMPETING_ROLES, Table
+from faceedit_bench.reports.table import COMPETING_ROLES, Table
 
 COLUMN_PT = 240.0  # one column of a two-column paper (IEEE 252 pt, ACM 241 pt, CVPR 237 pt)
 PAGE_PT = 500.0  # both columns (IEEE 516 pt, ACM 506 pt, CVPR 496 pt)
@@ -212,3 +212,42 @@ def write_figures_tex(figures_dir: Path, protocol: str) -> Path | None:
     path = figures_dir / "figures.tex"
     write_text_atomic(path, figures_latex(figures_dir, protocol))
     return path
+
+
+# Rows per float: at \\small about 11.5 pt a row, 36 rows and a caption stay well inside a page.
+MAX_LATEX_ROWS = 36
+
+
+def row_chunks(df: pd.DataFrame, group: str, max_rows: int = MAX_LATEX_ROWS) -> list[pd.DataFrame]:
+    """``df`` cut into pieces of at most ``max_rows`` rows, at changes of ``group`` where possible.
+
+    Whole groups are packed greedily; a group longer than ``max_rows`` is cut on its own.
+    """
+    chunks: list[pd.DataFrame] = []
+    current: list[pd.DataFrame] = []
+    for _, rows in df.groupby(group, sort=False):
+        pieces = [rows.iloc[i : i + max_rows] for i in range(0, len(rows), max_rows)]
+        for piece in pieces:
+            if current and sum(map(len, current)) + len(piece) > max_rows:
+                chunks.append(pd.concat(current))
+                current = []
+            current.append(piece)
+    if current:
+        chunks.append(pd.concat(current))
+    return chunks
+
+
+def frame_latex(df: pd.DataFrame, caption: str, protocol: str, name: str, group: str) -> str:
+    """The frame as booktabs floats sized and labelled (``tab:<protocol>:<name>``) like every other
+    table; a frame taller than a page becomes several floats (``<name>-2``, ...)."""
+    chunks = row_chunks(df, group)
+    floats = []
+    for k, chunk in enumerate(chunks, start=1):
+        shown = chunk.map(lambda v: latex_escape(str(v)))
+        shown.columns = [latex_escape(str(c)) for c in chunk.columns]
+        body = shown.style.hide(axis="index").to_latex(hrules=True, column_format="l" * chunk.shape[1])
+        width = estimate_width(shown.set_index(shown.columns[0]))
+        title = caption if len(chunks) == 1 else f"{caption} (part {k} of {len(chunks)})"
+        tex_label = label(protocol, name if k == 1 else f"{name}-{k}")
+        floats.append(table_float(body, width, title, tex_label))
+    return "".join(floats)

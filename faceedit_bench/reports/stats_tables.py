@@ -17,7 +17,8 @@ import numpy as np
 import pandas as pd
 
 from faceedit_bench.io import write_text_atomic
-from faceedit_bench.reports.labels import decimals_for, latex_escape, metric_label, protocol_heading
+from faceedit_bench.reports.labels import decimals_for, metric_label, protocol_heading
+from faceedit_bench.reports.latex import frame_latex
 from faceedit_bench.reports.markdown import to_markdown
 from faceedit_bench.reports.results import MetricId
 
@@ -187,51 +188,6 @@ def seeds_frame(results: dict[str, Any]) -> pd.DataFrame:
     )
 
 
-# Rows per float: at \\small about 11.5 pt a row, 36 rows and a caption stay well inside a page.
-MAX_LATEX_ROWS = 36
-
-
-def row_chunks(df: pd.DataFrame, group: str, max_rows: int = MAX_LATEX_ROWS) -> list[pd.DataFrame]:
-    """``df`` cut into pieces of at most ``max_rows`` rows, at changes of ``group`` where possible.
-
-    Whole groups are packed greedily; a group longer than ``max_rows`` is cut on its own.
-    """
-    chunks: list[pd.DataFrame] = []
-    current: list[pd.DataFrame] = []
-    for _, rows in df.groupby(group, sort=False):
-        pieces = [rows.iloc[i : i + max_rows] for i in range(0, len(rows), max_rows)]
-        for piece in pieces:
-            if current and sum(map(len, current)) + len(piece) > max_rows:
-                chunks.append(pd.concat(current))
-                current = []
-            current.append(piece)
-    if current:
-        chunks.append(pd.concat(current))
-    return chunks
-
-
-def _latex(df: pd.DataFrame, caption: str, protocol: str, name: str, group: str) -> str:
-    """The frame as booktabs floats sized and labelled (``tab:<protocol>:<name>``) like every other
-    table; a frame taller than a page becomes several floats (``<name>-2``, ...)."""
-    from faceedit_bench.reports.latex import (
-        estimate_width,
-        label,
-        table_float,
-    )  # latex imports tables, which imports us
-
-    chunks = row_chunks(df, group)
-    floats = []
-    for k, chunk in enumerate(chunks, start=1):
-        shown = chunk.map(lambda v: latex_escape(str(v)))
-        shown.columns = [latex_escape(str(c)) for c in chunk.columns]
-        body = shown.style.hide(axis="index").to_latex(hrules=True, column_format="l" * chunk.shape[1])
-        width = estimate_width(shown.set_index(shown.columns[0]))
-        title = caption if len(chunks) == 1 else f"{caption} (part {k} of {len(chunks)})"
-        tex_label = label(protocol, name if k == 1 else f"{name}-{k}")
-        floats.append(table_float(body, width, title, tex_label))
-    return "".join(floats)
-
-
 def write_stats_tables(results: dict[str, Any], out: Path) -> list[Path]:
     """``comparisons`` and ``seeds`` as CSV, Markdown and LaTeX (when the results have them)."""
     name = protocol_heading(results["protocol"])
@@ -251,6 +207,6 @@ def write_stats_tables(results: dict[str, Any], out: Path) -> list[Path]:
         write_text_atomic(paths[0], df.to_csv(index=False))
         lines = "".join(f"- {n}\n" for n in notes if n)
         write_text_atomic(paths[1], f"**{title}**\n\n{to_markdown(df, index=False)}\n\n{lines}")
-        write_text_atomic(paths[2], _latex(df, title, results["protocol"]["name"], stem, group))
+        write_text_atomic(paths[2], frame_latex(df, title, results["protocol"]["name"], stem, group))
         written += paths
     return written

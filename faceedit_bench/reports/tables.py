@@ -9,7 +9,6 @@ LaTeX (booktabs, best in bold) by :func:`write_tables`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +16,11 @@ import numpy as np
 import pandas as pd
 
 from faceedit_bench.io import write_text_atomic
+from faceedit_bench.reports.attribution import write_attribution_table
 from faceedit_bench.reports.au_coverage import au_coverage_notes
 from faceedit_bench.reports.judge_audit import judge_audit_notes
-from faceedit_bench.reports.labels import decimals_for, format_cell, metric_label, protocol_heading
+from faceedit_bench.reports.labels import metric_label, protocol_heading
+from faceedit_bench.reports.latex import table_latex
 from faceedit_bench.reports.markdown import to_markdown
 from faceedit_bench.reports.results import (
     MetricId,
@@ -40,6 +41,7 @@ from faceedit_bench.reports.stats_tables import (
     significant_winner,
     write_stats_tables,
 )
+from faceedit_bench.reports.table import COMPETING_ROLES, Table
 
 __all__ = [
     "Table",
@@ -53,7 +55,6 @@ __all__ = [
     "write_tables",
 ]
 
-COMPETING_ROLES = ("two-stage", "baseline", "external")
 _RAW_COLUMNS = [
     "editor",
     "group",
@@ -68,52 +69,6 @@ _RAW_COLUMNS = [
     "higher_is_better",
     "best",
 ]
-
-
-@dataclass
-class Table:
-    """Numbers of one table plus what is needed to render it in any format."""
-
-    name: str
-    title: str
-    values: pd.DataFrame  # editor x column id, float (NaN = absent)
-    half_ci: pd.DataFrame  # same shape, NaN where no interval
-    best: pd.DataFrame  # same shape, bool
-    headers: dict[str, tuple[str, str]]  # column id -> (label, backend or '')
-    row_labels: pd.Series  # editor -> role shown in the "group" column
-    raw: pd.DataFrame  # long form: one row per (editor, metric) with raw numbers
-    unavailable: dict[str, str] = field(default_factory=dict)  # editor -> "status: reason"
-    transpose: bool = False  # LaTeX with editors as columns (per-AU tables: 17 rows fit a page)
-
-    def display(self, bold: str = "**") -> pd.DataFrame:
-        """Formatted strings (``value ± half``), best cells wrapped in ``bold``."""
-        out = pd.DataFrame(index=self.values.index)
-        out.index.name = "editor"
-        out["group"] = self.row_labels
-        for col in self.values.columns:
-            dec = decimals_for(self.values[col], self.half_ci[col])
-            cells = [
-                _mark(format_cell(v, h, dec), b, bold)
-                for v, h, b in zip(self.values[col], self.half_ci[col], self.best[col], strict=True)
-            ]
-            out[self.header(col)] = cells
-        return out
-
-    def header(self, col: str) -> str:
-        """One-line header: ``AU MAE ↓ [aurig-ref]``."""
-        label, backend = self.headers[col]
-        return f"{label} [{backend}]" if backend else label
-
-    def to_latex(self, protocol: str = "", placement: str = "auto", notes: list[str] | None = None) -> str:
-        """A float that fits its column or page, labelled ``tab:<protocol>:<name>`` (see :mod:`.latex`);
-        ``notes`` (plain text) are printed under the first part."""
-        from faceedit_bench.reports.latex import table_latex
-
-        return table_latex(self, protocol, placement, notes)
-
-
-def _mark(text: str, best: bool, bold: str) -> str:
-    return f"{bold}{text}{bold}" if best and bold else text
 
 
 def _role(entry: dict[str, Any], compete: tuple[str, ...]) -> str:
@@ -283,8 +238,6 @@ def write_tables(run_dir: str | Path, out_dir: str | Path | None = None) -> list
             print(f"table {table.name}: skipped (no editors or metrics)")
             continue
         written += _write_one(table, out, full)
-    from faceedit_bench.reports.attribution import write_attribution_table
-
     return written + write_stats_tables(full, out) + write_attribution_table(full, out)
 
 
@@ -335,6 +288,6 @@ def _write_one(table: Table, out: Path, results: dict[str, Any] | None = None) -
         latex_notes += judge_audit_notes(results or {})
     write_text_atomic(
         paths[2],
-        table.to_latex((results or {}).get("protocol", {}).get("name", ""), notes=latex_notes or None),
+        table_latex(table, (results or {}).get("protocol", {}).get("name", ""), notes=latex_notes or None),
     )
     return paths

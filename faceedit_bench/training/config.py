@@ -15,6 +15,7 @@ from typing import Any
 
 from faceedit_bench.config import ConfigError, option, require_positive
 from faceedit_bench.editors.layers import UPSAMPLING
+from faceedit_bench.training.pretrain_files import load_critic_init, load_motion_init
 from faceedit_bench.training.recipes import DEFAULT_RECIPE
 
 
@@ -231,14 +232,10 @@ class TrainConfig:
         except ValueError as err:
             raise ConfigError(f"option 'loss_weights': {err}") from None
         if self.critic_init is not None:
-            from faceedit_bench.training.critic_pretrain import load_critic_init
-
             load_critic_init(
                 self.critic_init, self.resolution, self.critic_channels, self.critic_max_channels
             )
         if self.motion_init is not None:
-            from faceedit_bench.training.motion_pretrain import load_motion_init
-
             try:
                 load_motion_init(self.motion_init, spec, self.resolution)
             except ConfigError as err:

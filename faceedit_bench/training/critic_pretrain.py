@@ -33,8 +33,7 @@ from faceedit_bench.training import losses
 from faceedit_bench.training import pretrain_files as files
 from faceedit_bench.training.augment import colour_blobs
 from faceedit_bench.training.critic import Critic
-
-FORMAT = "faceedit-bench-critic/1"
+from faceedit_bench.training.pretrain_files import CRITIC_FORMAT
 
 
 @dataclass
@@ -145,7 +144,7 @@ def pretrain_critic(config: CriticPretrainConfig, log: Any = print) -> dict[str,
     mean_mae = float((val_aus - train_set.get_batch(list(range(min(2000, len(train_set))))).aus.float()
                       .nanmean(0)).abs().nanmean())  # fmt: skip
     record = {
-        "format": FORMAT,
+        "format": CRITIC_FORMAT,
         "resolution": config.resolution,
         "critic_channels": config.critic_channels,
         "critic_max_channels": config.critic_max_channels,
@@ -161,16 +160,6 @@ def pretrain_critic(config: CriticPretrainConfig, log: Any = print) -> dict[str,
     torch_save_atomic(record, config.out)
     partial.unlink(missing_ok=True)
     return record
-
-
-def load_critic_init(
-    path: Path, resolution: int, channels: int, max_channels: int
-) -> dict[str, torch.Tensor]:
-    """The critic weights of a pre-training file, checked against the run (errors name the file)."""
-    state = files.load_pretrained(path, FORMAT, "critic_init", "critic")
-    want = {"resolution": resolution, "critic_channels": channels, "critic_max_channels": max_channels}
-    files.mismatches(path, "critic_init", state, want)
-    return state["critic"]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -34,7 +34,6 @@ from faceedit_bench.training.checkpoint import (
 )
 from faceedit_bench.training.config import TrainConfig
 from faceedit_bench.training.critic import Critic
-from faceedit_bench.training.critic_pretrain import load_critic_init
 from faceedit_bench.training.distributed import (
     DistEnv,
     broadcast_int,
@@ -44,8 +43,8 @@ from faceedit_bench.training.distributed import (
     shutdown,
 )
 from faceedit_bench.training.loggers import NullLogger, make_logger
-from faceedit_bench.training.motion_pretrain import load_motion_init, trainable_generator_parameters
-from faceedit_bench.training.pretrain_files import split_dataset
+from faceedit_bench.training.motion_pretrain import trainable_generator_parameters
+from faceedit_bench.training.pretrain_files import load_critic_init, load_motion_init, split_dataset
 from faceedit_bench.training.steps import (
     StepContext,
     critic_step,

@@ -34,11 +34,11 @@ from faceedit_bench.data.images import at_resolution
 from faceedit_bench.data.memory_cache import MemoryCachedDataset
 from faceedit_bench.io import torch_save_atomic
 from faceedit_bench.training import pretrain_files as files
+from faceedit_bench.training.config import TrainConfig
+from faceedit_bench.training.pretrain_files import MOTION_FIELDS, MOTION_FORMAT
 
-FORMAT = "faceedit-bench-motion/1"
 DEFAULT_FLOW_TV = 10.0  # for an editor with flow TV; 0 for one without (two-stage-no-tv)
 # spec fields that decide what the motion net computes: a --motion-init file must match the run's
-MOTION_FIELDS = ("channels", "n_down", "stem_norm", "motion_res_blocks", "flow_up_skip", "flow", "upsample")
 
 
 @dataclass
@@ -90,8 +90,6 @@ def motion_spec(config: MotionPretrainConfig):  # -> EditorSpec
 
     Fills ``config.flow_tv`` when unset: 10, or 0 when the editor has no flow TV.
     """
-    from faceedit_bench.training.config import TrainConfig
-
     sizes = {
         k: getattr(config, k) for k in ("channels", "motion_res_blocks") if getattr(config, k) is not None
     }
@@ -160,8 +158,8 @@ def motion_step_loss(
     Only the net runs under bfloat16 autocast: the grid comes out in fp32 (``MotionNet``),
     and the warp and an L1 of a few thousandths stay in fp32.
     """
-    from faceedit_bench.editors.generator import GeneratorOutput
     from faceedit_bench.editors.layers import au_condition
+    from faceedit_bench.editors.output import GeneratorOutput
     from faceedit_bench.editors.warp import apply_warp
     from faceedit_bench.training import losses
     from faceedit_bench.training.steps import pair_loss
@@ -224,7 +222,7 @@ def pretrain_motion(config: MotionPretrainConfig, log: Any = print) -> dict[str,
                 partial, config_to_json(config), "motion", motion, opt, rng, step, elapsed, curve
             )
     record = {
-        "format": FORMAT,
+        "format": MOTION_FORMAT,
         "editor": config.editor,
         "resolution": config.resolution,
         "dataset": config.dataset,
@@ -249,20 +247,6 @@ def trainable_generator_parameters(
     if freeze_motion:
         generator.motion.requires_grad_(False)
     return [p for p in generator.parameters() if p.requires_grad]
-
-
-def load_motion_init(path: Path, spec: Any, resolution: int) -> dict[str, torch.Tensor]:
-    """The motion weights of a pre-training file, checked against the run (errors name the file)."""
-    state = files.load_pretrained(path, FORMAT, "motion_init", "motion")
-    if not spec.use_motion:
-        raise ConfigError(
-            f"option 'motion_init': {path}: this run's editor has no motion step to load it into"
-        )
-    want = {"resolution": resolution, **{k: getattr(spec, k) for k in MOTION_FIELDS}}
-    files.mismatches(
-        path, "motion_init", {"resolution": state.get("resolution"), **(state.get("spec") or {})}, want
-    )
-    return state["motion"]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -13,10 +13,17 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from faceedit_bench.config import ConfigError, add_config_arguments, build_config, call_with_options
 from faceedit_bench.io import torch_save_atomic
 from faceedit_bench.safe_load import UnsafeOrBrokenFile, load_tensors
 from faceedit_bench.training.checkpoint import config_differences
+
+CRITIC_FORMAT = "faceedit-bench-critic/1"
+MOTION_FORMAT = "faceedit-bench-motion/1"
+# the spec fields a pre-trained motion step must share with the run that loads it
+MOTION_FIELDS = ("channels", "n_down", "stem_norm", "motion_res_blocks", "flow_up_skip", "flow", "upsample")
 
 
 def split_dataset(name: str, dataset_args: dict[str, Any], split: str, resolution: int):
@@ -112,3 +119,27 @@ def cli(
         return 2
     print(summary(config, record))
     return 0
+
+
+def load_critic_init(
+    path: Path, resolution: int, channels: int, max_channels: int
+) -> dict[str, torch.Tensor]:
+    """The critic weights of a pre-training file, checked against the run (errors name the file)."""
+    state = load_pretrained(path, CRITIC_FORMAT, "critic_init", "critic")
+    want = {"resolution": resolution, "critic_channels": channels, "critic_max_channels": max_channels}
+    mismatches(path, "critic_init", state, want)
+    return state["critic"]
+
+
+def load_motion_init(path: Path, spec: Any, resolution: int) -> dict[str, torch.Tensor]:
+    """The motion weights of a pre-training file, checked against the run (errors name the file)."""
+    state = load_pretrained(path, MOTION_FORMAT, "motion_init", "motion")
+    if not spec.use_motion:
+        raise ConfigError(
+            f"option 'motion_init': {path}: this run's editor has no motion step to load it into"
+        )
+    want = {"resolution": resolution, **{k: getattr(spec, k) for k in MOTION_FIELDS}}
+    mismatches(
+        path, "motion_init", {"resolution": state.get("resolution"), **(state.get("spec") or {})}, want
+    )
+    return state["motion"]

@@ -18,7 +18,7 @@ from torch import nn
 from faceedit_bench.api.aus import AU_MAX, N_AUS
 from faceedit_bench.api.dataset import FaceDataset
 from faceedit_bench.data.images import at_resolution
-from faceedit_bench.editors.generator import GeneratorOutput
+from faceedit_bench.editors.output import GeneratorOutput
 from faceedit_bench.editors.spec import EditorSpec
 from faceedit_bench.editors.trained import cpu_has_bf16
 from faceedit_bench.training import losses

@@ -9,12 +9,11 @@ import pandas as pd
 import pytest
 
 from faceedit_bench.reports.chromium import summary_editors
+from faceedit_bench.reports.latex import MAX_LATEX_ROWS, row_chunks
 from faceedit_bench.reports.stats_tables import (
-    MAX_LATEX_ROWS,
     comparisons_frame,
     floor_notes,
     pooled_view,
-    row_chunks,
     seeds_frame,
     write_stats_tables,
 )

@@ -5,7 +5,8 @@ import torch
 from faceedit_bench.config import build_config
 from faceedit_bench.training.augment import colour_blobs
 from faceedit_bench.training.critic import Critic
-from faceedit_bench.training.critic_pretrain import CriticPretrainConfig, load_critic_init, pretrain_critic
+from faceedit_bench.training.critic_pretrain import CriticPretrainConfig, pretrain_critic
+from faceedit_bench.training.pretrain_files import load_critic_init
 
 
 def test_blobs_follow_the_generator_and_vanish_at_zero_strength():

@@ -77,11 +77,8 @@ def test_init_from_shipped_weights_takes_the_pretrained_critic(
     """Shipped weights hold no critic: the fine-tune's critic starts from --critic-init (the recipe's
     pre-trained AU head by default), not from scratch, and the record says which."""
     from faceedit_bench.config import build_config
-    from faceedit_bench.training.critic_pretrain import (
-        CriticPretrainConfig,
-        load_critic_init,
-        pretrain_critic,
-    )
+    from faceedit_bench.training.critic_pretrain import CriticPretrainConfig, pretrain_critic
+    from faceedit_bench.training.pretrain_files import load_critic_init
 
     head = tmp_path / "critic.pt"
     pretrain_critic(

@@ -57,7 +57,7 @@ def test_critic_outputs_patches_and_aus():
 
 
 def test_texture_change_terms_see_only_what_the_texture_step_changed():
-    from faceedit_bench.editors.generator import GeneratorOutput
+    from faceedit_bench.editors.output import GeneratorOutput
     from faceedit_bench.editors.spec import TWO_STAGE
     from faceedit_bench.training.steps import StepContext, _regularisers
 

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from faceedit_bench.aurig.dataset import AuRigDataset
-from faceedit_bench.editors.generator import GeneratorOutput
+from faceedit_bench.editors.output import GeneratorOutput
 from faceedit_bench.editors.spec import TWO_STAGE
 from faceedit_bench.io import read_jsonl
 from faceedit_bench.training import train

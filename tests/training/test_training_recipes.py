@@ -9,9 +9,10 @@ from faceedit_bench.io import read_jsonl
 from faceedit_bench.training import train
 from faceedit_bench.training.checkpoint import load_checkpoint
 from faceedit_bench.training.config import TrainConfig
-from faceedit_bench.training.critic_pretrain import CriticPretrainConfig, load_critic_init, pretrain_critic
+from faceedit_bench.training.critic_pretrain import CriticPretrainConfig, pretrain_critic
 from faceedit_bench.training.distributed import DistEnv
 from faceedit_bench.training.loop import _Run
+from faceedit_bench.training.pretrain_files import load_critic_init
 
 
 @pytest.mark.parametrize(
