@@ -6,8 +6,8 @@ configuration cannot combine package discovery with a renamed folder.
 
 from setuptools import find_namespace_packages, find_packages, setup
 
-# namespace discovery: data folders without __init__.py (editors/checkpoints/<set>/,
-# aurig/reference/weights/) count as packages, so package-data ships their files
+# namespace discovery: the assets tree (faceedit_bench/assets/, no __init__.py) counts as
+# packages, so package-data ships the weights, their records, logs and manifest
 core = find_namespace_packages(include=["faceedit_bench", "faceedit_bench.*"], exclude=["*__pycache__"])
 baselines = ["faceedit_bench.baselines"] + [
     f"faceedit_bench.baselines.{p}" for p in find_packages(where="baselines")

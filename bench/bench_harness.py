@@ -38,11 +38,12 @@ from pathlib import Path
 import torch
 
 from faceedit_bench import plugins
+from faceedit_bench.api.step import BackendSet
 from faceedit_bench.editors.reference import IdentityEditor
-from faceedit_bench.harness.backends import choose_backends
-from faceedit_bench.harness.compare import build_pairs
-from faceedit_bench.harness.run import EvaluationOutput, evaluate
-from faceedit_bench.harness.step import BackendSet
+from faceedit_bench.harness.evaluation.gather import EvaluationOutput
+from faceedit_bench.harness.evaluation.run import evaluate
+from faceedit_bench.harness.inputs.backends import choose_backends
+from faceedit_bench.harness.inputs.pairs import build_pairs
 
 METRICS = ("fid", "lpips", "au_error", "identity")
 

@@ -24,7 +24,7 @@ import torch
 from faceedit_bench import plugins
 from faceedit_bench.aurig.reference.evaluate import _held_out, _run
 from faceedit_bench.aurig.reference.metrics import au_scores
-from faceedit_bench.harness.compare import build_pairs
+from faceedit_bench.harness.inputs.pairs import build_pairs
 from faceedit_bench.metrics.functional.attack import pgd_toward
 
 

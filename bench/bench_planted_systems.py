@@ -15,8 +15,8 @@ import tempfile
 from pathlib import Path
 
 from faceedit_bench.config import build_config
-from faceedit_bench.harness.compare import run_compare
-from faceedit_bench.harness.config import CompareConfig
+from faceedit_bench.harness.inputs.config import CompareConfig
+from faceedit_bench.jobs.compare import run_compare
 from faceedit_bench.planted import PLANTED
 
 

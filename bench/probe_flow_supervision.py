@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> Iterator[dict]:
     from faceedit_bench.editors.spec import EditorSpec
     from faceedit_bench.editors.trained import shipped_checkpoint
     from faceedit_bench.editors.two_stage import TwoStageGenerator
-    from faceedit_bench.harness.compare import build_pairs
+    from faceedit_bench.harness.inputs.pairs import build_pairs
     from faceedit_bench.io import torch_save_atomic
     from faceedit_bench.protocols import AURIG_DEMO
     from faceedit_bench.training.motion_pretrain import flow_epe, motion_step_loss

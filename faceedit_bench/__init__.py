@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__version__ = "0.1.0"
+from faceedit_bench.version import __version__
 
 _PUBLIC = {
     "evaluate": "faceedit_bench.public_api",

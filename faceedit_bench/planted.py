@@ -2,7 +2,7 @@
 
 Each ignores the requested expression and tries to reach a good score another way: an
 invisible white-box attack on the default AU-rig judge, a unit bug (0-255 outputs), a
-blurred or grey lower half of the face. ``tests/harness/test_harness_planted_systems.py``
+blurred or grey lower half of the face. ``tests/harness/audit/test_harness_planted_systems.py``
 plants them beside ``identity``; ``bench/bench_planted_systems.py`` prints their numbers
 at full protocol size.
 """

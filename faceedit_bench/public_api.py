@@ -89,7 +89,7 @@ class Results:
 
     def save(self, out: str | Path) -> Path:
         """Write results.json, samples.jsonl and tables/ into ``out`` (atomically, file by file)."""
-        from faceedit_bench.harness.results import write_results
+        from faceedit_bench.harness.outputs.results import write_results
         from faceedit_bench.reports.tables import write_tables
 
         out = Path(out)
@@ -104,7 +104,7 @@ class Results:
 
 def load(run_dir: str | Path) -> Results:
     """The results of a finished run folder (or its results.json)."""
-    from faceedit_bench.harness.results import load_results
+    from faceedit_bench.harness.outputs.results import load_results
 
     path = Path(run_dir)
     folder = path if path.is_dir() else path.parent
@@ -137,8 +137,8 @@ def evaluate(
     Raises :class:`EditorFailed` when your editor failed on every pair.
     """
     from faceedit_bench.config import build_config
-    from faceedit_bench.harness.compare import run_compare
-    from faceedit_bench.harness.config import CompareConfig
+    from faceedit_bench.harness.inputs.config import CompareConfig
+    from faceedit_bench.jobs.compare import run_compare
     from faceedit_bench.user_editors import as_editor
 
     label = name or ("mine" if not isinstance(editor, str) else editor)
@@ -193,8 +193,8 @@ def _no_html(cls: type) -> dict[str, bool]:
 
 
 def export(protocol: str, out: str | Path, **kwargs: Any):
-    """:func:`faceedit_bench.harness.export.export_protocol`: a protocol's pairs for another system."""
-    from faceedit_bench.harness.export import export_protocol
+    """:func:`faceedit_bench.harness.inputs.export.export_protocol`: a protocol's pairs for another system."""
+    from faceedit_bench.harness.inputs.export import export_protocol
 
     return export_protocol(protocol, out, **kwargs)
 

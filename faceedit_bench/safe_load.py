@@ -3,7 +3,8 @@
 Every checkpoint, weights file and cache the toolkit reads goes through
 :func:`load_tensors`: only tensors, numbers, strings and plain containers are
 accepted, so a file planted by someone else cannot execute anything. Failures
-become one :class:`UnsafeOrBrokenFile` error that names the file and says what
+become one :class:`UnsafeOrBrokenFile` error (also for a shipped file that differs from
+the assets manifest, see :mod:`faceedit_bench.shipped`) that names the file and says what
 is wrong with it (missing, truncated, not a torch file, or holding objects).
 """
 
@@ -15,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import torch
+
+from faceedit_bench.shipped import ShippedFileError, verify_shipped
 
 
 class UnsafeOrBrokenFile(ValueError):
@@ -28,6 +31,10 @@ def load_tensors(path: str | os.PathLike[str], what: str = "file") -> Any:
         raise UnsafeOrBrokenFile(f"{what} {path} does not exist")
     if path.stat().st_size == 0:
         raise UnsafeOrBrokenFile(f"{what} {path} is empty (0 bytes)")
+    try:
+        verify_shipped(path)  # a shipped weight file must match the assets manifest
+    except ShippedFileError as err:
+        raise UnsafeOrBrokenFile(f"{what} {err}") from None
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from faceedit_bench.config import ConfigError, add_config_arguments, build_config, option
-from faceedit_bench.harness.config import CompareConfig
+from faceedit_bench.harness.inputs.config import CompareConfig
 
 
 @dataclass

@@ -10,7 +10,7 @@ import torch
 import faceedit_bench as fb
 from faceedit_bench import plugins
 from faceedit_bench.cli.main import main
-from faceedit_bench.harness.results import load_results
+from faceedit_bench.harness.outputs.results import load_results
 from faceedit_bench.registry import RegistryError
 
 

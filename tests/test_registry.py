@@ -26,8 +26,8 @@ def test_register_get_alias_and_lazy_entry():
 
 def test_lazy_entry_resolves_module_attr():
     reg: Registry = Registry("widget")
-    reg.register("psnr", "faceedit_bench.harness.bootstrap:bootstrap_mean_ci")
-    from faceedit_bench.harness.bootstrap import bootstrap_mean_ci
+    reg.register("psnr", "faceedit_bench.harness.stats.bootstrap:bootstrap_mean_ci")
+    from faceedit_bench.harness.stats.bootstrap import bootstrap_mean_ci
 
     assert reg.get("psnr") is bootstrap_mean_ci
 

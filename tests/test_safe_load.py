@@ -67,7 +67,7 @@ def test_load_tensors_refuses_objects_and_names_broken_files(planted, tmp_path):
 
 
 def test_evaluate_checkpoint_refuses_a_planted_file(planted, tmp_path):
-    from faceedit_bench.harness.editors import load_editors
+    from faceedit_bench.harness.inputs.editors import load_editors
 
     path = planted(tmp_path / "evil.pt")
     loaded, unavailable = load_editors(["two-stage"], {"two-stage": str(path)}, 32, "cpu", False)

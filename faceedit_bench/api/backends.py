@@ -76,7 +76,7 @@ class AUDetector(Backend):
         """A torch function images in [0, 1] -> ``(N, 17)`` AUs with gradients, or None.
 
         Where given, it reads what :meth:`detect` reads (same resize, same network), so a
-        white-box attack on it is an attack on this judge (:mod:`faceedit_bench.harness.judge_audit`).
+        white-box attack on it is an attack on this judge (:mod:`faceedit_bench.harness.audit.judge_audit`).
         """
         return None
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, ClassVar
 import torch
 
 if TYPE_CHECKING:
-    from faceedit_bench.harness.step import EvalStep
+    from faceedit_bench.api.step import EvalStep
 
 
 @dataclass

@@ -28,7 +28,7 @@ class Protocol:
     batch_size: int = 32
     default_editors: tuple[str, ...] = ("identity", "oracle")
     description: str = ""
-    # the shipped checkpoints its trained editors load (editors/checkpoints/<set>/<editor>.pt);
+    # the shipped checkpoints its trained editors load (assets/editors/<set>/<editor>.pt);
     # "" -> "<dataset>-<resolution>" (a set not shipped at that resolution: the dataset's nearest)
     checkpoint_set: str = ""
 

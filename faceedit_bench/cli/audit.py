@@ -22,7 +22,7 @@ examples:
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    from faceedit_bench.harness.judge_audit import DEFAULT_BUDGETS, MAX_SOURCES
+    from faceedit_bench.harness.audit.judge_audit import DEFAULT_BUDGETS, MAX_SOURCES
     from faceedit_bench.protocols import DEFAULT_PROTOCOL
 
     p = subparsers.add_parser(
@@ -52,9 +52,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import dataclasses
 
-    from faceedit_bench.harness.backends import choose_backends
-    from faceedit_bench.harness.compare import build_pairs, resolve_device
-    from faceedit_bench.harness.judge_audit import audit_pairs
+    from faceedit_bench.harness.audit.judge_audit import audit_pairs
+    from faceedit_bench.harness.inputs.backends import choose_backends
+    from faceedit_bench.harness.inputs.pairs import build_pairs, resolve_device
     from faceedit_bench.io import write_json_atomic
     from faceedit_bench.protocols import resolve_protocol
 

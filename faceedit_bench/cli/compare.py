@@ -23,7 +23,7 @@ examples:
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    from faceedit_bench.harness.config import CompareConfig
+    from faceedit_bench.harness.inputs.config import CompareConfig
 
     parser = subparsers.add_parser(
         "compare",
@@ -37,8 +37,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from faceedit_bench.harness.compare import run_compare
-    from faceedit_bench.harness.config import CompareConfig
+    from faceedit_bench.harness.inputs.config import CompareConfig
+    from faceedit_bench.jobs.compare import run_compare
 
     config = build_config(CompareConfig, args)
     return exit_status(run_compare(config))
@@ -48,7 +48,7 @@ def exit_status(out) -> int:
     """1 when a requested system failed on every sample (its results are written), else 0."""
     import sys
 
-    from faceedit_bench.harness.results import load_results
+    from faceedit_bench.harness.outputs.results import load_results
     from faceedit_bench.public_api import every_sample_failed
 
     if out is None:  # not rank 0

@@ -23,7 +23,7 @@ Default output: runs/evaluate-<protocol>-<editor or name> (never a compare's fol
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    from faceedit_bench.harness.config import EvaluateConfig
+    from faceedit_bench.harness.inputs.config import EvaluateConfig
 
     parser = subparsers.add_parser(
         "evaluate",
@@ -38,7 +38,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from faceedit_bench.cli.compare import exit_status
-    from faceedit_bench.harness.compare import run_evaluate
-    from faceedit_bench.harness.config import EvaluateConfig
+    from faceedit_bench.harness.inputs.config import EvaluateConfig
+    from faceedit_bench.jobs.compare import run_evaluate
 
     return exit_status(run_evaluate(build_config(EvaluateConfig, args)))

@@ -62,7 +62,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from faceedit_bench.harness.export import export_protocol
+    from faceedit_bench.harness.inputs.export import export_protocol
     from faceedit_bench.protocols import resolve_protocol
 
     config = build_config(ExportConfig, args)

@@ -23,7 +23,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def collect(kind: str) -> dict[str, object]:
     """The listing as plain data (used by --json and by tests)."""
     from faceedit_bench import plugins
-    from faceedit_bench.harness.backends import backend_availability
+    from faceedit_bench.harness.inputs.backends import backend_availability
 
     out: dict[str, object] = {}
     if kind in ("all", "editors"):

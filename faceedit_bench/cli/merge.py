@@ -19,7 +19,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from faceedit_bench.harness.merge import merge_runs
+    from faceedit_bench.jobs.merge import merge_runs
 
     out = merge_runs(args.runs, args.out)
     print(f"wrote {out}/results.json, samples.jsonl and tables/ from {len(args.runs)} runs")

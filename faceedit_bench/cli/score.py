@@ -39,9 +39,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from faceedit_bench.harness.compare import resolve_device
-    from faceedit_bench.harness.score import score_folders
+    from faceedit_bench.harness.inputs.pairs import resolve_device
     from faceedit_bench.io import write_json_atomic
+    from faceedit_bench.jobs.score import score_folders
 
     if args.resolution is not None and args.resolution < 8:
         raise ValueError(f"--resolution must be >= 8, got {args.resolution}")

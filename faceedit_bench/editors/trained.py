@@ -20,8 +20,9 @@ from faceedit_bench.editors.spec import EditorSpec
 from faceedit_bench.editors.warp import identity_grid
 from faceedit_bench.io import sha256_file
 from faceedit_bench.safe_load import UnsafeOrBrokenFile, load_tensors
+from faceedit_bench.shipped import asset_dir, is_shipped, training_log
 
-CHECKPOINT_ROOT = Path(__file__).resolve().parent / "checkpoints"
+CHECKPOINT_ROOT = asset_dir("editors")
 SHIPPED_DATASET = "aurig"  # the dataset of the set used when a caller names none
 
 
@@ -197,10 +198,13 @@ class TrainedEditor(Editor):
 
     # -- provenance -----------------------------------------------------------------
     def training_metrics_path(self) -> Path | None:
-        """``<stem>.metrics.jsonl`` beside a shipped checkpoint, else the run's ``metrics.jsonl``."""
+        """A shipped checkpoint's log in the assets tree (or ``<stem>.metrics.jsonl`` beside a
+        checkpoint), else the run's ``metrics.jsonl``."""
         if self.checkpoint is None:
             return None
+        shipped = [training_log(self.checkpoint)] if is_shipped(self.checkpoint) else []
         for candidate in (
+            *shipped,
             self.checkpoint.with_name(f"{self.checkpoint.stem}.metrics.jsonl"),
             self.checkpoint.parent / "metrics.jsonl",
         ):

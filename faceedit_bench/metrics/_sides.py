@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from faceedit_bench.harness.step import EvalStep, Which
+    from faceedit_bench.api.step import EvalStep, Which
 
 
 def real_side(step: EvalStep) -> Which:

@@ -25,7 +25,7 @@ from faceedit_bench.metrics.functional.au_error import au_abs_errors, au_mae_mse
 from faceedit_bench.metrics.functional.identity import missed_faces
 
 if TYPE_CHECKING:
-    from faceedit_bench.harness.step import EvalStep
+    from faceedit_bench.api.step import EvalStep
 
 
 def _identity_missed(step: EvalStep) -> torch.Tensor:

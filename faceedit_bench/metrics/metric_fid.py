@@ -17,7 +17,7 @@ from faceedit_bench.metrics._sides import check_state, real_side
 from faceedit_bench.metrics.functional.fid import SqrtMethod, frechet_distance, mean_cov, moments
 
 if TYPE_CHECKING:
-    from faceedit_bench.harness.step import EvalStep
+    from faceedit_bench.api.step import EvalStep
 
 _FIELDS = ("count", "sum", "outer")
 

@@ -10,7 +10,7 @@ from faceedit_bench.api.metric import Metric
 from faceedit_bench.metrics.functional.flow import epe_regions
 
 if TYPE_CHECKING:
-    from faceedit_bench.harness.step import EvalStep
+    from faceedit_bench.api.step import EvalStep
 
 
 class FlowEPE(Metric):

@@ -17,7 +17,7 @@ from faceedit_bench.api.metric import Metric
 from faceedit_bench.metrics.functional.identity import cosine_rows, missed_faces, verify
 
 if TYPE_CHECKING:
-    from faceedit_bench.harness.step import EvalStep
+    from faceedit_bench.api.step import EvalStep
 
 
 class IdentitySimilarity(Metric):

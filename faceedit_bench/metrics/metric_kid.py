@@ -23,7 +23,7 @@ from faceedit_bench.metrics._sides import check_state, real_side
 from faceedit_bench.metrics.functional.kid import KIDConfig, kid
 
 if TYPE_CHECKING:
-    from faceedit_bench.harness.step import EvalStep
+    from faceedit_bench.api.step import EvalStep
 
 
 class KID(Metric):

@@ -9,7 +9,7 @@ import torch
 from faceedit_bench.api.metric import Metric
 
 if TYPE_CHECKING:
-    from faceedit_bench.harness.step import EvalStep
+    from faceedit_bench.api.step import EvalStep
 
 
 class PairedLPIPS(Metric):

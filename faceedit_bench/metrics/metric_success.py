@@ -18,7 +18,7 @@ from faceedit_bench.metrics.functional.identity import cosine_rows
 from faceedit_bench.metrics.functional.success import REACHED_SHARE, expression_reached, joint_success
 
 if TYPE_CHECKING:
-    from faceedit_bench.harness.step import EvalStep
+    from faceedit_bench.api.step import EvalStep
 
 _AU_CALLS = (("aus", "au_detector"), ("aus2", "au_detector_2"))
 

@@ -3,7 +3,7 @@
 One row per (editor, judged image): the unchanged source first, then each editor's final
 output, the output with the hue of its change removed and, for editors with a motion step,
 that step alone and it plus only the luma or only the hue part of the texture change
-(:mod:`faceedit_bench.harness.attribution`). Columns: per AU judge the AU error and the
+(:mod:`faceedit_bench.harness.audit.attribution`). Columns: per AU judge the AU error and the
 share of the editor's AU-error gain (unchanged - final) the image loses, then joint success
 and PSNR to the true target; the CSV adds each paired difference to the final output.
 """

@@ -1,7 +1,7 @@
 """Reading notes from the ``judge_audit`` block of ``results.json``: one line per AU judge.
 
 The line says what AU MAE an attack on the unedited sources reaches with each judge
-(:mod:`faceedit_bench.harness.judge_audit`), beside the unchanged sources and the true
+(:mod:`faceedit_bench.harness.audit.judge_audit`), beside the unchanged sources and the true
 targets, so an editor's AU MAE can be read against what needs no edit at all.
 """
 

@@ -2,7 +2,7 @@
 
 Tables, figures and regression reports are built only from result files, so every
 reader goes through :func:`load_results`, whose errors name the file and the field
-that is wrong. The schema itself is the harness' (:mod:`faceedit_bench.harness.results`,
+that is wrong. The schema itself is the harness' (:mod:`faceedit_bench.harness.outputs.results`,
 the writer); this module adds the checks its readers rely on (editor groups, numeric
 values, interval shape). Metric ids look like ``key@backend``.
 """
@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from faceedit_bench.harness.results import READABLE_SCHEMAS, SCHEMA, ResultsError
-from faceedit_bench.harness.results import validate_results as validate_schema
+from faceedit_bench.harness.outputs.results import READABLE_SCHEMAS, SCHEMA, ResultsError
+from faceedit_bench.harness.outputs.results import validate_results as validate_schema
 
 __all__ = ["SCHEMA", "MetricId", "ResultsError", "load_results", "validate_results"]
 

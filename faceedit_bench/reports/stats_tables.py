@@ -3,7 +3,7 @@
 The pooled view shows an editor evaluated from several checkpoints as one row (mean
 over seeds, pairs x seeds interval) so summary tables compare systems, not single
 seeds; the seeds table lists every seed beside the mean and the across-seed spread.
-Comparison rows follow the harness' rule (:mod:`faceedit_bench.harness.comparisons`).
+Comparison rows follow the harness' rule (:mod:`faceedit_bench.harness.stats.comparisons`).
 """
 
 from __future__ import annotations

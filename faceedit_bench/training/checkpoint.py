@@ -13,10 +13,10 @@ from typing import Any
 
 import torch
 
-from faceedit_bench import __version__
 from faceedit_bench.config import ConfigError
 from faceedit_bench.io import sha256_file, torch_save_atomic
 from faceedit_bench.safe_load import UnsafeOrBrokenFile, load_tensors
+from faceedit_bench.version import __version__
 
 FORMAT = "faceedit-bench-train/1"
 WEIGHTS_FORMAT = "faceedit-bench-editor/1"

@@ -1,7 +1,7 @@
 """Pre-train the critic's AU head on an editor training split (the CPU recipe's warm-up).
 
     python -m faceedit_bench.training.critic_pretrain --dataset aurig --resolution 64 \\
-        --out faceedit_bench/training/critics/aurig-64.pt
+        --out faceedit_bench/assets/critics/aurig-64.pt
 
 Why (measured, see README "Training recipes"): the generator's only AU signal is the
 critic's AU head (GANimation, Pumarola et al. 2018). Trained jointly from scratch, the

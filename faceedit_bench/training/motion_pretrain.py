@@ -1,7 +1,7 @@
 """Pre-train the two-stage motion step on same-person pairs (the ``cpu-64`` recipe's motion warm-up).
 
     python -m faceedit_bench.training.motion_pretrain --dataset aurig --resolution 64 \\
-        --steps 30000 --threads 2 --out faceedit_bench/training/motions/aurig-64.pt
+        --steps 30000 --threads 2 --out faceedit_bench/assets/motions/aurig-64.pt
 
 Why (measured, README "Training recipes"): trained end to end, the motion step of the
 two-stage editor (Athar et al., FG 2020) gets its only geometric signal through the

@@ -19,8 +19,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-CRITIC_ROOT = Path(__file__).resolve().parent / "critics"
-MOTION_ROOT = Path(__file__).resolve().parent / "motions"
+from faceedit_bench.shipped import asset_dir
+
+CRITIC_ROOT = asset_dir("critics")
+MOTION_ROOT = asset_dir("motions")
 
 
 @dataclass(frozen=True)

@@ -193,9 +193,7 @@ def test_code_change_retrains_into_the_cache(monkeypatch: pytest.MonkeyPatch, tm
             (out / f"{name}.pt").write_bytes(b"x")
             (out / f"{name}.json").write_text(json.dumps({"code_version": "changed0000"}))
 
-    import faceedit_bench.aurig.reference.train as train_mod
-
-    monkeypatch.setattr(train_mod, "train_all", fake_train_all)
+    monkeypatch.setattr(backends, "train_all", fake_train_all)
     folder, record = backends.weights_folder("au_regressor")
     assert folder == tmp_path / "aurig-reference" / "changed0000" and record["code_version"] == "changed0000"
     backends.weights_folder("identity_encoder")  # already there: no second training

@@ -13,8 +13,8 @@ from torch_fidelity.metric_fid import fid_features_to_statistics, fid_statistics
 
 from faceedit_bench.api.batch import PairBatch
 from faceedit_bench.api.editor import EditOutput
+from faceedit_bench.api.step import BackendSet, BatchMemo, EvalStep
 from faceedit_bench.backends import fid_inception as fi
-from faceedit_bench.harness.step import BackendSet, BatchMemo, EvalStep
 from faceedit_bench.io import sha256_file
 from faceedit_bench.metrics.metric_fid import FID
 from faceedit_bench.metrics.metric_kid import KID

@@ -13,7 +13,7 @@ import torch
 from faceedit_bench.api.backends import AUDetector, FeatureExtractor, IdentityModel, PerceptualDistance
 from faceedit_bench.api.batch import PairBatch
 from faceedit_bench.api.editor import EditOutput
-from faceedit_bench.harness.step import BackendSet, BatchMemo, EvalStep
+from faceedit_bench.api.step import BackendSet, BatchMemo, EvalStep
 
 
 class TableAUDetector(AUDetector):

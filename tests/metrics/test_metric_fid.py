@@ -6,7 +6,7 @@ import scipy.linalg
 import torch
 
 from faceedit_bench.api.editor import EditOutput
-from faceedit_bench.harness.step import BackendSet
+from faceedit_bench.api.step import BackendSet
 from faceedit_bench.metrics.functional.fid import fid_from_features, frechet_distance, mean_cov, moments
 from faceedit_bench.metrics.metric_fid import FID
 

@@ -2,7 +2,7 @@ import numpy as np
 import torch
 
 from faceedit_bench.api.editor import EditOutput
-from faceedit_bench.harness.step import BackendSet
+from faceedit_bench.api.step import BackendSet
 from faceedit_bench.metrics.metric_identity import IdentitySimilarity
 
 

@@ -6,7 +6,7 @@ import torch
 from torch_fidelity.metric_kid import kid_features_to_metric
 
 from faceedit_bench.api.editor import EditOutput
-from faceedit_bench.harness.step import BackendSet
+from faceedit_bench.api.step import BackendSet
 from faceedit_bench.metrics.functional.kid import KIDConfig, kid
 from faceedit_bench.metrics.metric_kid import KID
 

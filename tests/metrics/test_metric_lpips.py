@@ -1,7 +1,7 @@
 import torch
 
 from faceedit_bench.api.editor import EditOutput
-from faceedit_bench.harness.step import BackendSet
+from faceedit_bench.api.step import BackendSet
 from faceedit_bench.metrics.metric_lpips import PairedLPIPS
 
 

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from faceedit_bench.cli.main import main
-from faceedit_bench.harness.browser import pick_pairs, rank_metric
+from faceedit_bench.harness.outputs.browser import pick_pairs, rank_metric
 from faceedit_bench.reports.chromium import ChromiumError, find_chromium, inspect_page, screenshot_report
 from faceedit_bench.reports.html import render_report, write_report
 

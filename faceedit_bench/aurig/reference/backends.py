@@ -1,6 +1,6 @@
 """The AU-rig reference judges as harness backends (``aurig-ref``).
 
-Weights ship in ``weights/`` with a JSON record. They are valid while the
+Weights ship in the assets tree (:data:`.weights.WEIGHTS_DIR`) with a JSON record. They are valid while the
 reference-network sources hash as recorded and the current renderer reproduces
 the recorded renderer probe to within 1/255 (see :mod:`.probe`): a renderer that
 only gets faster keeps them. Otherwise the networks are retrained once into
@@ -11,7 +11,6 @@ there afterwards.
 from __future__ import annotations
 
 import fcntl
-import json
 import logging
 from abc import abstractmethod
 from collections.abc import Callable
@@ -24,34 +23,19 @@ from faceedit_bench.api.aus import AU_MAX
 from faceedit_bench.api.backends import AUDetector, Availability, Backend, IdentityModel
 from faceedit_bench.aurig.reference.models import INPUT_SIZE, AURegressor, IdentityEncoder, to_input
 from faceedit_bench.aurig.reference.probe import probe_mismatch, reference_key
+from faceedit_bench.aurig.reference.train import train_all
+from faceedit_bench.aurig.reference.weights import (
+    IDENTITY_WEIGHTS,
+    WEIGHTS_DIR,
+    architecture,
+    build_model,
+    checked_record,
+    load_weights,
+    read_record,
+)
 from faceedit_bench.paths import cache_dir
 
 log = logging.getLogger(__name__)
-
-WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
-
-
-def read_record(folder: Path, name: str) -> dict[str, Any] | None:
-    path = folder / f"{name}.json"
-    if not path.exists() or not (folder / f"{name}.pt").exists():
-        return None
-    try:
-        return json.loads(path.read_text())
-    except json.JSONDecodeError as err:
-        raise ValueError(f"{path}: not valid JSON ({err})") from None
-
-
-def checked_record(folder: Path, name: str, fix: str = "retrain them") -> dict[str, Any]:
-    """``name``'s record in ``folder`` when its weights fit the current code, else an error naming the file."""
-    record = read_record(folder, name)
-    if record is None:
-        raise FileNotFoundError(f"{folder}: no {name}.pt with its {name}.json record")
-    why = probe_mismatch(folder, record)
-    if why is not None:
-        raise ValueError(
-            f"{folder / (name + '.json')}: the weights do not fit the current code ({why}); {fix}"
-        )
-    return record
 
 
 def weights_folder(name: str) -> tuple[Path, dict[str, Any]]:
@@ -67,8 +51,6 @@ def weights_folder(name: str) -> tuple[Path, dict[str, Any]]:
             fcntl.flock(lock, fcntl.LOCK_EX)  # one process trains, the others wait and reuse
             record = read_record(folder, name)
             if record is None:
-                from faceedit_bench.aurig.reference.train import train_all
-
                 log.warning(
                     "AU-rig reference networks: shipped weights do not fit the current code (%s); "
                     "retraining into %s (several minutes, once)",
@@ -80,21 +62,6 @@ def weights_folder(name: str) -> tuple[Path, dict[str, Any]]:
     if record is None:
         raise FileNotFoundError(f"{folder}: training did not produce {name}.pt/.json")
     return folder, record
-
-
-def load_weights(model: torch.nn.Module, path: Path) -> torch.nn.Module:
-    """``model`` with the state dict saved in ``path``, in eval mode; errors name the file."""
-    try:
-        model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
-    except (RuntimeError, OSError, KeyError) as err:
-        raise ValueError(f"{path}: cannot load {type(model).__name__} weights ({err})") from None
-    return model.eval()
-
-
-def architecture(record: dict[str, Any]) -> dict[str, int]:
-    """Architecture arguments recorded with the weights (defaults if none)."""
-    cfg = record.get("config", {})
-    return {"width": int(cfg.get("width", 32)), "embed_dim": int(cfg.get("embed_dim", 64))}
 
 
 class _ReferenceNet(Backend):
@@ -193,7 +160,7 @@ class AuRigIdentityModel(_ReferenceNet, IdentityModel):
 
     label: ClassVar[str] = "aurig-ref"
     input_size: ClassVar[int | None] = INPUT_SIZE
-    weights_name: ClassVar[str] = "identity_encoder"
+    weights_name: ClassVar[str] = IDENTITY_WEIGHTS
 
     def __init__(self) -> None:
         super().__init__()
@@ -243,8 +210,6 @@ class _TrainedJudge(AuRigAUDetector):
         record = checked_record(
             WEIGHTS_DIR, self.weights_name, "retrain them with the command in that record"
         )
-        from faceedit_bench.aurig.reference.robust_train import build_model
-
         self.weights = WEIGHTS_DIR / f"{self.weights_name}.pt"
         self.model = load_weights(build_model(self.arch, architecture(record)["width"]), self.weights)
         self.record = record

@@ -37,6 +37,14 @@ from faceedit_bench.aurig.reference.metrics import (
     verification_threshold,
 )
 from faceedit_bench.aurig.reference.models import AURegressor, IdentityEncoder
+from faceedit_bench.aurig.reference.weights import (
+    IDENTITY_WEIGHTS,
+    WEIGHTS_DIR,
+    architecture,
+    checked_record,
+    load_weights,
+)
+from faceedit_bench.io import write_json_atomic
 
 SPLITS = ("val", "test")  # the threshold is chosen on the first, then applied to both
 Scores = dict[str, tuple[torch.Tensor, torch.Tensor]]  # split -> (genuine, impostor) cosines
@@ -113,18 +121,11 @@ def recompute_identity_record(
     ``validation``'s identity numbers, ``threshold`` and ``validation.recomputed_by``
     change; the file is replaced atomically. Returns the new record.
     """
-    from faceedit_bench.aurig.reference.backends import (
-        WEIGHTS_DIR,
-        AuRigIdentityModel,
-        checked_record,
-        load_weights,
-    )
-    from faceedit_bench.io import write_json_atomic
-
     folder = Path(folder) if folder is not None else WEIGHTS_DIR
-    name = AuRigIdentityModel.weights_name
+    name = IDENTITY_WEIGHTS
     record = checked_record(folder, name)
-    model = load_weights(AuRigIdentityModel.build(record), folder / f"{name}.pt")
+    arch = architecture(record)
+    model = load_weights(IdentityEncoder(arch["width"], arch["embed_dim"]), folder / f"{name}.pt")
     block = identity_record(identity_scores(model))
     record["validation"] = {
         **record.get("validation", {}),

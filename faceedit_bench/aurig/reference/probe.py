@@ -17,6 +17,7 @@ from pathlib import Path
 import torch
 
 from faceedit_bench.aurig.version import reference_code_hash
+from faceedit_bench.safe_load import load_tensors
 
 PROBE_FILE = "renderer_probe.pt"
 PROBE_IDS, PROBE_PER_ID, PROBE_RES, PROBE_SEED = 2, 8, 32, 0
@@ -72,7 +73,7 @@ def probe_mismatch(folder: Path, record: dict[str, object]) -> str | None:
     path = folder / PROBE_FILE
     if not isinstance(meta, dict) or not path.exists():
         return "no renderer probe recorded"
-    stored = torch.load(path, map_location="cpu", weights_only=True)
+    stored = load_tensors(path, "renderer probe")
     if probe_digest(stored) != meta.get("sha256_16"):
         return f"{path}: does not match its recorded digest"
     now = current_probe()

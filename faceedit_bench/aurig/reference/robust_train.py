@@ -31,8 +31,8 @@ import torch
 from faceedit_bench.api.aus import AU_MAX
 from faceedit_bench.aurig.reference.data import Pool, augment, render_pool
 from faceedit_bench.aurig.reference.metrics import au_scores
-from faceedit_bench.aurig.reference.models import AURegressor
 from faceedit_bench.aurig.reference.probe import probe_record
+from faceedit_bench.aurig.reference.weights import build_model, load_weights
 from faceedit_bench.aurig.version import reference_code_hash, renderer_hash
 from faceedit_bench.io import torch_save_atomic, write_json_atomic
 from faceedit_bench.metrics.functional.attack import pgd_away, pgd_toward
@@ -87,17 +87,6 @@ def colour_changes(x: torch.Tensor, p: float, gen: torch.Generator) -> torch.Ten
     return (x + on * (x * (gain - 1) + paint)).clamp(0, 1)
 
 
-def build_model(arch: str, width: int) -> torch.nn.Module:
-    """The untrained AU regressor of architecture ``arch``."""
-    if arch == "plain":
-        return AURegressor(width)
-    if arch == "gn":
-        from faceedit_bench.aurig.reference.models_alt import AURegressorGN
-
-        return AURegressorGN(width)
-    raise ValueError(f"--arch must be 'plain' or 'gn', got {arch!r}")
-
-
 def _initial(cfg: RobustConfig) -> torch.nn.Module:
     """The starting network: aurig-ref's shipped weights, a saved state dict (a path), or from scratch."""
     model = build_model(cfg.arch, cfg.width)
@@ -106,8 +95,6 @@ def _initial(cfg: RobustConfig) -> torch.nn.Module:
 
         model.load_state_dict(AuRigAUDetector().model.state_dict())
     elif cfg.init not in ("none", "shipped"):
-        from faceedit_bench.aurig.reference.backends import load_weights
-
         load_weights(model, Path(cfg.init))
     return model
 

@@ -1,0 +1,1 @@
+"""What a pass is given: configs, editors, judges, pairs, other systems' edits, run folders, seeds."""

@@ -1,0 +1,1 @@
+"""What a pass writes: results.json, the console summary, browser images, sweeps, provenance."""

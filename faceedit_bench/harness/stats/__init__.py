@@ -1,0 +1,1 @@
+"""Statistics of a run: bootstrap intervals, paired comparisons, seeds as replicates."""
