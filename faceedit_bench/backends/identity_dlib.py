@@ -50,6 +50,7 @@ class DlibIdentity(IdentityModel):
     """128-d dlib ResNet descriptors, L2-normalised."""
 
     label: ClassVar[str] = "dlib-resnet"
+    output_width: ClassVar[int] = DESCRIPTOR_DIM
     threshold: ClassVar[float] = 1.0 - DLIB_EUCLIDEAN_THRESHOLD**2 / (2.0 * TYPICAL_RAW_NORM**2)  # 0.911
     threshold_rule: ClassVar[str] = (
         f"dlib's documented rule, same person when the Euclidean distance of raw descriptors is below "

@@ -20,7 +20,9 @@ from faceedit_bench.version import __version__
 
 FORMAT = "faceedit-bench-train/1"
 WEIGHTS_FORMAT = "faceedit-bench-editor/1"
-# options that do not change what a run computes: they may differ on --resume
+# options that do not change what a run computes: they may differ on --resume. ``threads`` is
+# compared apart, as the torch thread count the run actually used (check_resume): float
+# reductions are split by thread, so another count gives other weights
 RESUME_FREE_OPTIONS = frozenset(
     {"resume", "out", "device", "threads", "progress", "log_every", "ckpt_every", "strict", "cache_images"}
 )
@@ -69,8 +71,14 @@ def config_differences(saved: dict[str, Any], current: dict[str, Any]) -> list[s
     return [f"{k}: {saved.get(k)!r} -> {current.get(k)!r}" for k in keys if saved.get(k) != current.get(k)]
 
 
-def check_resume(path: Path, state: dict[str, Any], current: dict[str, Any]) -> None:
-    """Refuse to resume ``path`` with options that differ from the ones it was trained with."""
+def check_resume(
+    path: Path, state: dict[str, Any], current: dict[str, Any], torch_threads: int | None = None
+) -> None:
+    """Refuse to resume ``path`` with options that differ from the ones it was trained with.
+
+    ``torch_threads``: the intra-op thread count this process trains on; it must equal the one
+    the checkpoint records (results are bit-for-bit only on the same count).
+    """
     saved = state.get("config")
     if not isinstance(saved, dict):
         raise ConfigError(f"--resume: {path} records no training options; it cannot be resumed safely")
@@ -79,6 +87,22 @@ def check_resume(path: Path, state: dict[str, Any], current: dict[str, Any]) -> 
         raise ConfigError(
             f"--resume: the options differ from those {path} was trained with ({'; '.join(differ)}); "
             "pass the original values, or start a new run with another --out"
+        )
+    before = state.get("torch_threads")
+    if torch_threads is None:
+        return
+    if before is None:  # a checkpoint of an older version: only an explicit --threads was recorded
+        before = saved.get("threads")
+        if before is None or current.get("threads") is None:
+            return
+    if int(before) != int(torch_threads):
+        given = current.get("threads")
+        now = f"--threads {given}" if given is not None else "torch's default on this machine"
+        raise ConfigError(
+            f"--resume: option 'threads' differs from the run {path} was trained with: it ran on "
+            f"{before} torch thread(s) (--threads {before}), this resume would run on {torch_threads} ({now}); "
+            "the weights would not be bit-for-bit those of an uninterrupted run. Pass --threads "
+            f"{before} to continue it, or start a new run with another --out"
         )
 
 

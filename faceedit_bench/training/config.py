@@ -16,7 +16,13 @@ from typing import Any
 from faceedit_bench.config import ConfigError, option, require_positive
 from faceedit_bench.editors.layers import UPSAMPLING
 from faceedit_bench.training.pretrain_files import load_critic_init, load_motion_init
-from faceedit_bench.training.recipes import DEFAULT_RECIPE
+from faceedit_bench.training.recipes import CRITIC_ROOT, DEFAULT_RECIPE, MOTION_ROOT
+
+
+def _shipped_names(root: Path) -> str:
+    """The pre-trained files a recipe can use (``aurig-64, video-64``), or ``none``."""
+    names = sorted(p.stem for p in root.glob("*.pt")) if root.is_dir() else []
+    return ", ".join(names) or "none"
 
 
 @dataclass
@@ -150,9 +156,18 @@ class TrainConfig:
             if getattr(self, name) is None:
                 setattr(self, name, value)
         self.loss_weights = {**recipe.loss_weights, **self.loss_weights}
+        # what the recipe would start from but cannot here (printed and recorded by train: never silent)
+        self.recipe_notes: list[str] = []
         # with --init too: shipped weights hold no critic (a training checkpoint's critic wins over it)
         if self.critic_init is None:
             self.critic_init = recipe.critic_init(self.dataset, self.resolution)
+            if recipe.shipped_critic and self.critic_init is None:
+                self.recipe_notes.append(
+                    f"recipe {recipe.name} starts the critic from a pre-trained AU head, but none ships for "
+                    f"dataset {self.dataset!r} at {self.resolution} px (shipped: {_shipped_names(CRITIC_ROOT)}); "
+                    "the critic starts from scratch (pre-train one with python -m "
+                    "faceedit_bench.training.critic_pretrain and pass --critic-init FILE)"
+                )
         spec = (
             getattr(plugins.editors.get(self.editor), "spec", None)
             if self.editor in plugins.editors
@@ -167,6 +182,15 @@ class TrainConfig:
                 self.editor,
                 self.has_flow_tv(),
             )
+            if recipe.shipped_motion and self.motion_init is None:
+                frozen = " and keeps it frozen" if recipe.freeze_motion else ""
+                self.recipe_notes.append(
+                    f"recipe {recipe.name} starts the motion step from a pre-trained one{frozen}, but none "
+                    f"ships for editor {self.editor!r} on dataset {self.dataset!r} at {self.resolution} px "
+                    f"(shipped: {_shipped_names(MOTION_ROOT)}); the motion step trains from scratch, end to "
+                    "end (pre-train one with python -m faceedit_bench.training.motion_pretrain and pass "
+                    "--motion-init FILE)"
+                )
         # the recipe freezes a pre-trained motion step when a texture step trains
         if self.freeze_motion is None:
             self.freeze_motion = bool(

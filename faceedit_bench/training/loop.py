@@ -86,6 +86,7 @@ class _Run:
 
     def __init__(self, config: TrainConfig, env: DistEnv, device: torch.device) -> None:
         self.config, self.env, self.device = config, env, device
+        self.torch_threads = torch.get_num_threads()  # recorded: --resume must run on the same count
         self.spec = config.editor_spec()
         torch.manual_seed(config.seed)
         self.generator = build_generator(self.spec).to(device)
@@ -135,6 +136,7 @@ class _Run:
             "step": self.step,
             "seed": self.config.seed,
             "code_version": self.code_version,
+            "torch_threads": self.torch_threads,
             "planned_steps": self.planned,
             "calibrated": self.calibrated,
             "elapsed_s": self.elapsed,
@@ -166,7 +168,8 @@ class _Run:
         return {"lr_g": self.config.lr_g * f, "lr_d": self.config.lr_d * f}
 
 
-def _prepare_run_dir(config: TrainConfig, run: _Run, env: DistEnv) -> Path:
+def _prepare_run_dir(config: TrainConfig, run: _Run, env: DistEnv, record: dict[str, Any]) -> Path:
+    """Check or create the run folder; ``record`` goes into a new run's config.json."""
     out = config.run_dir
     ckpt = out / "checkpoint.pt"
     if config.resume and not ckpt.exists():
@@ -175,7 +178,7 @@ def _prepare_run_dir(config: TrainConfig, run: _Run, env: DistEnv) -> Path:
         )
     if config.resume:
         saved = load_checkpoint(ckpt)
-        check_resume(ckpt, saved, config_to_json(config))
+        check_resume(ckpt, saved, config_to_json(config), run.torch_threads)
         run.restore(saved)
         if env.is_main and (out / "metrics.jsonl").exists():  # drop lines written after the checkpoint
             kept = [r for r in read_jsonl(out / "metrics.jsonl") if r.get("step", 0) <= run.step]
@@ -196,6 +199,8 @@ def _prepare_run_dir(config: TrainConfig, run: _Run, env: DistEnv) -> Path:
                 "argv": sys.argv,
                 "init": run.init_record,
                 "motion_init": run.motion_record,
+                "torch_threads": run.torch_threads,
+                **record,
             },
         )
     return out
@@ -215,7 +220,12 @@ def train(
     given = dataset is not None
     dataset = dataset if dataset is not None else build_dataset(config, "train")
     run = _Run(config, env, device)
-    out = _prepare_run_dir(config, run, env)
+    notes = list(getattr(config, "recipe_notes", []))
+    if env.is_main:
+        for note in notes:
+            print(f"note: {note}")
+    record = {"recipe_notes": notes, "skipped_images": skipped_images(dataset)}
+    out = _prepare_run_dir(config, run, env, record)
     train_set = MemoryCachedDataset(dataset) if config.cache_images else dataset
     ctx = StepContext(
         run.spec, config.batch_size, env, device, config.amp, config.channels_last, config.resolution,
@@ -231,13 +241,82 @@ def train(
             load_detector(config.au_detector, config.dataset if not given else ""),
         )
     try:
-        _loop(run, train_set, ctx, validator, out)
+        _loop(run, train_set, ctx, validator, out, record)
     finally:
         shutdown(env)
+    if env.is_main:
+        print(next_steps(config, out))
     return out
 
 
-def _loop(run: _Run, dataset: FaceDataset, ctx: StepContext, validator: Validator | None, out: Path) -> None:
+def skipped_images(dataset: FaceDataset) -> dict[str, Any]:
+    """The training images the dataset skipped (count and, where it lists them, each one with its reason)."""
+    skipped = _declared(dataset, "skipped")
+    if isinstance(skipped, dict):  # image-folder: {"no_face": [...], "unreadable": [...]}
+        listed = {str(kind): [str(m) for m in items] for kind, items in skipped.items()}
+        return {"count": sum(len(v) for v in listed.values()), **listed}
+    count = _declared(dataset, "n_skipped")
+    count = skipped if count is None else count  # video: frames without a face (a count)
+    return {"count": int(count) if isinstance(count, int) else 0}
+
+
+def _declared(obj: object, name: str) -> object:
+    """``obj.name`` when the instance or its class defines it (never through ``__getattr__``), else None."""
+    if name in getattr(obj, "__dict__", {}):
+        return obj.__dict__[name]
+    return getattr(obj, name) if hasattr(type(obj), name) else None
+
+
+def evaluate_command(config: TrainConfig, checkpoint: Path) -> tuple[str, str]:
+    """``faceedit-bench evaluate`` and ``compare`` commands that score ``checkpoint``."""
+    from faceedit_bench import plugins
+
+    where = ""
+    try:
+        trained_on = plugins.datasets.canonical(config.dataset)
+    except Exception:  # an unknown name: compare it as given
+        trained_on = config.dataset
+    for name in plugins.protocols.names():
+        try:
+            protocol = plugins.protocols.get(name)
+        except Exception:  # a broken third-party protocol must not hide the message
+            continue
+        dataset = getattr(protocol, "dataset", None)
+        if (
+            dataset in (trained_on, config.dataset)
+            and getattr(protocol, "resolution", None) == config.resolution
+        ):
+            where = f"--protocol {name}"
+            break
+    if not where:
+        args = {**config.dataset_args, "resolution": config.dataset_args.get("resolution", config.resolution)}
+        where = f"--dataset {config.dataset} --dataset-args " + " ".join(f"{k}={v}" for k, v in args.items())
+    editor = config.editor
+    return (
+        f"faceedit-bench evaluate --editor {editor} --checkpoint {checkpoint} {where}",
+        f"faceedit-bench compare --editors identity {editor} --checkpoint {editor}={checkpoint} {where}",
+    )
+
+
+def next_steps(config: TrainConfig, out: Path) -> str:
+    """What the run wrote and the commands that evaluate it (printed at the end of ``train``)."""
+    ckpt = out / "checkpoint.pt"
+    evaluate, compare = evaluate_command(config, ckpt)
+    return (
+        f"checkpoint written: {ckpt} (continue training with --out {out} --resume)\n"
+        f"evaluate it:  {evaluate}\n"
+        f"or beside the other editors:  {compare}"
+    )
+
+
+def _loop(
+    run: _Run,
+    dataset: FaceDataset,
+    ctx: StepContext,
+    validator: Validator | None,
+    out: Path,
+    run_record: dict[str, Any] | None = None,
+) -> None:
     config, env = run.config, run.env
     bar = None
     if env.is_main and config.progress:
@@ -308,4 +387,6 @@ def _loop(run: _Run, dataset: FaceDataset, ctx: StepContext, validator: Validato
         write_json_atomic(out / "summary.json", {
             "editor": config.editor, "steps": run.step, "wall_time_s": round(run.elapsed, 1),
             "seed": config.seed, "code_version": run.code_version, "final_metrics": run.final_metrics,
+            "checkpoint": str(out / "checkpoint.pt"), "torch_threads": run.torch_threads,
+            "evaluate": evaluate_command(config, out / "checkpoint.pt")[0], **(run_record or {}),
         })  # fmt: skip

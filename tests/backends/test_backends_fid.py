@@ -60,9 +60,11 @@ def test_conversion_maps_every_convolution(offline_env):
 
 def test_corrupt_file_is_rebuilt_and_wrong_hash_fails(offline_env):
     offline_env.write_bytes(b"not weights")
-    assert fi.converted_weights() == offline_env
+    with pytest.warns(RuntimeWarning, match=r"rebuilding") as caught:
+        assert fi.converted_weights() == offline_env
+    assert str(offline_env) in str(caught[0].message)  # the warning names the file it rebuilds
     assert sha256_file(offline_env) == fi.CONVERTED_SHA256
-    with pytest.raises(RuntimeError, match="sha256"):
+    with pytest.raises(RuntimeError, match="sha256"), pytest.warns(RuntimeWarning, match="rebuilding"):
         fi.converted_weights(expected_sha256="0" * 64)
 
 

@@ -97,3 +97,17 @@ def test_landmarks_are_in_input_pixels(detector: MediaPipeAUDetector) -> None:
 def test_bad_input_shape_is_a_clear_error(detector: MediaPipeAUDetector) -> None:
     with pytest.raises(ValueError, match=r"\(N, 3, H, W\)"):
         detector.detect(torch.rand(3, 64, 64))
+
+
+def test_a_process_that_loads_mediapipe_prints_no_native_log_lines():
+    import subprocess
+    import sys
+
+    code = (
+        "import torch\n"
+        "from faceedit_bench.backends.au_mediapipe import MediaPipeAUDetector\n"
+        "MediaPipeAUDetector().detect(torch.rand(1, 3, 64, 64))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.strip() == "" and done.stdout.strip() == ""

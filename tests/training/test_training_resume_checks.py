@@ -61,3 +61,20 @@ def test_resume_from_a_damaged_checkpoint_names_the_file(finished, tiny_config, 
     ckpt.write_bytes(data[:keep])  # empty, cut early, cut at the end
     with pytest.raises(ValueError, match=re.escape(str(ckpt)) + " (is empty|is truncated)"):
         train(tiny_config("two-stage", resume=True), dataset=tiny_faces())
+
+
+def test_resume_on_another_thread_count_is_refused_naming_the_old_value(finished, tiny_config, tiny_faces):
+    """Another --threads gives other weights (float reductions split by thread): refused, not resumed."""
+    import torch
+
+    out, _ = finished
+    before = (out / "checkpoint.pt").read_bytes()
+    threads = torch.get_num_threads()
+    try:
+        with pytest.raises(ConfigError, match=r"option 'threads' differs .* --threads 1\b") as err:
+            train(tiny_config("two-stage", resume=True, threads=2), dataset=tiny_faces())
+    finally:
+        torch.set_num_threads(threads)
+    assert str(out / "checkpoint.pt") in str(err.value) and "ran on 1 torch thread" in str(err.value)
+    assert (out / "checkpoint.pt").read_bytes() == before
+    assert json.loads((out / "config.json").read_text())["torch_threads"] == 1

@@ -12,9 +12,11 @@ reads its images (``pairs.batch(...).to(device)`` through :class:`EvalStep`), so
 cached value equals the one the pass would compute. One file per (pairs, side,
 judge call, backend label and provenance, input size, device, torch threads it
 runs on, exact indices) holds
-the values and the device they were on; a file that fails its key or checksum, or
-holds values of the wrong shape (or non-finite FID features), is rebuilt with a
-warning. Judges that run in a worker process get their batches ahead of this
+the values and the device they were on. An entry is used only when the cache index
+kept apart from it (:mod:`faceedit_bench.cache_file`) records it for this key with its
+bytes; a file that fails its index, key or checksum, or holds values of the wrong
+shape (rows, or a width other than the judge's: 17 AUs, the backend's declared
+``output_width``) or non-finite FID features, is rebuilt with a warning naming it. Judges that run in a worker process get their batches ahead of this
 process's own judges, so both cores work.
 """
 
@@ -31,6 +33,7 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
+from faceedit_bench.api.aus import N_AUS
 from faceedit_bench.api.dataset import PairSet
 from faceedit_bench.api.editor import EditOutput
 from faceedit_bench.api.metric import Metric
@@ -51,16 +54,23 @@ class RealRead:
 
 
 def real_reads(
-    metric_classes: dict[str, type[Metric]], backends: BackendSet, has_ground_truth: bool
+    metric_classes: dict[str, type[Metric]],
+    backends: BackendSet,
+    has_ground_truth: bool,
+    real: str | None = None,
 ) -> list[RealRead]:
-    """The real-side judge outputs the pass will read, in a stable order."""
+    """The real-side judge outputs the pass will read, in a stable order.
+
+    ``real``: the side a metric's ``"real"`` reads (``PairSet.real_side``; default: the
+    targets with ground truth, else the sources).
+    """
     wanted = list(FACE_COUNT_READS) if backends.au_detector is not None else []
     for cls in metric_classes.values():
         wanted.extend(cls.judge_reads)
     reads: list[RealRead] = []
     for call, side in wanted:
         if side == "real":
-            side = "target" if has_ground_truth else "source"
+            side = real or ("target" if has_ground_truth else "source")
         if "edited" in sides_of(side) or (side == "target" and not has_ground_truth):
             continue
         if backends.get(JUDGE_CALLS[call][0]) is None:
@@ -109,8 +119,9 @@ def real_side(
     folder = cache_folder()
     paths = {r: folder / f"{cache_key(pairs, indices, r, backends, device)}.pt" for r in reads}
     out: dict[RealRead, torch.Tensor] = {}
+    widths = {r: expected_width(r, backends) for r in reads}
     for read, path in paths.items():
-        values, why = _load(read, path, len(indices))
+        values, why = _load(read, path, len(indices), widths[read])
         if values is not None:
             out[read] = values
         elif why != "missing":
@@ -124,9 +135,12 @@ def real_side(
 
         computed = _compute(step, batches, todo, backends.in_worker, progress)
         for read, values in computed.items():
-            problem = _problem(read, values, len(indices))
+            problem = _problem(read, values, len(indices), widths[read])
             if problem is not None:
-                raise RuntimeError(f"{read.call} of the real {read.side} images are unusable: {problem}")
+                label = getattr(backends.get(JUDGE_CALLS[read.call][0]), "label", "?")
+                raise RuntimeError(
+                    f"{read.call} of the real {read.side} images by {label} are unusable: {problem}"
+                )
             save_checked(
                 paths[read], paths[read].stem, {"values": values.cpu(), "device": str(values.device)}
             )
@@ -172,23 +186,32 @@ def _as_stored(read: RealRead, values: torch.Tensor) -> torch.Tensor:
     return values.double() if read.call == "fid_features" else values
 
 
-def _load(read: RealRead, path: Path, n: int) -> tuple[torch.Tensor | None, str]:
+def expected_width(read: RealRead, backends: BackendSet) -> int | None:
+    """Columns ``read`` must have: 17 for AU readings, else the backend's ``output_width`` (if declared)."""
+    if read.call in ("aus", "aus2"):
+        return N_AUS
+    width = getattr(backends.get(JUDGE_CALLS[read.call][0]), "output_width", None)
+    return int(width) if isinstance(width, int) else None
+
+
+def _load(read: RealRead, path: Path, n: int, width: int | None = None) -> tuple[torch.Tensor | None, str]:
     """``(values on their recorded device, "")`` for a usable entry, else ``(None, why)``."""
     entry, why = load_checked(path, path.stem)
     if entry is None:
         return None, why
     values, device = entry.get("values"), entry.get("device")
-    problem = _problem(read, values, n) or (None if isinstance(device, str) else "no device recorded")
+    problem = _problem(read, values, n, width) or (None if isinstance(device, str) else "no device recorded")
     if problem is not None:
         return None, f"{path}: {problem}"
     return values.to(device), ""  # type: ignore[union-attr, arg-type]
 
 
-def _problem(read: RealRead, values: object, n: int) -> str | None:
-    """Why ``values`` cannot be ``read`` for ``n`` images (None when they can)."""
-    if not isinstance(values, torch.Tensor) or values.dim() != 2 or values.shape[0] != n:
+def _problem(read: RealRead, values: object, n: int, width: int | None = None) -> str | None:
+    """Why ``values`` cannot be ``read`` for ``n`` images of ``width`` columns (None when they can)."""
+    bad_width = isinstance(values, torch.Tensor) and width is not None and values.shape[-1] != width
+    if not isinstance(values, torch.Tensor) or values.dim() != 2 or values.shape[0] != n or bad_width:
         found = tuple(values.shape) if isinstance(values, torch.Tensor) else None
-        return f"expected ({n}, D) values, found {found}"
+        return f"expected ({n}, {width or 'D'}) values, found {found}"
     if read.call == "fid_features" and not torch.isfinite(values).all():
         return "features contain NaN or infinite values"
     return None

@@ -70,7 +70,7 @@ def test_a_hit_is_used_and_every_kind_of_bad_entry_is_rebuilt(monkeypatch, tmp_p
     assert "no device recorded" in capsys.readouterr().out
     entry.write_bytes(entry.read_bytes()[:50])
     assert torch.equal(_real(monkeypatch, tmp_path, backends, [FID_TARGET])[FID_TARGET], good)
-    assert "truncated" in capsys.readouterr().out
+    assert "damaged" in capsys.readouterr().out  # its bytes are not those the cache index records
     assert load_checked(entry, entry.stem)[0] is not None  # the rebuilt entry is valid again
 
 
@@ -95,3 +95,38 @@ def test_aus_and_embeddings_of_both_real_sides_are_cached_with_their_missed_face
     for read in reads:
         assert torch.equal(cached[read].nan_to_num(-9), first[read].nan_to_num(-9))
         assert cached[read].dtype == first[read].dtype
+
+
+class Wide(Counting):
+    """Declares its feature width, as the shipped Inception does (2048)."""
+
+    label = "wide-test"
+    output_width = 3
+
+
+def test_a_re_checksummed_plausible_entry_is_rebuilt_naming_the_file(monkeypatch, tmp_path, capsys):
+    """The audit's FID 38.4 -> 160.7: wrong values with a recomputed in-file checksum are not used."""
+    from faceedit_bench.cache_file import FORMAT, tensors_checksum
+
+    backends = BackendSet(fid_features=Counting())
+    good = _real(monkeypatch, tmp_path, backends, [FID_TARGET])[FID_TARGET]
+    (entry,) = tmp_path.glob("*.pt")
+    wrong = {"values": good * 3 + 1, "device": "cpu"}
+    torch.save(
+        {"format": FORMAT, "key": entry.stem, "sha256": tensors_checksum(wrong), "tensors": wrong}, entry
+    )
+    assert torch.equal(_real(monkeypatch, tmp_path, backends, [FID_TARGET])[FID_TARGET], good)
+    out = capsys.readouterr().out
+    assert "warning: rebuilding real-side cache" in out and str(entry) in out and "cache index" in out
+    assert backends.fid_features.calls == 4  # two batches, computed twice: the wrong entry was not used
+
+
+def test_a_wrong_width_entry_is_rebuilt_naming_the_file(monkeypatch, tmp_path, capsys):
+    """Even listed in the index (written by save_checked), features of another width are rebuilt."""
+    backends = BackendSet(fid_features=Wide())
+    good = _real(monkeypatch, tmp_path, backends, [FID_TARGET])[FID_TARGET]
+    (entry,) = tmp_path.glob("*.pt")
+    save_checked(entry, entry.stem, {"values": torch.zeros(6, 2048, dtype=torch.float64), "device": "cpu"})
+    assert torch.equal(_real(monkeypatch, tmp_path, backends, [FID_TARGET])[FID_TARGET], good)
+    out = capsys.readouterr().out
+    assert str(entry) in out and "expected (6, 3) values, found (6, 2048)" in out
