@@ -70,7 +70,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from faceedit_bench.io import write_text_atomic
-    from faceedit_bench.reports.regression import IncomparableResults, regression_report, update_baseline
+    from faceedit_bench.reports.comparable import IncomparableResults
+    from faceedit_bench.reports.regression import regression_report, update_baseline
     from faceedit_bench.reports.results import results_path
 
     config = build_config(ReportConfig, args, current=args.current)

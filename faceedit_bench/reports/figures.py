@@ -53,5 +53,5 @@ def make_figures(
     if written:  # \input{figures/figures.tex}: each PDF in a one- or two-column float by its width
         from faceedit_bench.reports.latex import write_figures_tex
 
-        write_figures_tex(out, inputs.results["protocol"]["name"])
+        write_figures_tex(out, inputs.results["protocol"]["name"], inputs.results)
     return written

@@ -16,14 +16,17 @@ The document needs ``\\usepackage{booktabs,graphicx}``.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import re
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from faceedit_bench.io import write_text_atomic
-from faceedit_bench.reports.labels import decimals_for, format_cell, latex_escape
+from faceedit_bench.reports.labels import format_cell, latex_escape
 from faceedit_bench.reports.table import COMPETING_ROLES, Table
 
 COLUMN_PT = 240.0  # one column of a two-column paper (IEEE 252 pt, ACM 241 pt, CVPR 237 pt)
@@ -46,7 +49,7 @@ def latex_cells(table: Table) -> tuple[pd.DataFrame, np.ndarray]:
     cells = {("group", ""): [latex_escape(str(g)) for g in table.row_labels]}
     bold = [np.zeros(len(table.values), bool)]
     for col in table.values.columns:
-        dec = decimals_for(table.values[col], table.half_ci[col])
+        dec = table.decimals(col)
         name, backend = table.headers[col]
         key = (latex_escape(name), latex_escape(f"[{backend}]") if backend else "")
         cells[key] = [
@@ -109,16 +112,58 @@ def estimate_width(shown: pd.DataFrame) -> float:
 
 
 def split_columns(table: Table, limit: float = PAGE_PT) -> list[list[str]]:
-    """Metric columns packed in order into parts whose estimated width stays under ``limit``."""
+    """Metric columns in order, in as few parts as keep each part's estimated width under
+    ``limit``, balanced so that no part is left with a lone column when a fairer cut exists
+    (FID and KID stay side by side rather than KID alone in a table)."""
     widths = column_widths(latex_cells(table)[0])
-    fixed, parts, used = widths[0] + widths[1], [[]], 0.0  # editor and group repeat in every part
-    for col, width in zip(table.values.columns, widths[2:], strict=True):
+    fixed, cols = widths[0] + widths[1], list(table.values.columns)  # editor and group repeat
+    parts, used = [[]], 0.0
+    for col, width in zip(cols, widths[2:], strict=True):  # greedy: the fewest parts
         if parts[-1] and fixed + used + width > limit:
             parts.append([])
             used = 0.0
         parts[-1].append(col)
         used += width
-    return parts
+    if len(parts) == 1:
+        return parts
+    return _balanced(cols, widths[2:], len(parts), limit - fixed) or parts
+
+
+def _balanced(cols: list[str], widths: list[float], k: int, room: float) -> list[list[str]] | None:
+    """``cols`` cut in order into ``k`` parts of at most ``room`` pt minimising the widest part
+    (ties: the largest smallest part); None when no such cut exists."""
+    n = len(cols)
+    prefix = [0.0]
+    for w in widths:
+        prefix.append(prefix[-1] + w)
+    best: dict[tuple[int, int], tuple[float, int, list[int]] | None] = {}
+
+    def solve(start: int, parts: int) -> tuple[float, int, list[int]] | None:
+        if (start, parts) in best:
+            return best[start, parts]
+        out = None
+        if parts == 1:
+            width = prefix[n] - prefix[start]
+            out = (width, n - start, []) if width <= room else None
+        else:
+            for end in range(start + 1, n - parts + 2):
+                width = prefix[end] - prefix[start]
+                if width > room:
+                    break
+                rest = solve(end, parts - 1)
+                if rest is None:
+                    continue
+                cand = (max(width, rest[0]), min(end - start, rest[1]), [end, *rest[2]])
+                if out is None or (cand[0], -cand[1]) < (out[0], -out[1]):
+                    out = cand
+        best[start, parts] = out
+        return out
+
+    got = solve(0, k)
+    if got is None:
+        return None
+    cuts = [0, *got[2], n]
+    return [cols[a:b] for a, b in itertools.pairwise(cuts)]
 
 
 def _part(table: Table, columns: list[str], index: int, count: int) -> Table:
@@ -131,22 +176,40 @@ def _part(table: Table, columns: list[str], index: int, count: int) -> Table:
     )  # fmt: skip
 
 
-def table_latex(table: Table, protocol: str, placement: str = "auto", notes: list[str] | None = None) -> str:
+Caption = Callable[[int, int], str]  # (part, of parts) -> caption text
+
+
+def table_latex(
+    table: Table,
+    protocol: str,
+    placement: str = "auto",
+    notes: list[str] | None = None,
+    caption: Caption | None = None,
+) -> str:
     """Floats holding ``table``: ``table`` or ``table*`` (``placement`` auto, column or page);
     in auto, a table wider than a page is split into main and extra metrics. ``notes``
-    (plain text, escaped here) go under the first float."""
+    (plain text, escaped here) go under the first float; ``caption(part, parts)`` gives each
+    float's caption (default: the table's title)."""
     if placement not in ("auto", "column", "page"):
         raise ValueError(f"placement must be auto, column or page, got {placement!r}")
     parts = [list(table.values.columns)] if table.transpose or placement != "auto" else split_columns(table)
     return "".join(
-        _float(_part(table, cols, i, len(parts)), protocol, placement, notes if i == 0 else None)
+        _float(
+            _part(table, cols, i, len(parts)),
+            protocol,
+            placement,
+            notes if i == 0 else None,
+            None if caption is None else caption(i + 1, len(parts)),
+        )
         for i, cols in enumerate(parts)
     )
 
 
-def _float(table: Table, protocol: str, placement: str, notes: list[str] | None = None) -> str:
+def _float(
+    table: Table, protocol: str, placement: str, notes: list[str] | None = None, caption: str | None = None
+) -> str:
     body, width = tabular(table)
-    return table_float(body, width, table.title, label(protocol, table.name), placement, notes)
+    return table_float(body, width, caption or table.title, label(protocol, table.name), placement, notes)
 
 
 def table_float(
@@ -170,6 +233,7 @@ def table_float(
         "\\centering",
         f"\\caption{{{latex_escape(title)}}}",
         f"\\label{{{tex_label}}}",
+        "\\smallskip",  # a caption above a table: some classes put no space under it
         "\\small\\setlength{\\tabcolsep}{3pt}%",
         _FIT,
         body.rstrip("\n") + "}",
@@ -179,17 +243,32 @@ def table_float(
     ])  # fmt: skip
 
 
-def figures_latex(figures_dir: Path, protocol: str) -> str:
-    """``figure``/``figure*`` floats for every PDF in ``figures_dir``, sized by the PDF's width."""
-    blocks = [PREAMBLE]
-    for pdf in sorted(figures_dir.glob("*.pdf")):
+FIGURE_ORDER = ("qualitative", "inside", "sweep_", "per_au__", "fid_vs_au_error", "attribution", "training_")
+
+
+def _figure_rank(stem: str) -> tuple[int, str]:
+    for i, prefix in enumerate(FIGURE_ORDER):
+        if stem == prefix or (prefix.endswith("_") and stem.startswith(prefix)):
+            return i, stem
+    return len(FIGURE_ORDER), stem
+
+
+def figures_latex(figures_dir: Path, protocol: str, results: dict[str, Any] | None = None) -> str:
+    """``figure``/``figure*`` floats for every PDF in ``figures_dir``, sized by the PDF's width,
+    in reading order (qualitative first), each with a caption saying what it shows
+    (:func:`faceedit_bench.reports.captions.figure_caption`) and the label ``fig:<protocol>:<stem>``."""
+    from faceedit_bench.reports.captions import figure_caption
+
+    results = results or {"protocol": {"name": protocol, "version": "?"}}
+    blocks = [PREAMBLE + "; labels: fig:<protocol>:<file stem> (docs/paper-tables.md)"]
+    for pdf in sorted(figures_dir.glob("*.pdf"), key=lambda p: _figure_rank(p.stem)):
         wide = pdf_width_in(pdf) > COLUMN_FIGURE_IN
         env, width = ("figure*", r"\textwidth") if wide else ("figure", r"\columnwidth")
         blocks += [
             f"\\begin{{{env}}}[tbp]",
             "\\centering",
             f"\\includegraphics[width={width}]{{{pdf.name}}}",
-            f"\\caption{{{latex_escape(protocol)}: {latex_escape(pdf.stem.replace('_', ' '))}}}",
+            f"\\caption{{{latex_escape(figure_caption(pdf.stem, results))}}}",
             f"\\label{{{label(protocol, pdf.stem, 'fig')}}}",
             f"\\end{{{env}}}",
         ]
@@ -205,12 +284,12 @@ def pdf_width_in(pdf: Path) -> float:
     return (float(match[3]) - float(match[1])) / 72.0
 
 
-def write_figures_tex(figures_dir: Path, protocol: str) -> Path | None:
+def write_figures_tex(figures_dir: Path, protocol: str, results: dict[str, Any] | None = None) -> Path | None:
     """Write ``figures.tex`` beside the PDFs (``\\input`` it from the paper); None without PDFs."""
     if not any(figures_dir.glob("*.pdf")):
         return None
     path = figures_dir / "figures.tex"
-    write_text_atomic(path, figures_latex(figures_dir, protocol))
+    write_text_atomic(path, figures_latex(figures_dir, protocol, results))
     return path
 
 
@@ -219,14 +298,18 @@ MAX_LATEX_ROWS = 36
 
 
 def row_chunks(df: pd.DataFrame, group: str, max_rows: int = MAX_LATEX_ROWS) -> list[pd.DataFrame]:
-    """``df`` cut into pieces of at most ``max_rows`` rows, at changes of ``group`` where possible.
+    """``df`` cut into pieces of at most ``max_rows`` rows, only between blocks of ``group``.
 
-    Whole groups are packed greedily; a group longer than ``max_rows`` is cut on its own.
+    Whole blocks are packed greedily. A block taller than ``max_rows`` alone is cut into
+    equal parts (the fewest that fit), never leaving a part of one row; a lone one-row
+    piece joins its neighbour (one row over ``max_rows`` still fits a page).
     """
     chunks: list[pd.DataFrame] = []
     current: list[pd.DataFrame] = []
     for _, rows in df.groupby(group, sort=False):
-        pieces = [rows.iloc[i : i + max_rows] for i in range(0, len(rows), max_rows)]
+        n_parts = -(-len(rows) // max_rows)
+        size = -(-len(rows) // n_parts)
+        pieces = [rows.iloc[i : i + size] for i in range(0, len(rows), size)]
         for piece in pieces:
             if current and sum(map(len, current)) + len(piece) > max_rows:
                 chunks.append(pd.concat(current))
@@ -234,12 +317,19 @@ def row_chunks(df: pd.DataFrame, group: str, max_rows: int = MAX_LATEX_ROWS) -> 
             current.append(piece)
     if current:
         chunks.append(pd.concat(current))
+    for i in range(len(chunks) - 1, -1, -1):  # no one-row part
+        if len(chunks) > 1 and len(chunks[i]) == 1:
+            j = i - 1 if i > 0 else 1
+            merged = pd.concat([chunks[j], chunks[i]] if j < i else [chunks[i], chunks[j]])
+            chunks[min(i, j)] = merged
+            del chunks[max(i, j)]
     return chunks
 
 
-def frame_latex(df: pd.DataFrame, caption: str, protocol: str, name: str, group: str) -> str:
+def frame_latex(df: pd.DataFrame, caption: str | Caption, protocol: str, name: str, group: str) -> str:
     """The frame as booktabs floats sized and labelled (``tab:<protocol>:<name>``) like every other
-    table; a frame taller than a page becomes several floats (``<name>-2``, ...)."""
+    table; a frame taller than a page becomes several floats (``<name>-2``, ...), cut only
+    between blocks of ``group`` (:func:`row_chunks`). ``caption`` is text or ``(part, parts) -> text``."""
     chunks = row_chunks(df, group)
     floats = []
     for k, chunk in enumerate(chunks, start=1):
@@ -247,7 +337,10 @@ def frame_latex(df: pd.DataFrame, caption: str, protocol: str, name: str, group:
         shown.columns = [latex_escape(str(c)) for c in chunk.columns]
         body = shown.style.hide(axis="index").to_latex(hrules=True, column_format="l" * chunk.shape[1])
         width = estimate_width(shown.set_index(shown.columns[0]))
-        title = caption if len(chunks) == 1 else f"{caption} (part {k} of {len(chunks)})"
+        if callable(caption):
+            title = caption(k, len(chunks))
+        else:
+            title = caption if len(chunks) == 1 else f"{caption} (part {k} of {len(chunks)})"
         tex_label = label(protocol, name if k == 1 else f"{name}-{k}")
         floats.append(table_float(body, width, title, tex_label))
     return "".join(floats)

@@ -20,7 +20,6 @@ backends, are refused: such numbers are not comparable.
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,6 +27,11 @@ from typing import Any
 import pandas as pd
 
 from faceedit_bench.io import write_bytes_atomic
+from faceedit_bench.reports.comparable import (
+    changed_systems,
+    check_comparable,
+    location_free,
+)
 from faceedit_bench.reports.markdown import to_markdown
 from faceedit_bench.reports.results import MetricId, load_results, results_path
 from faceedit_bench.reports.tolerances import Tolerance, Tolerances
@@ -43,10 +47,6 @@ _CHANGED = ("added", "removed", "editor added", "editor removed", "backend remov
 VERDICT_ROWS = 10  # failing rows named on stdout; the rest are in the file
 
 
-class IncomparableResults(ValueError):
-    """Baseline and current results cannot be compared (protocol or backend differ)."""
-
-
 @dataclass
 class Row:
     """One line of the report."""
@@ -60,12 +60,31 @@ class Row:
     tolerance_rule: str
     status: str
     reason: str = ""  # why an editor or backend is absent
+    tier: int = 1  # 0 headline, 1 summary metric, 2 per-AU / in- or out-of-mask / secondary (see rank)
 
     @property
     def delta(self) -> float | None:
         if self.baseline is None or self.current is None:
             return None
         return self.current - self.baseline
+
+    @property
+    def severity(self) -> float:
+        """Size of the change relative to what was allowed (the interval side or the tolerance);
+        infinite for a missing editor, metric or value or changed sample counts."""
+        if self.status != "REGRESSION" or self.delta is None:
+            return math.inf
+        if not self.tolerance:
+            return math.inf if self.delta else 0.0
+        return abs(self.delta) / self.tolerance
+
+
+def rank(rows: list[Row]) -> list[Row]:
+    """Failing rows in the order a reader needs them: the run-level and headline rows, then
+    summary metrics, then per-AU and in/out-of-mask rows; within each, the largest change
+    relative to its allowance first (a FID regression far outside its interval comes before
+    an AU row just past it)."""
+    return sorted(rows, key=lambda r: (r.tier, -r.severity))
 
 
 @dataclass
@@ -79,6 +98,7 @@ class RegressionReport:
     rows: list[Row] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     headers: tuple[str, str] = ("", "")
+    changed_systems: list[str] = field(default_factory=list)  # "system behind NAME changed: ..."
 
     @property
     def regressions(self) -> list[Row]:
@@ -131,10 +151,16 @@ class RegressionReport:
             f"  current  {self.current_path} {self.headers[1]}",
             f"  rows: {counts or 'none'}",
         ]
-        failing = [r for r in self.rows if r.status in _FAILING]
+        lines += [f"  {c}" for c in self.changed_systems]
+        failing = rank([r for r in self.rows if r.status in _FAILING])
         lines += [f"  {_describe(r)}" for r in failing[:VERDICT_ROWS]]
         if len(failing) > VERDICT_ROWS:
-            lines.append(f"  ... and {len(failing) - VERDICT_ROWS} more")
+            rest = failing[VERDICT_ROWS:]
+            tiers = sorted({r.tier for r in rest})
+            what = " and ".join(
+                ("summary" if t < 2 else "per-AU / in-out-of-mask / secondary") for t in tiers
+            )
+            lines.append(f"  ... and {len(rest)} more ({what} rows, smaller relative to their allowance)")
         if self.notes:
             lines.append(f"  {len(self.notes)} note(s) in the full report")
         if full_report is not None:
@@ -154,15 +180,20 @@ class RegressionReport:
             f"- tolerances: `{self.tolerances}`",
             f"- result: {verdict}",
             f"- rows: {counts or 'none'}",
+            "- order of failures: headline and summary metrics first, then per-AU and in/out-of-mask rows; "
+            "within each the largest change relative to its allowance first",
         ]
+        if self.changed_systems:
+            lines += ["", "## Systems changed behind a name", "", *(f"- {c}" for c in self.changed_systems)]
         frame = self.to_frame()
         sections = (
             ("Regressions", FAIL_STATUSES),
             ("Missing", MISSING_STATUSES),
             ("Added or removed", _CHANGED),
         )
+        position = {id(r): i for i, r in enumerate(self.rows)}
         for title, statuses in sections:
-            picked = [i for i, r in enumerate(self.rows) if r.status in statuses]
+            picked = [position[id(r)] for r in rank([r for r in self.rows if r.status in statuses])]
             if picked:
                 lines += ["", f"## {title}", "", to_markdown(frame.iloc[picked])]
         for editor in dict.fromkeys(r.editor for r in self.rows):
@@ -204,40 +235,6 @@ def _value(entry: dict[str, Any] | None) -> float | None:
     return float(v) if isinstance(v, int | float) and math.isfinite(v) else None
 
 
-def check_comparable(baseline: dict[str, Any], current: dict[str, Any], names: tuple[str, str]) -> None:
-    """Raise :class:`IncomparableResults` for different protocols or per-key backends."""
-    pb, pc = baseline["protocol"], current["protocol"]
-    if (pb["name"], pb["version"]) != (pc["name"], pc["version"]):
-        raise IncomparableResults(
-            f"different protocols: {names[0]} is {pb['name']} v{pb['version']}, "
-            f"{names[1]} is {pc['name']} v{pc['version']}; numbers from different protocols are not comparable"
-        )
-    for field_name in ("n_pairs", "n_pairs_evaluated", "dataset", "resolution"):
-        if field_name in pb and field_name in pc and pb[field_name] != pc[field_name]:
-            raise IncomparableResults(
-                f"protocol field {field_name!r} differs: {pb[field_name]!r} in {names[0]}, {pc[field_name]!r} in "
-                f"{names[1]} (e.g. a run with --n-pairs); its numbers are not comparable with the baseline's"
-            )
-    for editor in baseline["editors"].keys() & current["editors"].keys():
-        b = _backends_by_key(baseline["editors"][editor])
-        c = _backends_by_key(current["editors"][editor])
-        for key in sorted(b.keys() & c.keys()):
-            if not b[key] & c[key]:
-                raise IncomparableResults(
-                    f"editor {editor!r}: metric {key!r} comes from backend(s) {', '.join(sorted(b[key]))} in "
-                    f"{names[0]} but {', '.join(sorted(c[key]))} in {names[1]}; values from different backends are "
-                    "not comparable (re-run with the same backend, or --update-baseline to accept the change)"
-                )
-
-
-def _backends_by_key(entry: dict[str, Any]) -> dict[str, set[str]]:
-    out: dict[str, set[str]] = {}
-    for metric_id in entry.get("metrics", {}):
-        mid = MetricId.parse(metric_id)
-        out.setdefault(mid.key, set()).add(mid.backend)
-    return out
-
-
 def compare_results(
     baseline: dict[str, Any],
     current: dict[str, Any],
@@ -264,6 +261,8 @@ def compare_results(
                 _judge(editor, MetricId.parse(metric_id), bm.get(metric_id), cm.get(metric_id), tolerances)
             )
     _missing_backends(report, baseline, current)
+    _set_tiers(report, current)
+    report.changed_systems = changed_systems(baseline, current)
     _backend_notes(report, baseline, current)
     _comparison_notes(report, baseline, current)
     if not allow_missing:
@@ -275,6 +274,25 @@ def compare_results(
         for row in report.rows:
             row.status = strict.get(row.status, row.status)
     return report
+
+
+def _set_tiers(report: RegressionReport, current: dict[str, Any]) -> None:
+    """Tier of every row: 0 the run's own rows and the headline metric, 1 summary metrics,
+    2 per-AU, in/out-of-mask and other secondary metrics."""
+    headline = (current.get("headline") or {}).get("metric")
+    meta = current.get("metrics_meta") or {}
+    for row in report.rows:
+        if not row.backend or row.backend == "(run)" or row.metric.startswith("(") or row.editor == "(run)":
+            row.tier = 0
+            continue
+        mid = f"{row.metric}@{row.backend}"
+        secondary = (
+            MetricId(row.metric, row.backend).per_au is not None
+            or "_in_mask" in row.metric
+            or "_out_mask" in row.metric
+            or not (meta.get(mid) or {}).get("primary", True)
+        )
+        row.tier = 0 if mid == headline else (2 if secondary else 1)
 
 
 def _sample_counts(report: RegressionReport, editor: str, b: dict[str, Any], c: dict[str, Any]) -> None:
@@ -390,20 +408,11 @@ def _provenance(results: dict[str, Any]) -> str:
     return f"(git {results.get('git', 'unknown')}, created {results.get('created', 'unknown')})"
 
 
-def _location_free(provenance: Any) -> Any:
-    """Provenance with file locations reduced to file names: a clone elsewhere is the same backend."""
-    if isinstance(provenance, dict):
-        return {k: _location_free(v) for k, v in provenance.items()}
-    if isinstance(provenance, str) and os.path.isabs(provenance):
-        return os.path.basename(provenance)
-    return provenance
-
-
 def _backend_notes(report: RegressionReport, baseline: dict[str, Any], current: dict[str, Any]) -> None:
     bb, cb = baseline.get("backends", {}), current.get("backends", {})
     for kind in sorted(bb.keys() & cb.keys()):
         b, c = bb[kind] or {}, cb[kind] or {}
-        before, now = (_location_free(side.get("provenance")) or {} for side in (b, c))
+        before, now = (location_free(side.get("provenance")) or {} for side in (b, c))
         if b.get("label") == c.get("label") and before != now:
             changed = sorted(k for k in before.keys() | now.keys() if before.get(k) != now.get(k))
             report.notes.append(

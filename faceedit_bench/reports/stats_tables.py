@@ -138,16 +138,26 @@ def _fmt(x: float, dec: int) -> str:
     return "–" if x is None or not math.isfinite(x) else f"{x:.{dec}f}"
 
 
-def comparisons_frame(results: dict[str, Any]) -> pd.DataFrame:
-    """One row per (editor, reference, primary metric): difference, its interval, p and the verdict."""
+def comparisons_frame(
+    results: dict[str, Any], digits: int | None = None, metrics: list[str] | None = None
+) -> pd.DataFrame:
+    """One row per (editor, reference, primary metric): difference, its interval, p and the verdict;
+    grouped by reference (the "vs" blocks), the run's reference first."""
     block = results.get("comparisons") or {}
     meta = results.get("metrics_meta", {})
     rows = []
     for r in block.get("rows", []):
         mid = MetricId.parse(r["metric"])
-        if mid.per_au is not None or not meta.get(r["metric"], {}).get("primary", True):
+        if metrics is not None:
+            if mid.id not in metrics and mid.key not in metrics:
+                continue
+        elif mid.per_au is not None or not meta.get(r["metric"], {}).get("primary", True):
             continue  # the table shows the summary's metrics; results.json has every one
-        dec = decimals_for([r["difference"]], [(r["ci95"][1] - r["ci95"][0]) / 2])
+        dec = (
+            digits
+            if digits is not None
+            else decimals_for([r["difference"]], [(r["ci95"][1] - r["ci95"][0]) / 2])
+        )
         verdict = "n.s." if not r["significant"] else ("better" if r["better"] == r["editor"] else "worse")
         if r["significant"] and r.get("judges_agree") is not None:
             verdict += " (both judges)" if r["judges_agree"] else " (one judge only)"
@@ -159,9 +169,11 @@ def comparisons_frame(results: dict[str, Any]) -> pd.DataFrame:
             "p": "–" if r["p"] is None else (f"{r['p']:.3f}" if r["p"] >= 0.001 else "<0.001"),
             "verdict": verdict, "seeds": "×".join(str(s) for s in r["n_seeds"]),
         })  # fmt: skip
-    return pd.DataFrame(
+    frame = pd.DataFrame(
         rows, columns=["editor", "vs", "metric", "difference", "95% CI", "p", "verdict", "seeds"]
     )
+    order = {ref: i for i, ref in enumerate(dict.fromkeys(frame["vs"]))}
+    return frame.sort_values("vs", key=lambda s: s.map(order), kind="stable").reset_index(drop=True)
 
 
 def seeds_frame(results: dict[str, Any]) -> pd.DataFrame:
@@ -188,13 +200,17 @@ def seeds_frame(results: dict[str, Any]) -> pd.DataFrame:
     )
 
 
-def write_stats_tables(results: dict[str, Any], out: Path) -> list[Path]:
+def write_stats_tables(
+    results: dict[str, Any], out: Path, digits: int | None = None, metrics: list[str] | None = None
+) -> list[Path]:
     """``comparisons`` and ``seeds`` as CSV, Markdown and LaTeX (when the results have them)."""
+    from faceedit_bench.reports.captions import table_caption
+
     name = protocol_heading(results["protocol"])
     block = results.get("comparisons") or {}
     written: list[Path] = []
     for stem, group, df, title, notes in (
-        ("comparisons", "vs", comparisons_frame(results), f"{name}: paired comparisons",
+        ("comparisons", "vs", comparisons_frame(results, digits, metrics), f"{name}: paired comparisons",
          [block.get("rule", ""), f"method: {block.get('method', '')}; resampled: {block.get('resampled', '')}",
           "difference = editor − vs on the metric's scale; verdict from the editor's side; "
           "seeds = seeds of editor × seeds of vs"]),
@@ -207,6 +223,10 @@ def write_stats_tables(results: dict[str, Any], out: Path) -> list[Path]:
         write_text_atomic(paths[0], df.to_csv(index=False))
         lines = "".join(f"- {n}\n" for n in notes if n)
         write_text_atomic(paths[1], f"**{title}**\n\n{to_markdown(df, index=False)}\n\n{lines}")
-        write_text_atomic(paths[2], frame_latex(df, title, results["protocol"]["name"], stem, group))
+
+        def caption(part: int, parts: int, stem: str = stem) -> str:
+            return table_caption(stem, results, part=(part, parts))
+
+        write_text_atomic(paths[2], frame_latex(df, caption, results["protocol"]["name"], stem, group))
         written += paths
     return written

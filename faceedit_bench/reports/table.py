@@ -30,6 +30,14 @@ class Table:
     raw: pd.DataFrame  # long form: one row per (editor, metric) with raw numbers
     unavailable: dict[str, str] = field(default_factory=dict)  # editor -> "status: reason"
     transpose: bool = False  # LaTeX with editors as columns (per-AU tables: 17 rows fit a page)
+    digits: int | None = None  # decimals of every cell (None: per column, from the interval widths)
+    kind: str = ""  # summary, ablation or per_au: picks the caption (reports.captions)
+
+    def decimals(self, col: str) -> int:
+        """Decimals of column ``col``: :attr:`digits`, else from its values and interval widths."""
+        if self.digits is not None:
+            return self.digits
+        return decimals_for(self.values[col], self.half_ci[col])
 
     def display(self, bold: str = "**") -> pd.DataFrame:
         """Formatted strings (``value ± half``), best cells wrapped in ``bold``."""
@@ -37,7 +45,7 @@ class Table:
         out.index.name = "editor"
         out["group"] = self.row_labels
         for col in self.values.columns:
-            dec = decimals_for(self.values[col], self.half_ci[col])
+            dec = self.decimals(col)
             cells = [
                 bold_if(format_cell(v, h, dec), b, bold)
                 for v, h, b in zip(self.values[col], self.half_ci[col], self.best[col], strict=True)

@@ -1,9 +1,10 @@
 """Summary, ablation and per-AU tables built from ``results.json`` with pandas.
 
 One row per editor, one column per metric id ``key@backend`` (a column never mixes
-backends), cells ``value ± half-CI``. The best value of each column is marked using
-the metric's ``higher_is_better``; reference editors (identity, oracle) are shown as
-bounds and never marked best. Written as CSV (raw numbers, long form), Markdown and
+backends), cells ``value ± half-CI``. Bold marks the run's significant winner of a
+column (``comparisons.winners``: best and significantly better than every other competing
+editor); without a comparisons block, the one best value (ties and a lone competitor are
+never bold). Reference editors (identity, oracle) are shown as bounds and never marked best. Written as CSV (raw numbers, long form), Markdown and
 LaTeX (booktabs, best in bold) by :func:`write_tables`.
 """
 
@@ -18,8 +19,9 @@ import pandas as pd
 from faceedit_bench.io import write_text_atomic
 from faceedit_bench.reports.attribution import write_attribution_table
 from faceedit_bench.reports.au_coverage import au_coverage_notes
+from faceedit_bench.reports.captions import table_caption
 from faceedit_bench.reports.judge_audit import judge_audit_notes
-from faceedit_bench.reports.labels import metric_label, protocol_heading
+from faceedit_bench.reports.labels import key_label, metric_label, protocol_heading
 from faceedit_bench.reports.latex import table_latex
 from faceedit_bench.reports.markdown import to_markdown
 from faceedit_bench.reports.results import (
@@ -149,14 +151,17 @@ def _collect(
 
 
 def _mark_best(values: pd.DataFrame, candidates: list[str], higher: list[bool]) -> pd.DataFrame:
-    """True where a candidate row holds its column's best value (ties all marked)."""
+    """True where one candidate row alone holds its column's best value: a tie is never
+    marked, nor a column with fewer than two competing values (nothing to beat)."""
     best = pd.DataFrame(False, index=values.index, columns=values.columns)
     for col, hib in zip(values.columns, higher, strict=True):
         column = values.loc[candidates, col].dropna()
-        if column.empty:
+        if len(column) < 2:
             continue
         target = column.max() if hib else column.min()
-        best.loc[column.index[np.isclose(column.to_numpy(), target, rtol=0, atol=1e-12)], col] = True
+        at_best = column.index[np.isclose(column.to_numpy(), target, rtol=0, atol=1e-12)]
+        if len(at_best) == 1:
+            best.loc[at_best, col] = True
     return best
 
 
@@ -164,7 +169,15 @@ def build_summary(results: dict[str, Any], keys: list[str] | None = None) -> Tab
     """All editors (reference bounds included) x primary metrics (or ``keys``)."""
     editors = editor_names(results)
     title = f"{protocol_heading(results['protocol'])}: summary"
-    return build_table(results, editors, _select(results, keys, editors), "summary", title)
+    table = build_table(results, editors, _select(results, keys, editors), "summary", title)
+    table.kind = "summary"
+    return table
+
+
+def ablation_editors(results: dict[str, Any]) -> list[str]:
+    """Two-stage variants (the two-stage group), empty when the run has fewer than two: no ablation."""
+    variants = editor_names(results, ("two-stage",))
+    return variants if len(variants) >= 2 else []
 
 
 def build_ablation(results: dict[str, Any], keys: list[str] | None = None) -> Table:
@@ -172,7 +185,9 @@ def build_ablation(results: dict[str, Any], keys: list[str] | None = None) -> Ta
     editors = editor_names(results, ("two-stage",)) + editor_names(results, ("baseline",))
     title = f"{protocol_heading(results['protocol'])}: ablation"
     mids = _select(results, keys, editors)
-    return build_table(results, editors, mids, "ablation", title, compete=("two-stage",))
+    table = build_table(results, editors, mids, "ablation", title, compete=("two-stage",))
+    table.kind = "ablation"
+    return table
 
 
 def build_per_au(results: dict[str, Any]) -> list[Table]:
@@ -192,6 +207,7 @@ def build_per_au(results: dict[str, Any]) -> list[Table]:
         headers = {au: (au, "") for au in aus}
         table = build_table(results, editors, mids, f"per_au__{base}__{backend}", title, headers, aus)
         table.transpose = True
+        table.kind = "per_au"
         tables.append(table)
     return tables
 
@@ -226,19 +242,83 @@ def per_au_table(results: dict[str, Any], metric: str | None = None) -> pd.DataF
     return out
 
 
-def write_tables(run_dir: str | Path, out_dir: str | Path | None = None) -> list[Path]:
-    """Write summary, ablation and per-AU tables as CSV, Markdown and LaTeX; return the paths."""
+def select_editors(results: dict[str, Any], editors: list[str]) -> dict[str, Any]:
+    """A copy of ``results`` with only ``editors`` (names, or a seeded editor's base name), in that
+    order; the seeds and comparisons blocks keep only rows between chosen editors."""
+    known = list(results["editors"])
+    bases = {e.get("seed_of") for e in results["editors"].values()} - {None}
+    unknown = [e for e in editors if e not in known and e not in bases]
+    if unknown:
+        raise ValueError(
+            f"--editors: no editor {', '.join(unknown)} in the results; known: {', '.join(known)}"
+        )
+    out = dict(results)
+    out["editors"] = {
+        name: entry
+        for want in editors
+        for name, entry in results["editors"].items()
+        if name == want or entry.get("seed_of") == want
+    }
+    chosen = set(editors) | set(out["editors"])
+    out["seeds"] = {b: s for b, s in (results.get("seeds") or {}).items() if b in chosen}
+    if results.get("comparisons") is not None:
+        block = dict(results["comparisons"])
+        block["rows"] = [r for r in block["rows"] if r["editor"] in chosen and r["reference"] in chosen]
+        out["comparisons"] = block
+    return out
+
+
+def _metric_filter(results: dict[str, Any], editors: list[str], keys: list[str] | None) -> list[str] | None:
+    """``keys`` less those no editor of ``editors`` reports (None: all)."""
+    if keys is None:
+        return None
+    ids = metric_ids(results, editors)
+    return [k for k in keys if any(k in (m.id, m.key) for m in ids)]
+
+
+def _family_wanted(table: Table, keys: list[str] | None) -> bool:
+    if keys is None:
+        return True
+    base, backend = table.name.removeprefix("per_au__").split("__", 1)
+    return any(k in (base, f"{base}@{backend}") for k in keys)
+
+
+def write_tables(
+    run_dir: str | Path,
+    out_dir: str | Path | None = None,
+    editors: list[str] | None = None,
+    metrics: list[str] | None = None,
+    digits: int | None = None,
+) -> list[Path]:
+    """Write summary, ablation (when the run has two-stage variants) and per-AU tables, and the
+    comparisons and seeds tables, as CSV, Markdown and LaTeX; return the paths.
+
+    ``editors`` (rows, in that order), ``metrics`` (ids ``key@backend`` or bare keys, in that
+    order; per-AU families by their base key) and ``digits`` (decimals of every cell) choose
+    what is shown; by default everything the run has, decimals from the interval widths."""
+    if digits is not None and not 0 <= digits <= 8:
+        raise ValueError(f"--digits must be 0..8, got {digits}")
     full = load_results(run_dir)
+    if editors is not None:
+        full = select_editors(full, editors)
     results = pooled_view(full)  # one row per editor; its seeds are in tables/seeds.*
     out = Path(out_dir) if out_dir is not None else results_path(run_dir).parent / "tables"
-    tables = [build_summary(results), build_ablation(results), *build_per_au(results)]
+    tables = [build_summary(results, metrics)]
+    variants = ablation_editors(results)
+    if variants:
+        keys = _metric_filter(results, variants, metrics)
+        if keys is None or keys:
+            tables.append(build_ablation(results, keys))
+    tables += [t for t in build_per_au(results) if _family_wanted(t, metrics)]
     written: list[Path] = []
     for table in tables:
+        table.digits = digits
         if table.values.empty or table.values.shape[1] == 0:
             print(f"table {table.name}: skipped (no editors or metrics)")
             continue
         written += _write_one(table, out, full)
-    return written + write_stats_tables(full, out) + write_attribution_table(full, out)
+    stats = write_stats_tables(full, out, digits=digits, metrics=metrics)
+    return written + stats + write_attribution_table(full, out)
 
 
 def table_notes(table: Table, results: dict[str, Any] | None = None) -> list[str]:
@@ -246,12 +326,15 @@ def table_notes(table: Table, results: dict[str, Any] | None = None) -> list[str
     comparisons = (results or {}).get("comparisons")
     notes = [
         "value ± half-width of the 95% bootstrap interval; – = not reported; [..] = backend that measured it",
-        "**bold** = best per column (direction from the arrow)"
+        "**bold** = the one best value per column (direction from the arrow); ties and columns with a "
+        "single competing editor are not bold"
         if comparisons is None
         else "**bold** = best per column and significantly better than every other competing editor: "
         + comparisons["rule"]
         + "; no bold = the best is not separable from the runner-up (tables/comparisons.md)",
     ]
+    if table.name == "summary":
+        notes += [f"merged runs: {n}" for n in ((results or {}).get("merge") or {}).get("notes", [])]
     notes += failure_notes(results or {}, list(table.values.index))
     notes += miss_notes(results or {}, list(table.values.index))
     headline = (results or {}).get("headline")
@@ -286,8 +369,21 @@ def _write_one(table: Table, out: Path, results: dict[str, Any] | None = None) -
     latex_notes = failure_notes(results or {}, list(table.values.index))
     if table.name == "summary":
         latex_notes += judge_audit_notes(results or {})
-    write_text_atomic(
-        paths[2],
-        table_latex(table, (results or {}).get("protocol", {}).get("name", ""), notes=latex_notes or None),
-    )
+    data = results or {"protocol": {"name": "", "version": "?"}}
+    family = ""
+    if table.kind == "per_au":
+        base, backend = table.name.removeprefix("per_au__").split("__", 1)
+        family = f"{key_label(base)} ({backend})"
+
+    def caption(part: int, parts: int) -> str:
+        return table_caption(table.kind or table.name, data, part=(part, parts), family=family)
+
+    text = table_latex(table, data["protocol"].get("name", ""), notes=latex_notes or None, caption=caption)
+    write_text_atomic(paths[2], f"% labels: {', '.join(_labels(text))} (docs/paper-tables.md)\n{text}")
     return paths
+
+
+def _labels(tex: str) -> list[str]:
+    import re
+
+    return re.findall(r"\\label\{([^}]*)\}", tex)

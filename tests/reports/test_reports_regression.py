@@ -224,7 +224,7 @@ def test_stdout_names_at_most_ten_failures(
     assert run_report(str(cur), "--baseline", str(run_dir / "results.json")) == 1
     printed = capsys.readouterr().out.splitlines()
     assert sum(line.startswith("  REGRESSION") for line in printed) == 10
-    assert any(line.startswith("  ... and ") and line.endswith(" more") for line in printed)
+    assert any(line.startswith("  ... and ") and " more (" in line for line in printed)
     assert len(printed) <= 17
 
 
@@ -348,3 +348,53 @@ def test_a_changed_sample_count_or_failure_count_fails_the_gate(run_dir: Path, t
     cur = write_variant(run_dir, tmp_path / "cur.json", failed)
     assert run_report(str(cur), "--baseline", str(base)) == 1
     assert "failed samples" in (tmp_path / "regression.md").read_text()
+
+
+def test_verdict_ranks_summary_regressions_first_by_size(
+    run_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Fourteen per-AU rows just past their allowance and one FID far past it: FID comes first."""
+
+    def edit(d: dict) -> None:
+        d["headline"] = {"metric": "au_mae@aurig-ref", "definition": "x", "higher_is_better": False}
+        for editor in ("ganimation", "two-stage", "warp-only"):
+            for key, m in d["editors"][editor]["metrics"].items():
+                if "_AU" in key:
+                    m["value"] += 0.2  # interval +-0.05: a small regression each
+        d["editors"]["two-stage"]["metrics"]["fid@inception-v3-compat"]["value"] = 117.9
+        d["editors"]["warp-only"]["metrics"]["au_mae@aurig-ref"]["value"] = 0.8
+
+    cur = write_variant(run_dir, tmp_path / "cur.json", edit)
+    assert run_report(str(cur), "--baseline", str(run_dir / "results.json")) == 1
+    failing = [line for line in capsys.readouterr().out.splitlines() if line.startswith("  REGRESSION")]
+    assert failing[0].startswith("  REGRESSION warp-only au_mae@aurig-ref")  # the headline first
+    assert failing[1].startswith("  REGRESSION two-stage fid@inception-v3-compat")
+    assert all("_AU" in line for line in failing[2:])
+
+
+def test_verdict_says_when_the_system_behind_a_name_changed(
+    run_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def edit(d: dict) -> None:
+        d["editors"]["two-stage"]["describe"] = {"name": "two-stage", "checkpoint": "/elsewhere/other.pt"}
+
+    cur = write_variant(run_dir, tmp_path / "cur.json", edit)
+    run_report(str(cur), "--baseline", str(run_dir / "results.json"), "--out", str(tmp_path / "r.md"))
+    out = capsys.readouterr().out
+    assert 'system behind two-stage changed: checkpoint null -> "other.pt"' in out
+    assert "system behind two-stage changed" in (tmp_path / "r.md").read_text()
+    assert "system behind ganimation" not in out
+
+
+def test_a_baseline_on_other_pairs_is_refused(
+    run_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    base = write_variant(run_dir, tmp_path / "base.json", lambda d: d["protocol"].update(seed=2020))
+    cur = write_variant(run_dir, tmp_path / "cur.json", lambda d: d["protocol"].update(seed=7))
+    assert run_report(str(cur), "--baseline", str(base)) == 2
+    assert "other pairs" in capsys.readouterr().err
+    cur = write_variant(run_dir, tmp_path / "cur2.json", lambda d: d["protocol"].update(pair_set="sha256:0"))
+    base = write_variant(
+        run_dir, tmp_path / "base2.json", lambda d: d["protocol"].update(pair_set="sha256:1")
+    )
+    assert run_report(str(cur), "--baseline", str(base)) == 2

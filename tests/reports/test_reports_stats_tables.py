@@ -117,7 +117,11 @@ def test_row_chunks_cut_at_group_changes_and_never_exceed_the_limit():
     df = pd.DataFrame({"vs": ["a"] * 5 + ["b"] * 4 + ["c"] * 12, "x": range(21)})
     chunks = row_chunks(df, "vs", max_rows=10)
     assert [list(c["vs"].unique()) for c in chunks] == [["a", "b"], ["c"], ["c"]]
-    assert [len(c) for c in chunks] == [9, 10, 2] and pd.concat(chunks)["x"].tolist() == list(range(21))
+    # a block taller than the limit is cut into equal parts, never a part of one or two rows
+    assert [len(c) for c in chunks] == [9, 6, 6] and pd.concat(chunks)["x"].tolist() == list(range(21))
+    # blocks that leave one row over: the row joins its neighbour, no one-row part
+    df = pd.DataFrame({"vs": ["a"] * 10 + ["b"], "x": range(11)})
+    assert [len(c) for c in row_chunks(df, "vs", max_rows=10)] == [11]
     assert len(row_chunks(df.head(3), "vs")) == 1
 
 

@@ -64,7 +64,8 @@ def test_summary_values_intervals_and_best(results: dict) -> None:
     assert df.loc["oracle", psnr] == "60.00"  # no interval -> no ±
     assert df.loc["two-stage", fid] == "**28.7**"
     assert df.loc["oracle", fid] == "–"  # missing metric
-    assert df.loc["warp-only", "ST-LPIPS target ↓ [stlpips-alex]"] == "**0.220 ± 0.010**"
+    # the only competing editor in its column: nothing to beat, never bold
+    assert df.loc["warp-only", "ST-LPIPS target ↓ [stlpips-alex]"] == "0.220 ± 0.010"
 
 
 def test_summary_selected_keys(results: dict) -> None:
@@ -87,8 +88,8 @@ def test_ablation_rows_and_best(results: dict) -> None:
     assert df.loc["ganimation", "FID ↓ [inception-v3-compat]"] == "31.2"
     # ganimation (24.31) is not a candidate; warp-only (23.0) loses to two-stage (25.12)
     assert df.loc["two-stage", "PSNR ↑ [exact]"] == "**25.12 ± 0.42**"
-    # among two-stage variants only two-stage reports lpips-alex; ganimation is not a candidate
-    assert df.loc["two-stage", "LPIPS target ↓ [lpips-alex]"] == "**0.180 ± 0.010**"
+    # among two-stage variants only two-stage reports lpips-alex: one candidate, no bold
+    assert df.loc["two-stage", "LPIPS target ↓ [lpips-alex]"] == "0.180 ± 0.010"
 
 
 def test_per_au_table(results: dict) -> None:
@@ -177,3 +178,14 @@ def test_pipe_table_fallback() -> None:
     assert lines[1] == "|-----|------|-----:|"
     assert lines[2] == "| r1  | a\\|b |  1.5 |"
     assert len(lines) == 4
+
+
+def test_ties_and_lone_competitors_are_never_bold(results: dict) -> None:
+    import copy
+
+    data = copy.deepcopy(results)
+    for editor in ("ganimation", "two-stage", "warp-only"):  # ID cos 0.9 for three editors
+        data["editors"][editor]["metrics"]["id_cos@aurig-ref"]["value"] = 0.9
+    table = build_summary(data)
+    assert not table.best["id_cos@aurig-ref"].any()
+    assert not table.best["lpips_target@stlpips-alex"].any()  # warp-only alone competes there
