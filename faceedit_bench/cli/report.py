@@ -82,10 +82,15 @@ def run(args: argparse.Namespace) -> int:
     try:
         report = regression_report(config.baseline, config.current, config.tolerances, config.allow_missing)
     except IncomparableResults as err:
-        if not config.update_baseline:
-            print(f"faceedit-bench report: refusing to compare: {err}", file=sys.stderr)
+        if not (config.update_baseline and config.force):
+            hint = (
+                " (--update-baseline --force replaces the baseline with this run)"
+                if config.update_baseline
+                else ""
+            )
+            print(f"faceedit-bench report: refusing to compare: {err}{hint}", file=sys.stderr)
             return 2
-        print(f"not comparable ({err}); replacing the baseline as asked")
+        print(f"not comparable ({err}); replacing the baseline as forced")
         update_baseline(config.current, config.baseline)
         print(f"baseline updated: {config.baseline}")
         return 0

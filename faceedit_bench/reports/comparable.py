@@ -45,7 +45,7 @@ def check_comparable(baseline: dict[str, Any], current: dict[str, Any], names: t
                 raise IncomparableResults(
                     f"editor {editor!r}: metric {key!r} comes from backend(s) {', '.join(sorted(b[key]))} in "
                     f"{names[0]} but {', '.join(sorted(c[key]))} in {names[1]}; values from different backends are "
-                    "not comparable (re-run with the same backend, or --update-baseline to accept the change)"
+                    "not comparable (re-run with the same backend, or --update-baseline --force to accept the change)"
                 )
 
 

@@ -273,6 +273,17 @@ def test_protocol_version_refused(run_dir: Path, tmp_path: Path, capsys: pytest.
     assert "different protocols" in capsys.readouterr().err
 
 
+def test_an_incomparable_run_replaces_the_baseline_only_when_forced(run_dir: Path, tmp_path: Path) -> None:
+    baseline = tmp_path / "baseline.json"
+    shutil.copy(run_dir / "results.json", baseline)
+    cur = write_variant(run_dir, tmp_path / "cur.json", lambda d: d["protocol"].update(version=2))
+    before = baseline.read_bytes()
+    assert run_report(str(cur), "--baseline", str(baseline), "--update-baseline") == 2
+    assert baseline.read_bytes() == before
+    assert run_report(str(cur), "--baseline", str(baseline), "--update-baseline", "--force") == 0
+    assert baseline.read_bytes() == cur.read_bytes()
+
+
 def test_update_baseline(run_dir: Path, tmp_path: Path) -> None:
     baseline = tmp_path / "ci" / "baseline.json"
     baseline.parent.mkdir()
