@@ -123,7 +123,13 @@ def user_protocol(dataset: str, dataset_args: dict[str, object] | None = None) -
 
     plugins.datasets.canonical(dataset)
     args = dict(dataset_args or {})
-    for key in ("root", "aus", "split_file"):  # paths: the hash names the data, not the cwd
+    for key in (
+        "root",
+        "aus",
+        "split_file",
+        "real",
+        "identities",
+    ):  # paths: the hash names the data, not the cwd
         if key in args and args[key] is not None:
             args[key] = str(Path(str(args[key])).expanduser().resolve())
     split = str(args.pop("split", "all"))
@@ -148,8 +154,24 @@ def user_protocol(dataset: str, dataset_args: dict[str, object] | None = None) -
         pair_recipe=recipe,
         batch_size=16,
         default_editors=("identity", "two-stage", "ganimation"),
-        description=f"user data: {dataset} {args}, split {split}, {n_pairs} {recipe} pairs",
+        description=f"user data: {dataset} {args}, split {split}, {n_pairs} {recipe} pairs; "
+        + reference_note(dataset, args),
         checkpoint_set="aurig-64" if synthetic else "video-64",  # the shipped real-face set
+    )
+
+
+def reference_note(dataset: str, args: dict[str, object]) -> str:
+    """What FID/KID compare edits against on ``dataset`` built with ``args`` (for descriptions)."""
+    if dataset != "image-folder":
+        return "FID/KID reference: the dataset's true targets (its sources where it has none)"
+    if args.get("real"):
+        return f"FID/KID reference: the held-out real images of real={args['real']}"
+    from faceedit_bench.data.folder import REFERENCE_FRACTION
+
+    fraction = float(args.get("reference_fraction", REFERENCE_FRACTION))  # type: ignore[arg-type]
+    return (
+        f"FID/KID reference: a held-out {fraction:g} of the identities (images without identity "
+        "labels), never sources"
     )
 
 

@@ -14,9 +14,13 @@ pairs, judges, results format); nothing global changes, so re-running a cell wor
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import shutil
+import sys
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -129,11 +133,15 @@ def evaluate(
     out: str | Path | None = None,
     figures: bool = False,
     progress: bool = False,
+    verbose: bool = False,
 ) -> Results:
     """Score ``editor`` on ``protocol`` (beside the registered editors in ``compare_with``).
 
     ``out=None`` runs in a temporary folder and keeps the results only in memory (use
     :meth:`Results.save`); with ``out`` the run folder stays, as ``compare`` writes it.
+    Quiet by default: nothing is printed (show the numbers with :meth:`Results.to_pandas`);
+    ``verbose=True`` prints what ``compare`` prints, less any line about the temporary
+    folder (it is removed, so nothing there is kept). ``progress=True`` shows progress bars.
     Raises :class:`EditorFailed` when your editor failed on every pair.
     """
     from faceedit_bench.config import build_config
@@ -159,13 +167,16 @@ def evaluate(
             progress=progress,
             **_no_html(CompareConfig),
         )
-        run_compare(config, extra_editors=extra or None, command="api")
+        with _console(verbose, temp):
+            run_compare(config, extra_editors=extra or None, command="api")
         results = load(folder)
     finally:
         if temp is not None:
             shutil.rmtree(temp, ignore_errors=True)
     if temp is not None:
         results.folder = None
+        if verbose and figures:
+            print("note: figures are kept only with out=DIR; these results are in memory only")
     entry = results.data["editors"].get(label)
     if entry is not None and entry.get("status") == "failed":
         raise EditorFailed(f"editor {label!r} failed: {entry.get('reason')}")
@@ -176,6 +187,48 @@ def evaluate(
             f"(first: {first['sample_id']}: {first['reason']})"
         )
     return results
+
+
+class _DropLines(io.TextIOBase):
+    """A text stream that passes whole lines to ``stream`` except those containing ``drop``."""
+
+    def __init__(self, stream: Any, drop: str) -> None:
+        self.stream, self.drop, self.pending = stream, drop, ""
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        self.pending += text
+        *lines, self.pending = self.pending.split("\n")
+        for line in lines:
+            if self.drop not in line:
+                self.stream.write(line + "\n")
+        return len(text)
+
+    def flush(self) -> None:
+        if self.pending and self.drop not in self.pending:
+            self.stream.write(self.pending)
+        self.pending = ""
+        self.stream.flush()
+
+
+@contextlib.contextmanager
+def _console(verbose: bool, temp: Path | None) -> Iterator[None]:
+    """Where ``compare``'s console output goes: nowhere (quiet), or stdout less temp-folder lines."""
+    if not verbose:
+        with contextlib.redirect_stdout(io.StringIO()):
+            yield
+        return
+    if temp is None:
+        yield
+        return
+    stream = _DropLines(sys.stdout, str(temp))
+    try:
+        with contextlib.redirect_stdout(stream):  # type: ignore[type-var]
+            yield
+    finally:
+        stream.flush()
 
 
 def every_sample_failed(entry: dict[str, Any]) -> bool:

@@ -95,3 +95,13 @@ def res_identity_psnr() -> float:
 def test_import_is_light_and_lists_the_api():
     assert {"evaluate", "Results", "register_editor", "export", "Editor"} <= set(dir(fb))
     assert torch.is_tensor(torch.zeros(1))  # (torch is loaded by the tests anyway)
+
+
+def test_evaluate_is_quiet_unless_verbose_and_never_names_the_removed_temp_folder(capsys):
+    fb.evaluate(lambda x, aus: x, protocol="tiny", name="copy")
+    assert capsys.readouterr().out == ""
+    fb.evaluate(lambda x, aus: x, protocol="tiny", name="copy", verbose=True, figures=True)
+    out = capsys.readouterr().out
+    assert "copy" in out and "psnr" in out  # the console table
+    assert "faceedit-bench-" not in out and "wrote " not in out  # the temp folder is gone
+    assert "out=DIR" in out

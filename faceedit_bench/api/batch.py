@@ -15,7 +15,9 @@ class PairBatch:
     scale (NaN where unknown). ``flow`` is the true *backward* flow as a
     ``grid_sample`` grid ``(N, H, W, 2)`` in ``[-1, 1]`` (align_corners=False):
     target pixel -> source location. ``texture_mask`` is ``(N, 1, H, W)`` in {0, 1}:
-    pixels no warp of the source explains.
+    pixels no warp of the source explains. ``reference_image``: one real image per row of a
+    held-out reference set that FID/KID compare edits against instead of the targets or
+    sources (see :meth:`~faceedit_bench.api.dataset.PairSet.real_side`); never the source.
     """
 
     source: torch.Tensor
@@ -26,6 +28,7 @@ class PairBatch:
     flow: torch.Tensor | None = None
     texture_mask: torch.Tensor | None = None
     identity_ids: list[str] = field(default_factory=list)
+    reference_image: torch.Tensor | None = None
 
     def __len__(self) -> int:
         return int(self.source.shape[0])

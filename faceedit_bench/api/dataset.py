@@ -80,7 +80,26 @@ class PairSet(ABC):
         """
         return None
 
+    @property
+    def real_side(self) -> str:
+        """The side FID/KID compare edits against: ``reference`` (a held-out real set, its
+        batches carry ``reference_image``), else ``target`` (true targets), else ``source``."""
+        return "target" if self.has_ground_truth else "source"
+
+    def reference_set(self) -> dict[str, object]:
+        """What FID/KID compare against, for results files: ``kind``, ``n_images``, ``chosen``."""
+        kind = "targets" if self.has_ground_truth else "sources"
+        chosen = (
+            "the true target images of the pairs"
+            if self.has_ground_truth
+            else "the pairs' own source images (FID/KID of an unchanged face is 0)"
+        )
+        return {"kind": kind, "n_images": None, "chosen": chosen}
+
     def reference_images(self, indices: Sequence[int]) -> torch.Tensor:
-        """Real images that FID/KID compare edits against (default: the true targets)."""
+        """Real images that FID/KID compare edits against (a held-out set, the true targets, or the sources)."""
         b = self.batch(indices)
-        return b.target_image if b.target_image is not None else b.source
+        for images in (b.reference_image, b.target_image):
+            if images is not None:
+                return images
+        return b.source

@@ -34,7 +34,7 @@ class JudgeRunner(Protocol):
     def submit(self, kind: str, method: str, *images: torch.Tensor) -> PendingOutput: ...
 
 
-Which = Literal["source", "edited", "target"]
+Which = Literal["source", "edited", "target", "reference"]  # reference: a held-out real set (FID/KID)
 
 # judge call -> (backend kind, backend method); metrics declare what they read by these names.
 # A call reads one side ("edited") or, for a distance, two joined by a colon ("edited:target").
@@ -155,6 +155,10 @@ class EvalStep:
             return self.batch.source
         if which == "edited":
             return self.output.images
+        if which == "reference":
+            if self.batch.reference_image is None:
+                raise ValueError("these pairs have no held-out reference images")
+            return self.batch.reference_image
         if self.batch.target_image is None:
             raise ValueError("this protocol has no ground-truth target images")
         return self.batch.target_image

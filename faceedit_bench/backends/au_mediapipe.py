@@ -46,9 +46,14 @@ upscale is a margin for smaller inputs (32 px AU-rig-sized images) and costs ~10
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import os
+import sys
+import tempfile
 import threading
 import weakref
+from collections.abc import Iterator
 from pathlib import Path
 from typing import ClassVar
 
@@ -234,9 +239,43 @@ def _shared_landmarker(path: Path) -> object:
             num_faces=MAX_FACES,
             running_mode=vision.RunningMode.IMAGE,
         )
-        _LANDMARKERS[key] = vision.FaceLandmarker.create_from_options(options)
+        with native_stderr_quiet():  # five glog/TFLite lines per process otherwise
+            _LANDMARKERS[key] = vision.FaceLandmarker.create_from_options(options)
         _close_before_shutdown(_LANDMARKERS[key])
     return _LANDMARKERS[key]
+
+
+@contextlib.contextmanager
+def native_stderr_quiet() -> Iterator[None]:
+    """Keep what native code writes to file descriptor 2 inside the block; replay it on error.
+
+    MediaPipe's C++ side logs through absl/glog and TFLite's minimal logger straight to
+    fd 2 when a landmarker is created ("Logging before InitGoogle", XNNPACK delegate,
+    feedback-manager notes): informational, once per process, and not switched off by
+    ``GLOG_minloglevel`` or absl's Python logging (tried with mediapipe 0.10). Set
+    ``FACEEDIT_BENCH_NATIVE_LOGS=1`` to see them.
+    """
+    if os.environ.get("FACEEDIT_BENCH_NATIVE_LOGS") == "1":
+        yield
+        return
+    try:
+        fd = sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):  # no real stderr (a notebook kernel's stream)
+        fd = 2
+    sys.stderr.flush()
+    saved = os.dup(fd)
+    with tempfile.TemporaryFile() as sink:
+        os.dup2(sink.fileno(), fd)
+        try:
+            yield
+        except BaseException:
+            os.dup2(saved, fd)
+            sink.seek(0)
+            sys.stderr.write(sink.read().decode(errors="replace"))
+            raise
+        finally:
+            os.dup2(saved, fd)
+            os.close(saved)
 
 
 def _close_before_shutdown(landmarker: object) -> None:

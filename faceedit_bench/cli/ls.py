@@ -31,7 +31,7 @@ def collect(kind: str) -> dict[str, object]:
             n: {**plugins.editors.meta(n), "aliases": plugins.editors.aliases_of(n)} for n in plugins.editors
         }
     if kind in ("all", "recipes"):
-        out["recipes"] = {n: plugins.recipes.meta(n) for n in plugins.recipes}
+        out["recipes"] = {n: recipe_listing(n) for n in plugins.recipes}
     if kind in ("all", "datasets"):
         out["datasets"] = {n: plugins.datasets.meta(n) for n in plugins.datasets}
     if kind in ("all", "protocols"):
@@ -70,6 +70,30 @@ def collect(kind: str) -> dict[str, object]:
                 entries[n] = {"usable": avail.usable, "reason": avail.reason, **registry.meta(n)}
             out["backends"][bk] = entries  # type: ignore[index]
     return out
+
+
+def recipe_listing(name: str) -> dict[str, object]:
+    """A recipe's registry entry with its numbers read from the recipe itself (never restated)."""
+    from faceedit_bench import plugins
+
+    recipe = plugins.recipes.get(name)
+    values = recipe.values
+    numbers = ", ".join(
+        text
+        for text in (
+            f"{values['steps']:,} steps" if "steps" in values else "",
+            f"{values['resolution']} px" if "resolution" in values else "",
+            f"batch {values['batch_size']}" if "batch_size" in values else "",
+        )
+        if text
+    )
+    return {
+        **plugins.recipes.meta(name),
+        "steps": values.get("steps"),
+        "resolution": values.get("resolution"),
+        "batch_size": values.get("batch_size"),
+        "help": f"{numbers}: {recipe.summary}" if numbers else recipe.summary,
+    }
 
 
 def run(args: argparse.Namespace) -> int:

@@ -17,9 +17,21 @@ Images that cannot be read or show no face are skipped, counted in
 few names with reasons; ``strict=True`` makes it an error); an empty folder, a missing
 AU file, a name in the AU file with no image on disk, or no usable face at all are errors.
 
-Pairs (recipe ``ganimation``): source = a random sample, target AUs = the AUs of
-another random sample + U(-0.5, 0.5) per AU, clipped to 0-5 (GANimation's
+Pairs (recipe ``ganimation``): source = a random sample of the source part, target AUs =
+the AUs of another random sample + U(-0.5, 0.5) per AU, clipped to 0-5 (GANimation's
 U(-0.1, 0.1) on the /5 scale). No ground truth.
+
+FID/KID reference (ours): edits are never compared with their own sources (an unchanged
+face would score FID 0). With ``real=DIR`` the images of that folder (cropped the same
+way, no AU file needed, none identical to a source) are the reference and every image
+may be a source. Otherwise a held-out share (``reference_fraction``, default 0.5) of the
+identities is the reference and never a source: identities come from ``identities=``
+(or ``root/identities.csv``: ``name,identity`` lines), else each image is its own
+identity; they are ordered by SHA-1 of their name and the first ones held out, so the
+split does not depend on the seed. Each pair row gets one reference image: rows of the
+first half from one half of the reference set, the rest from the other half (cycled
+when the set is smaller), so the sampling floor's two halves are disjoint images.
+:meth:`FolderPairSet.reference_set` describes the choice for results files.
 """
 
 from __future__ import annotations
@@ -35,10 +47,18 @@ from faceedit_bench.api.batch import PairBatch
 from faceedit_bench.api.dataset import FaceDataset, FaceSample, PairSet
 from faceedit_bench.data.aus_io import read_au_file
 from faceedit_bench.data.crop import CROP_RULE
+from faceedit_bench.data.folder_reference import (
+    HeldOut,
+    RealFolder,
+    ReferenceSet,
+    read_identities,
+    reference_rows,
+)
 from faceedit_bench.data.images import ImageReadError, is_image_file, read_image
 
 AU_FILE_NAMES = ("aus_openface.pkl", "aus.csv", "aus_openface.csv")
 TARGET_JITTER = 0.5  # on the 0-5 scale
+REFERENCE_FRACTION = 0.5  # ours: share of identities held out as the FID/KID reference
 
 
 class ImageFolderDataset(FaceDataset):
@@ -48,6 +68,9 @@ class ImageFolderDataset(FaceDataset):
     ``crop``: align by the ``eyes-mouth-v1`` rule (else centre square + resize).
     ``detector``: the landmark backend for cropping; only ``mediapipe`` (alias ``auto``)
     exists, the name is recorded so another backend can be added without a new key.
+    ``real``: a folder of real face images held out as the FID/KID reference of pairs;
+    without it ``reference_fraction`` of the identities (``identities``: a ``name,identity``
+    CSV, default ``root/identities.csv``; else one identity per image) are held out.
     """
 
     def __init__(
@@ -60,8 +83,15 @@ class ImageFolderDataset(FaceDataset):
         crop: bool = True,
         detector: str = "mediapipe",
         strict: bool = False,
+        real: str | Path | None = None,
+        reference_fraction: float = REFERENCE_FRACTION,
+        identities: str | Path | None = None,
     ) -> None:
         self.root = Path(root)
+        self.real = Path(real) if real is not None else None
+        self.reference_fraction = float(reference_fraction)
+        if not 0 < self.reference_fraction < 1:
+            raise ValueError(f"image-folder: reference_fraction must be in (0, 1), got {reference_fraction}")
         self.resolution = int(resolution)
         self.split = split
         self.crop = crop
@@ -78,6 +108,7 @@ class ImageFolderDataset(FaceDataset):
         self._aus: list[torch.Tensor] = []
         self._hashes: list[str] = []
         self._load(names, files, table)
+        self._identities = read_identities(self.root, identities, self._names)
         if not self._names:
             raise ValueError(
                 f"{self.root}: no usable face images in split {split!r}; {self.skipped_summary()}"
@@ -143,6 +174,11 @@ class ImageFolderDataset(FaceDataset):
             + more
         )
 
+    def identity(self, index: int) -> str:
+        """The person of sample ``index`` (from the identity file; else the image's own stem)."""
+        name = self._names[index]
+        return self._identities.get(name) or self._identities.get(Path(name).stem) or Path(name).stem
+
     @property
     def names(self) -> list[str]:
         return list(self._names)
@@ -154,7 +190,7 @@ class ImageFolderDataset(FaceDataset):
         return FaceSample(
             image=self.image(index),
             aus=self._aus[index],
-            identity_id=Path(self._names[index]).stem,
+            identity_id=self.identity(index),
             sample_id=self._names[index],
         )
 
@@ -173,8 +209,10 @@ class ImageFolderDataset(FaceDataset):
             raise ValueError(f"image-folder: unknown pair recipe {recipe!r}; known: ganimation")
         if len(self) < 2:
             raise ValueError(f"{self.root}: need at least 2 images for pairs, have {len(self)}")
+        reference = self.reference_split()
+        pool = torch.tensor(reference.sources)
         gen = torch.Generator().manual_seed(int(seed))
-        src = torch.randint(len(self), (n_pairs,), generator=gen)
+        src = pool[torch.randint(len(pool), (n_pairs,), generator=gen)]
         other = (src + torch.randint(1, len(self), (n_pairs,), generator=gen)) % len(self)
         aus = torch.stack(self._aus)
         target = aus[other].clone()
@@ -185,7 +223,30 @@ class ImageFolderDataset(FaceDataset):
         target = (target + (torch.rand(target.shape, generator=gen) - 0.5) * 2 * TARGET_JITTER).clamp(
             0, AU_MAX
         )
-        return FolderPairSet(self, src.tolist(), target, seed)
+        order = torch.randperm(reference.size, generator=gen).tolist()
+        return FolderPairSet(self, src.tolist(), target, seed, reference, reference_rows(order, n_pairs))
+
+    def reference_split(self) -> ReferenceSet:
+        """The held-out real set FID/KID compare edits against, and the samples left as sources."""
+        if self.real is not None:
+            paths = sorted(p for p in _image_dir(self.real).iterdir() if is_image_file(p))
+            return RealFolder(self.real, paths, self._load_any, self._cached, set(self._hashes), len(self))
+        return HeldOut(self, self.reference_fraction)
+
+    def _load_any(self, path: Path) -> torch.Tensor:
+        """An image file prepared as the samples are (cropped, or squared); ValueError if unusable."""
+        if self._cropper is None:
+            try:
+                return _square_resize(read_image(path), self.resolution)
+            except ImageReadError as err:
+                raise ValueError(str(err)) from None
+        res = self._cropper.crop_file(path, self.resolution)
+        if res.image is None:
+            raise ValueError(res.message)
+        return res.image
+
+    def _cached(self, digest: str) -> torch.Tensor | None:
+        return None if self._cropper is None else self._cropper.load_cached(digest, self.resolution)
 
 
 class FolderPairSet(PairSet):
@@ -193,13 +254,25 @@ class FolderPairSet(PairSet):
 
     has_ground_truth = False
 
+    real_side = "reference"  # FID/KID: a held-out real set, never the sources
+
     def __init__(
-        self, dataset: ImageFolderDataset, sources: list[int], target_aus: torch.Tensor, seed: int
+        self,
+        dataset: ImageFolderDataset,
+        sources: list[int],
+        target_aus: torch.Tensor,
+        seed: int,
+        reference: ReferenceSet | None = None,
+        rows: list[int] | None = None,
     ) -> None:
         self.dataset = dataset
         self.sources = sources
         self.target_aus = target_aus
         self.seed = seed
+        self.reference = reference if reference is not None else dataset.reference_split()
+        self.reference_rows = (  # reference image of each pair row
+            rows if rows is not None else reference_rows(list(range(self.reference.size)), len(sources))
+        )
 
     def __len__(self) -> int:
         return len(self.sources)
@@ -212,10 +285,21 @@ class FolderPairSet(PairSet):
             sample_ids=[f"{s.sample_id}#{int(i)}" for s, i in zip(samples, indices, strict=True)],
             source_aus=torch.stack([s.aus for s in samples]),
             identity_ids=[s.identity_id for s in samples],
+            reference_image=torch.stack([self.reference.image(self.reference_rows[int(i)]) for i in indices]),
         )
 
+    def reference_set(self) -> dict[str, object]:
+        return {
+            **self.reference.describe(),
+            "n_used": len(set(self.reference_rows)),
+            "rows": "first half of the pairs from one half of the set, the rest from the other",
+        }
+
     def cache_key(self) -> str:
-        return f"{self.dataset.cache_key()}-pairs-ganimation-{len(self)}-{self.seed}"
+        return (
+            f"{self.dataset.cache_key()}-pairs-ganimation-{len(self)}-{self.seed}"
+            f"-ref-{self.reference.cache_key()}"
+        )
 
 
 def _image_dir(root: Path) -> Path:

@@ -9,7 +9,9 @@ if TYPE_CHECKING:
 
 
 def real_side(step: EvalStep) -> Which:
-    """The true targets when the pairs have them, else the sources."""
+    """A held-out reference set when the pairs have one, else the true targets, else the sources."""
+    if getattr(step.batch, "reference_image", None) is not None:
+        return "reference"
     return "target" if step.batch.has_ground_truth else "source"
 
 

@@ -127,8 +127,12 @@ def browser_data(run_dir: Path, results: dict[str, Any]) -> dict[str, Any]:
         for r in samples
     ]
     images, source = _images(run_dir, samples)
+    from faceedit_bench.harness.outputs.browser import sort_metric
+
+    first = sort_metric(samples, keys, (results.get("headline") or {}).get("metric"))
     return {"editors": editors, "metrics": metrics, "rows": rows, "images": images,
-            "images_from": source, "au_names": list(AU_NAMES)}  # fmt: skip
+            "images_from": source, "au_names": list(AU_NAMES),
+            "sort_metric": keys.index(first) if first in keys else 0}  # fmt: skip
 
 
 def _num(value: Any) -> float | None:

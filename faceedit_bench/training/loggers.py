@@ -3,10 +3,10 @@
 ``train --logger tensorboard`` (the default when the ``tensorboard`` package is
 installed) writes event files under the run folder through
 ``torch.utils.tensorboard``: every scalar appended to ``metrics.jsonl``
-(``train/...``, ``val/...``, learning rates), the validation image grid (source,
-edit, target; for the two-stage editor also flow and mask, as
-:meth:`Validator.save_png` draws it) and the hyper-parameters with the final
-metrics. ``--logger mlflow`` logs the same to MLflow's tracking URI. ``none``
+(``train/...``, ``val/...``, learning rates), the validation image grid with its rows
+named (source, the image whose AUs are the target, warped, edit, flow, mask: each where
+the editor has it, as :meth:`Validator.save_png` draws it) and the hyper-parameters with
+the final metrics, whose ``final/*`` scalars sit at the last logged step. ``--logger mlflow`` logs the same to MLflow's tracking URI. ``none``
 logs nothing else. Read them with ``tensorboard --logdir runs/train``.
 """
 
@@ -77,17 +77,28 @@ class TensorBoardLogger:
 
         self.log_dir = run_dir / "tensorboard"
         self.writer = SummaryWriter(str(self.log_dir), purge_step=purge_step)
+        self.last_step = 0
 
     def scalars(self, step: int, kind: str, values: dict[str, float]) -> None:
+        self.last_step = max(self.last_step, step)
         for key, value in _scalar_items(values).items():
             self.writer.add_scalar(_tag(kind, key), value, step)
 
     def image(self, step: int, tag: str, png: Path) -> None:
+        self.last_step = max(self.last_step, step)
         self.writer.add_image(tag, _png_hwc(png), step, dataformats="HWC")
 
     def close(self, hparams: dict[str, Any], final: dict[str, float]) -> None:
+        """The HParams entry, and its ``final/*`` metrics as scalars at the last step (not at 0,
+        where ``SummaryWriter.add_hparams`` would put them)."""
+        from torch.utils.tensorboard.summary import hparams as hparams_summary
+
         metrics = {f"final/{k}": v for k, v in _scalar_items(final).items()}
-        self.writer.add_hparams(_flat(hparams), metrics, run_name=".")
+        writer = self.writer._get_file_writer()
+        for summary in hparams_summary(_flat(hparams), metrics):
+            writer.add_summary(summary, self.last_step)
+        for key, value in metrics.items():
+            self.writer.add_scalar(key, value, self.last_step)
         self.writer.close()
 
 

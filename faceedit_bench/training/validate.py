@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from faceedit_bench.api.aus import AU_MAX
@@ -88,16 +89,51 @@ class Validator:
         self.last = (x.cpu(), out)
         return m
 
-    def save_png(self, path: Path, n: int = 8) -> None:
-        """Rows: source, warped (if any), edit (of the last :meth:`run`)."""
-        from PIL import Image
-
+    def rows(self, n: int = 8) -> list[tuple[str, torch.Tensor]]:
+        """Labelled rows of the last :meth:`run` (``(3, H, n*W)`` each): source, the AU donor whose
+        AUs are the target, warped (if any), edit, flow (if any), mask (if any)."""
         x, out = self.last
-        rows = [x[:n]]
+        k = min(n, len(x))
+        rows = [("source", x[:k]), ("target AUs from", x.roll(1, dims=0)[:k])]
         if out.warped is not None:
-            rows.append(out.warped[:n].float().cpu())
-        rows.append(out.images[:n].float().cpu())
-        grid = torch.cat([torch.cat(list(r), dim=2) for r in rows], dim=1)
-        arr = (grid.clamp(0, 1).permute(1, 2, 0).numpy() * 255).round().astype("uint8")
+            rows.append(("warped", out.warped[:k].float().cpu()))
+        rows.append(("edit", out.images[:k].float().cpu()))
+        if out.grid is not None:
+            rows.append(("flow", flow_rgb(out.grid[:k].float().cpu())))
+        if out.mask is not None:
+            rows.append(("mask", out.mask[:k].float().cpu().expand(-1, 3, -1, -1)))
+        return [(label, torch.cat(list(images.clamp(0, 1)), dim=2)) for label, images in rows]
+
+    def save_png(self, path: Path, n: int = 8) -> None:
+        """The rows of :meth:`rows`, each named in a label column on the left."""
+        from PIL import Image, ImageDraw
+
+        rows = self.rows(n)
+        grid = torch.cat([images for _, images in rows], dim=1)
+        arr = (grid.permute(1, 2, 0).numpy() * 255).round().astype("uint8")
+        height = rows[0][1].shape[1]
+        canvas = Image.new("RGB", (LABEL_WIDTH + arr.shape[1], arr.shape[0]), "white")
+        canvas.paste(Image.fromarray(arr), (LABEL_WIDTH, 0))
+        draw = ImageDraw.Draw(canvas)
+        for i, (label, _) in enumerate(rows):
+            draw.text((3, i * height + max(0, height // 2 - 6)), label, fill="black")
         path.parent.mkdir(parents=True, exist_ok=True)
-        Image.fromarray(arr).save(path)
+        canvas.save(path)
+
+
+LABEL_WIDTH = 96  # pixels left of the grid for the row names
+
+
+def flow_rgb(grid: torch.Tensor) -> torch.Tensor:
+    """``(N, H, W, 2)`` backward grid -> ``(N, 3, H, W)`` colours: hue = direction, saturation =
+    magnitude relative to the largest in the batch, white = no motion (Middlebury coding)."""
+    from matplotlib.colors import hsv_to_rgb
+
+    disp = displacement_pixels(grid).numpy()
+    dx, dy = disp[..., 0], disp[..., 1]
+    mag = (dx**2 + dy**2) ** 0.5
+    scale = float(mag.max())
+    hue = (np.arctan2(-dy, dx) / (2 * np.pi)) % 1.0
+    sat = np.clip(mag / scale, 0, 1) if scale > 0 else np.zeros_like(mag)
+    rgb = hsv_to_rgb(np.stack([hue, sat, np.ones_like(mag)], axis=-1))
+    return torch.from_numpy(rgb).float().permute(0, 3, 1, 2)

@@ -134,3 +134,52 @@ def test_missing_chromium_is_a_clear_error(monkeypatch, tmp_path: Path) -> None:
     monkeypatch.setenv("CHROMIUM", str(tmp_path / "no-such-browser"))
     with pytest.raises(ChromiumError, match="no Chromium binary"):
         inspect_page(tmp_path / "x.html")
+
+
+def test_browser_sorts_first_by_a_column_that_varies(run_dir: Path, tmp_path: Path) -> None:
+    from faceedit_bench.harness.outputs.browser import sort_metric
+
+    run = tmp_path / "run"
+    shutil.copytree(run_dir, run)
+    rows = [json.loads(line) for line in (run / "samples.jsonl").read_text().splitlines() if line]
+    for row in rows:  # a face-missed flag, 0 everywhere, listed before the AU error
+        row["values"] = {"au_face_missed@aurig-ref": 0.0, **row["values"]}
+    (run / "samples.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    results = json.loads((run / "results.json").read_text())
+    results.setdefault("metrics_meta", {})["au_face_missed@aurig-ref"] = {"higher_is_better": False}
+    (run / "results.json").write_text(json.dumps(results))
+    data = _browser_json(render_report(run))
+    ids = [m["id"] for m in data["metrics"]]
+    assert ids[0] == "au_face_missed@aurig-ref" and ids[data["sort_metric"]] == "au_mae@aurig-ref"
+    samples = [{"editor": "a", "values": {"flag@x": 0.0, "success@x": float(i % 2)}} for i in range(4)]
+    assert sort_metric(samples, ["flag@x", "success@x"], headline="success@x") == "success@x"
+    assert sort_metric(samples, ["flag@x", "success@x"]) == "success@x"  # the flag sorts nothing
+
+
+def test_browser_takes_sample_ids_like_object_keys(chromium: str, run_dir: Path, tmp_path: Path) -> None:
+    """Ids such as ``constructor`` or ``__proto__`` are data, not object keys: every row opens."""
+    run = tmp_path / "run"
+    shutil.copytree(run_dir, run)
+    rename = {"p0": "__proto__", "p1": "constructor", "p5": "toString", "p6": "__proto__x", "p7": "hasOwnProperty"}
+    rows = [json.loads(line) for line in (run / "samples.jsonl").read_text().splitlines() if line]
+    for row in rows:  # p0, p1 have kept images; p5-p7 have none
+        row["sample_id"] = rename.get(row["sample_id"], row["sample_id"])
+    (run / "samples.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    report = write_report(run)
+    clicks = """(() => {
+      const shown = [];
+      for (let page = 0; page < 2; page++) {  // 40 rows, 25 a page
+        Array.from(document.querySelectorAll('#samples tbody tr')).forEach(tr => {
+          tr.click();
+          shown.push(document.getElementById('viewer').querySelectorAll('img').length);
+        });
+        document.getElementById('next').click();
+      }
+      return {shown: shown, img_rows: document.querySelectorAll('#samples td.img').length};
+    })()"""
+    check = inspect_page(report, clicks)
+    assert check.errors == []
+    assert len(check.value["shown"]) == 40  # 5 editors x 8 samples, every row clicked
+    by_images = sorted(set(check.value["shown"]))
+    assert by_images == [0, 1 + len(OK) + 1]  # none (p2-p7: 3 images kept) or source, each editor, truth
+    assert check.value["shown"].count(1 + len(OK) + 1) == 3 * len(OK)  # __proto__, constructor, p2

@@ -40,6 +40,8 @@ def test_two_step_run_writes_events_that_tensorboard_reads_back(tiny_config, tin
     with Image.open(out / "samples" / "step_000002.png") as png:
         assert (image.step, image.width, image.height) == (2, png.width, png.height)
     assert "_hparams_/session_start_info" in _all_tags(out / "tensorboard")  # for the HParams tab
+    finals = [t for t in tags["scalars"] if t.startswith("final/")]
+    assert finals and all(e.step == 2 for t in finals for e in acc.Scalars(t))  # the last step, not 0
 
 
 def _all_tags(log_dir) -> set[str]:
@@ -66,3 +68,17 @@ def test_auto_means_tensorboard_only_when_installed(monkeypatch) -> None:
     monkeypatch.setattr(loggers.importlib.util, "find_spec", lambda name: None)
     assert loggers.resolve("auto") == "none" and not loggers.available("mlflow")
     assert np.isclose(loggers._scalar_items({"a": 1, "b": float("nan"), "c": "x"})["a"], 1.0)
+
+
+def test_validation_image_names_its_rows_and_shows_target_flow_and_mask(tiny_config, tiny_faces) -> None:
+    from faceedit_bench.training.validate import LABEL_WIDTH
+
+    config = tiny_config("two-stage", steps=1, g_every=1, val_every=1, logger="none")
+    out = train(config, tiny_faces(), tiny_faces(split="val"))
+    with Image.open(out / "samples" / "step_000001.png") as png:
+        arr = np.asarray(png.convert("RGB"))
+    labels = arr[:, :LABEL_WIDTH]
+    res = config.resolution
+    assert arr.shape[0] % res == 0 and arr.shape[0] // res == 6  # source, AU donor, warped, edit, flow, mask
+    for row in range(6):  # a name drawn in every row's label cell
+        assert (labels[row * res : (row + 1) * res] < 128).any()

@@ -132,9 +132,12 @@ def _no_face(step: EvalStep, sides: list[str]) -> dict[str, int]:
 class _ReplayStep:
     """What a distribution metric reads of one finished batch, rebuilt from saved features."""
 
-    def __init__(self, has_ground_truth: bool, edited: torch.Tensor, real: torch.Tensor) -> None:
-        self.batch = SimpleNamespace(has_ground_truth=has_ground_truth)
-        self._features = {"edited": edited, "target" if has_ground_truth else "source": real}
+    def __init__(self, side: str, edited: torch.Tensor, real: torch.Tensor) -> None:
+        self.batch = SimpleNamespace(
+            has_ground_truth=side == "target",
+            reference_image=True if side == "reference" else None,  # only its presence is read
+        )
+        self._features = {"edited": edited, side: real}
 
     def fid_features(self, which: str) -> torch.Tensor:
         return self._features[which]
@@ -175,13 +178,13 @@ class _Pass:
 
     def replay(self, state: RunState) -> None:
         """Feed every finished batch's saved features to the distribution metrics, in order."""
-        side = "target" if self.pairs.has_ground_truth else "source"
+        side = self.pairs.real_side
         real_feats = self.real.get(RealRead("fid_features", side))  # type: ignore[arg-type]
         for name, ed in state.editors.items():
             for b, rows, feats in ed.dist_inputs:
                 indices = self.indices(b)
                 real = real_feats[[self.position[indices[r]] for r in rows]].cpu()  # type: ignore[index]
-                step = _ReplayStep(self.pairs.has_ground_truth, torch.from_numpy(np.array(feats)), real)
+                step = _ReplayStep(side, torch.from_numpy(np.array(feats)), real)
                 for metric in self.distribution(name):
                     metric.update(step)  # type: ignore[arg-type]
 
@@ -228,7 +231,7 @@ def _evaluate_with(
     my_batches = list(range(rank, math.ceil(len(pairs) / batch_size), world))
     my_rows = [_batch_rows(b, batch_size, len(pairs)) for b in my_batches]
     start = time.perf_counter()
-    reads = real_reads(metric_classes, backends, pairs.has_ground_truth)
+    reads = real_reads(metric_classes, backends, pairs.has_ground_truth, pairs.real_side)
     real = real_side(pairs, my_rows, reads, backends, device, progress and rank == 0)
     real_s = time.perf_counter() - start
     labels = {k: c.label for k, c in choices.items()}

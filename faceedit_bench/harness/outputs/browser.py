@@ -37,6 +37,22 @@ def rank_metric(samples: list[dict[str, Any]]) -> str | None:
     return None
 
 
+def sort_metric(samples: list[dict[str, Any]], keys: list[str], headline: str | None = None) -> str | None:
+    """The per-sample metric the report's browser sorts by first: one whose values vary.
+
+    The run's headline (the joint success), else the ranking error of :func:`rank_metric`,
+    else the first of ``keys``; a column equal in every row (e.g. a face-missed flag that is
+    0 everywhere) sorts nothing and is passed over for the next that varies.
+    """
+    preferred = [headline, rank_metric(samples)] if headline else [rank_metric(samples)]
+    ordered = list(dict.fromkeys([k for k in preferred if k in keys] + keys))
+    for key in ordered:
+        values = {v for row in samples if math.isfinite(v := _finite(row.get("values", {}).get(key)))}
+        if len(values) > 1:
+            return key
+    return ordered[0] if ordered else None
+
+
 def pick_pairs(
     samples: list[dict[str, Any]], metric: str | None, first: int = FIRST, worst: int = WORST
 ) -> list[int]:
