@@ -140,3 +140,15 @@ def test_tall_stats_tables_compile_without_an_oversized_float(base, pdflatex: st
     texs = [p for p in write_stats_tables(_tall(base, 5), tmp_path) if p.suffix == ".tex"]
     log = compile_paper(pdflatex, tmp_path, [f"\\input{{{tex}}}" for tex in texs])
     assert [line for line in log.splitlines() if re.search(r"Overfull|Float too large|multiply", line)] == []
+
+
+def test_the_floor_note_names_the_fid_reference_set():
+    results = {
+        "protocol": {"reference_set": {"kind": "held-out", "chosen": "6 images of held-out identities"}},
+        "sampling_floor": {"fid@inception-v3-compat": 53.3, "n_per_side": 4},
+        "editors": {},
+    }
+    notes = floor_notes(results, ["fid@inception-v3-compat"])
+    assert notes[0] == "FID/KID reference set: 6 images of held-out identities"
+    assert "sampling floor" in notes[1]
+    assert floor_notes({**results, "protocol": {}}, ["psnr@exact"]) == []
