@@ -16,6 +16,7 @@ from pathlib import Path
 
 import torch
 
+from faceedit_bench.data.frames import VIDEO_SUFFIXES
 from faceedit_bench.data.images import ImageReadError, is_image_file, read_image
 
 ANNOTATE_RESOLUTION = 256  # crop size the detector sees (ours; the detector rescales itself)
@@ -43,6 +44,27 @@ class AnnotateSummary:
                 else ""
             )
         )
+
+    def why_none(self, n_images: int) -> str:
+        """Why none of ``n_images`` was annotated: unreadable files and faceless images, each counted."""
+        parts = []
+        if self.unreadable:
+            parts.append(
+                f"{len(self.unreadable)} of {n_images} images unreadable (e.g. {self.unreadable[0]})"
+            )
+        if self.no_face:
+            parts.append(f"{len(self.no_face)} of {n_images} without a face (e.g. {self.no_face[0]})")
+        return "; ".join(parts) or f"none of {n_images} images gave AUs"
+
+    def notes(self, limit: int = 10) -> list[str]:
+        """One line per image skipped or with several faces (at most ``limit`` of each kind, then a count)."""
+        out = []
+        for label, items in (("unreadable", self.unreadable), ("no face", self.no_face),
+                             ("several faces", self.multi_face)):  # fmt: skip
+            out += [f"  {label}: {m}" for m in items[:limit]]
+            if len(items) > limit:
+                out.append(f"  {label}: ... and {len(items) - limit} more")
+        return out
 
 
 def resolve_detector(name: str) -> str:
@@ -75,8 +97,14 @@ def annotate_folder(
     from faceedit_bench.plugins import au_detectors
 
     folder = Path(folder)
+    if folder.is_file():
+        raise ValueError(
+            f"{folder}: is a file, not a folder of face images (or a video: "
+            f"{', '.join(VIDEO_SUFFIXES)}); give the folder it is in"
+        )
     if not folder.is_dir():
-        raise FileNotFoundError(f"{folder}: no such folder")
+        what = "video file" if folder.suffix.lower() in VIDEO_SUFFIXES else "folder"
+        raise FileNotFoundError(f"{folder}: no such {what}")
     image_dir = folder / "imgs" if (folder / "imgs").is_dir() else folder
     paths = sorted(p for p in image_dir.iterdir() if is_image_file(p))
     if not paths:
@@ -114,7 +142,7 @@ def annotate_folder(
         names.append(path.name)
         rows.append(aus)
     if not rows:
-        raise ValueError(f"{image_dir}: no face found in any of {len(paths)} images; nothing written")
+        raise ValueError(f"{image_dir}: nothing annotated, nothing written: {summary.why_none(len(paths))}")
     write_aus(out_csv, names, torch.stack(rows), fmt)
     summary.written = len(rows)
     return summary

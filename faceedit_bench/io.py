@@ -8,6 +8,7 @@ plain ``open`` would give (0666 less the umask), not ``mkstemp``'s private 0600.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import os
@@ -16,13 +17,63 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
+# errors of the place written to (full, read-only, not allowed, not a folder), not of the data
+WRITE_ERRNOS = frozenset(
+    {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACCES, errno.EPERM, errno.ENOTDIR,
+     errno.EISDIR, errno.EEXIST, errno.EIO, errno.ENAMETOOLONG}
+)  # fmt: skip
+
+
+class WriteError(OSError):
+    """A file could not be written; ``str()`` names the file and the reason (disk full, read-only...)."""
+
+    def __str__(self) -> str:
+        hint = {
+            errno.ENOSPC: "; free some space or write elsewhere",
+            errno.EDQUOT: "; free some space or write elsewhere",
+            errno.EROFS: "; write elsewhere",
+            errno.EACCES: "; write elsewhere or fix its permissions",
+            errno.EPERM: "; write elsewhere or fix its permissions",
+            errno.ENOTDIR: "; a folder on its path is a file",
+            errno.EEXIST: " (a file where a folder is needed)",
+        }.get(self.errno or 0, "")
+        return f"cannot write {self.filename}: {self.strerror}{hint}"
+
+
+def write_error(err: OSError, path: str | os.PathLike[str]) -> OSError:
+    """``err`` as a :class:`WriteError` naming ``path`` when it is an error of the place written to."""
+    if isinstance(err, WriteError) or err.errno not in WRITE_ERRNOS:
+        return err
+    where = err.filename if err.errno in (errno.ENOTDIR, errno.EEXIST) and err.filename else path
+    return WriteError(err.errno, err.strerror or os.strerror(err.errno or 0), str(where))
+
+
+def describe_os_error(err: OSError) -> str:
+    """One line naming the file and what is wrong, for the CLI (never a traceback)."""
+    if isinstance(err, WriteError):
+        return str(err)
+    if err.filename is not None:
+        other = f" -> {err.filename2}" if err.filename2 is not None else ""
+        return f"{err.filename}{other}: {err.strerror or err}"
+    return err.strerror or str(err)
+
 
 @contextlib.contextmanager
 def atomic_open(path: str | os.PathLike[str], mode: str = "wb") -> Iterator[IO[Any]]:
-    """Open a temp file beside ``path``; on success fsync and ``os.replace`` it into place."""
+    """Open a temp file beside ``path``; on success fsync and ``os.replace`` it into place.
+
+    A failure of the place written to (disk full, read-only...) raises :class:`WriteError`
+    naming ``path``; the temp file is removed.
+    """
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    except OSError as err:
+        named = write_error(err, target)
+        if named is err:
+            raise
+        raise named from err
     try:
         os.fchmod(fd, 0o666 & ~current_umask())
         with os.fdopen(fd, mode) as handle:
@@ -30,9 +81,12 @@ def atomic_open(path: str | os.PathLike[str], mode: str = "wb") -> Iterator[IO[A
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, target)
-    except BaseException:
+    except BaseException as err:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+        named = write_error(err, target) if isinstance(err, OSError) else err
+        if named is not err:
+            raise named from err
         raise
 
 
@@ -77,12 +131,18 @@ def torch_save_atomic(obj: Any, path: str | os.PathLike[str]) -> None:
 def append_jsonl(path: str | os.PathLike[str], record: dict[str, Any]) -> None:
     """Append one JSON line (a single ``write`` of a complete line, then fsync)."""
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
     line = json.dumps(record, allow_nan=False, default=_json_default) + "\n"
-    with open(target, "a", encoding="utf-8") as f:
-        f.write(line)
-        f.flush()
-        os.fsync(f.fileno())
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with open(target, "a", encoding="utf-8") as f:
+            f.write(line)
+            f.flush()
+            os.fsync(f.fileno())
+    except OSError as err:
+        named = write_error(err, target)
+        if named is err:
+            raise
+        raise named from err
 
 
 def read_jsonl(path: str | os.PathLike[str]) -> list[dict[str, Any]]:

@@ -195,19 +195,33 @@ def register_entry_points() -> list[str]:
 
     An entry point ``name = "module:attr"`` becomes a lazy editor entry (an Editor class,
     instance or ``(images, target_aus) -> images`` callable), usable as ``--editors name``.
+    One named like a built-in (or an earlier) editor is ignored with a warning naming it.
     """
+    import sys
     from importlib import metadata
 
     from faceedit_bench.registry import RegistryError
 
     added = []
     for ep in metadata.entry_points(group=EDITOR_ENTRY_POINTS):
+        dist = getattr(getattr(ep, "dist", None), "name", None)
+        where = f"{EDITOR_ENTRY_POINTS}:{ep.name} = {ep.value!r}" + (f" (package {dist})" if dist else "")
         if ep.name in editors:
+            known = editors.meta(ep.name)
+            if known.get("entry_point") == where:
+                continue  # registered by an earlier call
+            kind = "a built-in editor" if not known.get("user") else "an editor registered before it"
+            print(
+                f"warning: entry point {where} ignored: {ep.name!r} is {kind}; rename the entry point",
+                file=sys.stderr,
+            )
             continue
         try:
-            editors.register(ep.name, ep.value, group="external", user=True, target=ep.value)
+            editors.register(
+                ep.name, ep.value, group="external", user=True, target=ep.value, entry_point=where
+            )
         except RegistryError as err:
-            print(f"warning: entry point {EDITOR_ENTRY_POINTS}:{ep.name} ignored: {err}")
+            print(f"warning: entry point {EDITOR_ENTRY_POINTS}:{ep.name} ignored: {err}", file=sys.stderr)
             continue
         added.append(ep.name)
     return added
@@ -221,6 +235,6 @@ _R = "faceedit_bench.training.recipes"
 recipes.register(
     "cpu-64",
     f"{_R}:CPU_64",
-    help="ours: 1,200 steps on a 2-core CPU, ~20 min per editor (the shipped checkpoints)",
+    help="ours: 2,400 steps at 64 px on a 2-core CPU (the shipped checkpoints)",
 )
 recipes.register("ganimation-paper", f"{_R}:GANIMATION_PAPER", help="GANimation's published setup, for GPUs")

@@ -20,13 +20,14 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import hashlib
 import json
 import subprocess
 import sys
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+
+from faceedit_bench.io import sha256_file, write_json_atomic
 
 ASSETS = Path(__file__).resolve().parent / "assets"
 MANIFEST = ASSETS / "manifest.json"
@@ -57,14 +58,6 @@ def is_shipped(path: str | Path) -> bool:
     return Path(path).resolve().is_relative_to(ASSETS)
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 @lru_cache(maxsize=1)
 def _manifest_files() -> dict[str, dict[str, Any]]:
     try:
@@ -84,7 +77,7 @@ def _verified(path: Path, size: int, mtime_ns: int) -> None:
         raise ShippedFileError(
             f"{path}: a shipped weight file the assets manifest does not list; rebuild: {REBUILD}"
         )
-    if entry["bytes"] != size or entry["sha256"] != _sha256(path):
+    if entry["bytes"] != size or entry["sha256"] != sha256_file(path):
         raise ShippedFileError(
             f"{path}: its bytes differ from the assets manifest (sha256 {entry['sha256'][:12]}...); "
             f"restore it from git, or after a deliberate retrain rebuild the manifest: {REBUILD}"
@@ -156,7 +149,7 @@ def build_manifest(previous: dict[str, dict[str, Any]] | None = None) -> dict[st
     for path in sorted(p for p in ASSETS.rglob("*") if p.is_file() and p != MANIFEST):
         name = path.relative_to(ASSETS).as_posix()
         kind = name.split("/", 1)[0]
-        sha = _sha256(path)
+        sha = sha256_file(path)
         entry: dict[str, Any] = {"name": name, "sha256": sha, "bytes": path.stat().st_size}
         if path.suffix in WEIGHT_SUFFIXES:
             entry.update(_describe(path, kind))
@@ -177,9 +170,17 @@ def check_manifest() -> list[str]:
     problems += [f"{present[n]}: not in the manifest" for n in sorted(set(present) - set(listed))]
     for name in sorted(set(listed) & set(present)):
         entry = listed[name]
-        if entry["bytes"] != present[name].stat().st_size or entry["sha256"] != _sha256(present[name]):
+        if entry["bytes"] != present[name].stat().st_size or entry["sha256"] != sha256_file(present[name]):
             problems.append(f"{present[name]}: bytes differ from the manifest")
     return problems
+
+
+def rebuild_manifest() -> Path:
+    """Rewrite the manifest from the tree as it is now (dates of unchanged files kept)."""
+    previous = _manifest_files() if MANIFEST.is_file() else {}
+    write_json_atomic(MANIFEST, build_manifest(previous))
+    _manifest_files.cache_clear()
+    return MANIFEST
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -187,11 +188,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--write", action="store_true", help="rebuild faceedit_bench/assets/manifest.json")
     args = parser.parse_args(argv)
     if args.write:
-        from faceedit_bench.io import write_json_atomic
-
-        previous = _manifest_files() if MANIFEST.is_file() else {}
-        write_json_atomic(MANIFEST, build_manifest(previous))
-        _manifest_files.cache_clear()
+        rebuild_manifest()
         print(f"{MANIFEST}: {len(_manifest_files())} files")
         return 0
     problems = check_manifest()

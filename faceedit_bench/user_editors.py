@@ -124,11 +124,31 @@ def as_editor(obj: Any, name: str) -> Editor:
     return CallableEditor(obj, name)
 
 
+def resolve_editor(name: str) -> Any:
+    """``plugins.editors.get(name)``; a user's ``module:attr`` that cannot be imported is a
+    :class:`RegistryError` naming the editor, where it was declared and what is missing."""
+    try:
+        return plugins.editors.get(name)
+    except (ImportError, AttributeError) as err:
+        meta = plugins.editors.meta(name) if name in plugins.editors else {}
+        target = meta.get("target") or "?"
+        where = (
+            f"entry point {meta['entry_point']}" if meta.get("entry_point") else f"--editors {name}={target}"
+        )
+        if isinstance(err, ModuleNotFoundError) and err.name == target.split(":", 1)[0]:
+            why = f"no module named {err.name!r} (is it installed, or on PYTHONPATH?)"
+        elif isinstance(err, ImportError):
+            why = f"importing {target.split(':', 1)[0]!r} failed: {err}"
+        else:
+            why = f"{err}"
+        raise RegistryError(f"editor {name!r} ({where}): {why}") from None
+
+
 def build_registered_editor(
     name: str, *, checkpoint: str | None, resolution: int, device: str, checkpoint_set: str | None
 ) -> Editor:
     """Instantiate registry entry ``name``: an Editor class, an instance or a callable."""
-    obj = plugins.editors.get(name)
+    obj = resolve_editor(name)
     if isinstance(obj, type) and issubclass(obj, Editor):
         editor = create_editor(
             obj, checkpoint=checkpoint, resolution=resolution, device=device, checkpoint_set=checkpoint_set

@@ -25,6 +25,7 @@ import torch
 from faceedit_bench.api.backends import Availability, IdentityModel
 from faceedit_bench.data.images import check_batch
 from faceedit_bench.paths import user_weights
+from faceedit_bench.safe_load import load_tensors
 
 ENV_VAR = "FACEEDIT_BENCH_ARCFACE_WEIGHTS"
 # InsightFace's arcface_dst: right eye, left eye, nose, mouth right, mouth left (112x112).
@@ -125,7 +126,7 @@ def _torch_runner(path: Path):  # -> Callable[[Tensor], Tensor]
 
         state = load_file(str(path))
     else:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        state = load_tensors(path, "ArcFace weights")
     fc = state.get("fc.weight") if isinstance(state, dict) else None
     if "conv1.weight" not in state or fc is None or tuple(fc.shape) != (512, 25088):
         raise ValueError(

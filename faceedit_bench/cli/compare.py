@@ -15,7 +15,7 @@ faceedit_bench.cli.main compare ...
 examples:
   faceedit-bench compare                                  # aurig-demo, all editors
   faceedit-bench compare --protocol aurig-smoke --out /tmp/smoke
-  faceedit-bench compare --editors identity two-stage --checkpoint two-stage=run/last.pt
+  faceedit-bench compare --editors identity two-stage --checkpoint two-stage=run/checkpoint.pt
   faceedit-bench compare --protocol aurig-demo --editors identity two-stage ganimation \\
       --external mine=exports/aurig-demo/pairs.csv        # another system's edits (see export)
   faceedit-bench compare --dataset image-folder --dataset-args root=FACES_DIR name=my-faces

@@ -9,7 +9,7 @@ from faceedit_bench.config import add_config_arguments, build_config
 EPILOG = """\
 examples:
   faceedit-bench evaluate --editor two-stage --protocol aurig-demo
-  faceedit-bench evaluate --editor two-stage --checkpoint runs/train/last.pt --protocol aurig-smoke
+  faceedit-bench evaluate --editor two-stage --checkpoint runs/train/checkpoint.pt --protocol aurig-smoke
   faceedit-bench evaluate --editor mine=my_package.my_module:my_editor --protocol aurig-smoke
   faceedit-bench evaluate --manifest exports/aurig-demo/pairs.csv --name mine --protocol aurig-demo
   faceedit-bench evaluate --manifest edits.csv --name mysystem --protocol video-reenact --au-scale 1

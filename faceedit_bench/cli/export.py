@@ -62,11 +62,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from faceedit_bench.harness.inputs.config import check_protocol_size
     from faceedit_bench.harness.inputs.export import export_protocol
     from faceedit_bench.protocols import resolve_protocol
 
     config = build_config(ExportConfig, args)
     protocol = resolve_protocol(config.protocol, config.dataset, config.dataset_args)
+    check_protocol_size(protocol, "--dataset-args" if config.dataset else f"--protocol {config.protocol}")
     try:
         summary = export_protocol(
             protocol,

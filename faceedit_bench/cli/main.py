@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import importlib.util
+import os
 import sys
 
 from faceedit_bench import __version__
@@ -25,6 +26,7 @@ SUBCOMMANDS = (
     "ls",
     "annotate",
     "figures",
+    "tables",
     "html",
     "report",
     "audit",
@@ -53,14 +55,34 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return int(args.run(args) or 0)
-    except (ConfigError, RegistryError, FileNotFoundError, ValueError) as err:
+        code = int(args.run(args) or 0)
+        sys.stdout.flush()  # a closed pipe (``| head``) shows here, not at exit
+        return code
+    except BrokenPipeError:
+        return _stdout_closed()
+    except (ConfigError, RegistryError, ValueError) as err:
         print(f"faceedit-bench {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    except OSError as err:  # missing, disk full, read-only, not allowed: name the file, no traceback
+        from faceedit_bench.io import describe_os_error
+
+        print(f"faceedit-bench {args.command}: error: {describe_os_error(err)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         # what was saved (and where) is printed by the command itself, only when something was
         print(f"faceedit-bench {args.command}: interrupted", file=sys.stderr)
         return 130
+
+
+def _stdout_closed() -> int:
+    """The reader of stdout went away (``faceedit-bench report ... | head``): stop quietly, like ``cat``."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # the interpreter's last flush must not fail again
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
+    return 141  # 128 + SIGPIPE, what a shell reports for a command stopped by a closed pipe
 
 
 if __name__ == "__main__":

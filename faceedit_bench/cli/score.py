@@ -35,16 +35,24 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--fid-features", default=None, help="force a feature extractor for FID/KID")
     p.add_argument("--lpips", default=None, help="force an LPIPS backend")
     p.add_argument("--out", type=Path, default=None, help="also write the values as JSON to this file")
+    p.add_argument(
+        "--downscale-huge",
+        action="store_true",
+        help="read images over 50 megapixels reduced to 50 MP instead of refusing them",
+    )
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    import os
+
+    from faceedit_bench.data.images import DOWNSCALE_ENV
     from faceedit_bench.harness.inputs.pairs import resolve_device
     from faceedit_bench.io import write_json_atomic
     from faceedit_bench.jobs.score import score_folders
 
-    if args.resolution is not None and args.resolution < 8:
-        raise ValueError(f"--resolution must be >= 8, got {args.resolution}")
+    if args.downscale_huge:
+        os.environ[DOWNSCALE_ENV] = "1"
     result = score_folders(
         args.folder_a,
         args.folder_b,

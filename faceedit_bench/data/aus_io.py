@@ -24,6 +24,8 @@ which), a NaN in a column that has values elsewhere (row and column), a value
 outside the format's range (row, column, value), duplicated names, no rows, or no
 AU value at all (nothing to learn from). A column that is
 empty in every row means "this annotator cannot see that AU" and reads as NaN.
+Rows are numbered as a spreadsheet shows them (:func:`csv_row`: the header is row 1),
+like the manifest reader's.
 """
 
 from __future__ import annotations
@@ -184,6 +186,12 @@ def write_named_csv(
 # --- helpers ----------------------------------------------------------------------------
 
 
+def csv_row(index: int) -> str:
+    """Data row ``index`` (0-based) of a CSV as a spreadsheet numbers it (the header is row 1):
+    the one numbering of every CSV message (AU files, manifests, exported pairs)."""
+    return f"row {index + 2}"
+
+
 def _read_csv(path: Path):  # -> pandas.DataFrame
     import pandas as pd
 
@@ -226,7 +234,7 @@ def _validated(path: Path, df, columns: list[str], top: float) -> np.ndarray:
     if bad.any():
         r, c = map(int, np.argwhere(bad)[0])
         raise AUFileError(
-            f"{path}: row {r + 1}, column {columns[c]}: not a number ({df[columns[c]].iloc[r]!r})"
+            f"{path}: {csv_row(r)}, column {columns[c]}: not a number ({df[columns[c]].iloc[r]!r})"
         )
     _check_values(path, block, columns, top)
     return block
@@ -237,12 +245,12 @@ def _check_values(path: Path, block: np.ndarray, columns: list[str], top: float,
     partial = nan & ~nan.all(axis=0, keepdims=True)  # a NaN in a column that has values elsewhere
     if partial.any():
         r, c = map(int, np.argwhere(partial)[0])
-        where = f"entry {row_names[r]!r}" if row_names else f"row {r + 1}"
+        where = f"entry {row_names[r]!r}" if row_names else csv_row(r)
         raise AUFileError(f"{path}: {where}, column {columns[c]}: missing value (NaN)")
     out = ~nan & ((block < -_TOL) | (block > top + _TOL))
     if out.any():
         r, c = map(int, np.argwhere(out)[0])
-        where = f"entry {row_names[r]!r}" if row_names else f"row {r + 1}"
+        where = f"entry {row_names[r]!r}" if row_names else csv_row(r)
         raise AUFileError(f"{path}: {where}, column {columns[c]}: value {block[r, c]:g} outside [0, {top:g}]")
 
 

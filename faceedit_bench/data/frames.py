@@ -8,6 +8,7 @@ ships. A file OpenCV cannot open or a frame it cannot decode raises
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -93,7 +94,9 @@ def is_video_file(path: str | Path) -> bool:
 def export_frames(path: str | Path, out_dir: str | Path, stride: int) -> list[Path]:
     """Write every ``stride``-th frame of ``path`` as ``out_dir/<stem>_f<index>.png`` (atomically).
 
-    Frames already exported are kept, so a killed export resumes.
+    Frames already exported are kept, so a killed export resumes. A file that is not a
+    decodable video fails before ``out_dir`` is made; a folder this call made and left
+    empty is removed.
     """
     import cv2
 
@@ -103,21 +106,31 @@ def export_frames(path: str | Path, out_dir: str | Path, stride: int) -> list[Pa
     if stride < 1:
         raise ValueError(f"frame stride must be >= 1, got {stride}")
     path, out_dir = Path(path), Path(out_dir)
+    total = frame_count(path)  # opens the video: a file that is none fails here, before any folder
+    if total < 1:
+        raise VideoReadError(f"{path}: no decodable frame (corrupt, empty or not a video)")
+    made = not out_dir.exists()
     out_dir.mkdir(parents=True, exist_ok=True)
 
     def png_path(i: int) -> Path:
         return out_dir / f"{path.stem}_f{i:06d}.png"
 
-    written, total = [], frame_count(path)
-    for start in range(0, total, stride * 32):
-        indices = list(range(start, min(total, start + stride * 32), stride))
-        written += [png_path(i) for i in indices]
-        todo = [i for i in indices if not png_path(i).exists()]
-        if not todo:
-            continue
-        for i, frame in zip(todo, read_frames(path, todo), strict=True):
-            ok, png = cv2.imencode(".png", cv2.cvtColor(to_uint8_hwc(frame), cv2.COLOR_RGB2BGR))
-            if not ok:
-                raise VideoReadError(f"{path}: cannot encode frame {i} as PNG")
-            write_bytes_atomic(png_path(i), png.tobytes())
+    written: list[Path] = []
+    try:
+        for start in range(0, total, stride * 32):
+            indices = list(range(start, min(total, start + stride * 32), stride))
+            written += [png_path(i) for i in indices]
+            todo = [i for i in indices if not png_path(i).exists()]
+            if not todo:
+                continue
+            for i, frame in zip(todo, read_frames(path, todo), strict=True):
+                ok, png = cv2.imencode(".png", cv2.cvtColor(to_uint8_hwc(frame), cv2.COLOR_RGB2BGR))
+                if not ok:
+                    raise VideoReadError(f"{path}: cannot encode frame {i} as PNG")
+                write_bytes_atomic(png_path(i), png.tobytes())
+    except BaseException:
+        if made:
+            with contextlib.suppress(OSError):
+                out_dir.rmdir()  # only when empty: frames already written stay for a resume
+        raise
     return written

@@ -8,7 +8,9 @@ and 16/32-bit grayscale ``I;16``/``I`` (scaled by the bit depth's maximum, not
 clipped). Corrupt or truncated files raise :class:`ImageReadError` naming the file.
 
 Huge images: anything above :data:`MAX_PIXELS` (50 megapixels) is refused unless
-``downscale_huge=True``, in which case it is reduced (Pillow ``draft`` + area
+``downscale_huge=True`` (from the command line: ``--downscale-huge`` on ``score`` and
+``annotate``, or the environment variable ``FACEEDIT_BENCH_DOWNSCALE_HUGE=1`` for every
+command), in which case it is reduced (Pillow ``draft`` + area
 resize) so that it has at most :data:`MAX_PIXELS` pixels, keeping its aspect.
 Pillow's own decompression-bomb guard stays on for anything beyond 4x that.
 """
@@ -16,6 +18,7 @@ Pillow's own decompression-bomb guard stays on for anything beyond 4x that.
 from __future__ import annotations
 
 import math
+import os
 import warnings
 from pathlib import Path
 
@@ -24,6 +27,7 @@ import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 MAX_PIXELS = 50_000_000
+DOWNSCALE_ENV = "FACEEDIT_BENCH_DOWNSCALE_HUGE"  # 1: every command reads huge images downscaled
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif")
 
 
@@ -35,9 +39,14 @@ def is_image_file(path: Path) -> bool:
     return path.suffix.lower() in IMAGE_EXTENSIONS
 
 
-def read_image(path: str | Path, *, downscale_huge: bool = False) -> torch.Tensor:
-    """Read ``path`` as float32 RGB ``(3, H, W)`` in ``[0, 1]`` (see module docstring)."""
+def read_image(path: str | Path, *, downscale_huge: bool | None = None) -> torch.Tensor:
+    """Read ``path`` as float32 RGB ``(3, H, W)`` in ``[0, 1]`` (see module docstring).
+
+    ``downscale_huge`` None: as :data:`DOWNSCALE_ENV` says (off unless it is ``1``).
+    """
     path = Path(path)
+    if downscale_huge is None:
+        downscale_huge = os.environ.get(DOWNSCALE_ENV, "").strip().lower() in ("1", "true", "yes", "on")
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such image file")
     try:
@@ -64,7 +73,8 @@ def _limit_size(im: Image.Image, path: Path, downscale_huge: bool) -> Image.Imag
     if not downscale_huge:
         raise ImageReadError(
             f"{path}: {w}x{h} ({mp:.0f} MP) exceeds the {MAX_PIXELS // 1_000_000} MP limit; "
-            "downscale it first or pass downscale_huge=True"
+            f"downscale it first, or let faceedit-bench do it: --downscale-huge (score, annotate) or "
+            f"{DOWNSCALE_ENV}=1 for any command (Python: read_image(..., downscale_huge=True))"
         )
     scale = math.sqrt(MAX_PIXELS / (w * h))
     size = (max(1, int(w * scale)), max(1, int(h * scale)))

@@ -34,13 +34,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from faceedit_bench.api.aus import N_AUS
 from faceedit_bench.api.batch import PairBatch
 from faceedit_bench.api.dataset import FaceDataset, FaceSample, PairSet
+from faceedit_bench.cache_file import load_checked, save_checked
 from faceedit_bench.data.crop import CROP_RULE, align_crop
 from faceedit_bench.data.embedded import pyfeat_file
 from faceedit_bench.data.frames import frame_count, read_frames
 from faceedit_bench.data.images import from_uint8_hwc, to_uint8_hwc
-from faceedit_bench.io import sha256_file, torch_save_atomic
+from faceedit_bench.io import sha256_file
 from faceedit_bench.paths import cache_dir
 
 DEFAULT_VIDEOS = ("WolfgangLanger_Pexels.mp4", "single_face.mp4")
@@ -155,23 +157,27 @@ class VideoDataset(FaceDataset):
         key = _video_key(path, self.resolution, self.frame_stride, self._label())
         self._keys.append(key)
         cache = cache_dir("video") / f"{path.stem}-{hashlib.sha256(key.encode()).hexdigest()[:16]}.pt"
-        rec = None
-        if cache.is_file():
-            try:
-                rec = torch.load(cache, weights_only=True)
-            except Exception:  # torch.load raises many types on a broken file
-                rec = None  # stale or broken cache file: rebuild
-        if rec is None or not {"frames", "crops", "aus", "fps", "skipped"} <= set(rec):
-            rec = self._compute(path)
-            torch_save_atomic(rec, cache)
+        rec, why = load_checked(cache, key)
+        if rec is not None and not _video_entry_ok(rec):
+            rec, why = None, f"{cache}: not a video analysis this code wrote (missing or malformed fields)"
+        if rec is None:
+            if why != "missing":
+                print(f"warning: rebuilding video cache: {why}")
+            computed = self._compute(path)
+            rec = {
+                **{k: computed[k] for k in ("frames", "crops", "aus")},
+                "fps": torch.tensor(float(computed["fps"]), dtype=torch.float64),  # type: ignore[arg-type]
+                "skipped": torch.tensor(int(computed["skipped"])),  # type: ignore[call-overload]
+            }
+            save_checked(cache, key, rec)  # type: ignore[arg-type]
         return VideoFrames(
             path=path,
             person=path.stem,
             frames=rec["frames"],
             crops=rec["crops"],
             aus=rec["aus"],
-            fps=float(rec["fps"]),
-            skipped=int(rec["skipped"]),
+            fps=float(rec["fps"]),  # type: ignore[arg-type]
+            skipped=int(rec["skipped"]),  # type: ignore[call-overload]
         )
 
     def _compute(self, path: Path) -> dict[str, object]:
@@ -290,6 +296,24 @@ def _video_path(name: str | Path) -> Path:
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such video file")
     return path
+
+
+def _video_entry_ok(rec: dict[str, object]) -> bool:
+    """A per-video cache entry as :meth:`VideoDataset._analyse` writes it (shapes agree)."""
+    frames, crops, aus = rec.get("frames"), rec.get("crops"), rec.get("aus")
+    fps, skipped = rec.get("fps"), rec.get("skipped")
+    tensors = (frames, crops, aus, fps, skipped)
+    if not all(isinstance(t, torch.Tensor) for t in tensors):
+        return False
+    n = frames.shape[0] if frames.dim() == 1 else -1  # type: ignore[union-attr]
+    return (
+        crops.dtype == torch.uint8  # type: ignore[union-attr]
+        and crops.dim() == 4  # type: ignore[union-attr]
+        and crops.shape[0] == n  # type: ignore[union-attr]
+        and tuple(aus.shape) == (n, N_AUS)  # type: ignore[union-attr]
+        and fps.numel() == 1  # type: ignore[union-attr]
+        and skipped.numel() == 1  # type: ignore[union-attr]
+    )
 
 
 def _video_key(path: Path, resolution: int, stride: int, label: str) -> str:

@@ -23,7 +23,13 @@ from faceedit_bench.harness.evaluation import distributed
 from faceedit_bench.harness.evaluation.gather import EvaluationOutput
 from faceedit_bench.harness.evaluation.run import clear_partial, evaluate
 from faceedit_bench.harness.inputs.backends import choose_backends
-from faceedit_bench.harness.inputs.config import CompareConfig, EvaluateConfig, RunOptions
+from faceedit_bench.harness.inputs.config import (
+    CompareConfig,
+    EvaluateConfig,
+    RunOptions,
+    check_batch_memory,
+    check_protocol_size,
+)
 from faceedit_bench.harness.inputs.editors import editor_group, load_editors
 from faceedit_bench.harness.inputs.pairs import (
     PrefixPairSet,
@@ -38,6 +44,7 @@ from faceedit_bench.harness.outputs.provenance import git_hash, package_versions
 from faceedit_bench.harness.outputs.results import build_results, write_npz_atomic, write_results
 from faceedit_bench.harness.outputs.summary import print_summary
 from faceedit_bench.harness.outputs.sweeps import run_sweeps
+from faceedit_bench.harness.stats.pair_set import pair_set_digest, sample_ids
 
 
 def run_compare(
@@ -60,6 +67,9 @@ def _run_compare(config: CompareConfig, extra: dict[str, Editor] | None, command
 
     rank, _ = distributed.rank_and_world()
     protocol: Protocol = resolve_protocol(config.protocol, config.dataset, config.dataset_args)
+    where = "--dataset-args" if config.dataset else f"--protocol {config.protocol}"
+    check_protocol_size(protocol, where)  # before pairs or images are allocated
+    check_batch_memory(protocol.resolution, config.batch_size or protocol.batch_size)
     if config.au_detector and "detector" in protocol.dataset_args:
         # frames labelled by one detector and judged by another would disagree by construction
         protocol = dataclasses.replace(
@@ -158,6 +168,8 @@ def _evaluate_and_write(
             "n_pairs_evaluated": len(pairs),
             **subset_block(pairs),
             "has_ground_truth": pairs.has_ground_truth,
+            "reference_set": pairs.reference_set(),
+            **({"pair_set": pair_set_digest(ids)} if (ids := sample_ids(evaluation.samples)) else {}),
         },
         config={
             **config_to_json(config),

@@ -128,6 +128,7 @@ def score_folders(
 ) -> FolderScore:
     """Score folder A against folder B (see module docstring)."""
     from faceedit_bench.data.images import read_image
+    from faceedit_bench.harness.inputs.config import MAX_RESOLUTION, check_batch_memory, check_size
     from faceedit_bench.metrics.functional.fid import fid_from_features
     from faceedit_bench.metrics.functional.kid import kid
     from faceedit_bench.metrics.functional.psnr import psnr_regions
@@ -136,8 +137,16 @@ def score_folders(
     from faceedit_bench.metrics.metric_kid import KID
 
     names = parse_metrics(list(metrics))
+    check_size("--batch-size", batch_size, 1, 1 << 20)
+    if resolution is not None:
+        check_size("--resolution", resolution, 8, MAX_RESOLUTION)  # before any image is allocated
     a, b = image_files(Path(folder_a)), image_files(Path(folder_b))
     res = resolution or min(read_image(next(iter(a.values()))).shape[1:])
+    if resolution is None and res > MAX_RESOLUTION:
+        raise ConfigError(
+            f"{next(iter(a.values()))}: {res} px; give --resolution (at most {MAX_RESOLUTION}) to fit images to"
+        )
+    check_batch_memory(res, batch_size)
     overrides = {k: v for k, v in (("fid_features", fid_features), ("lpips", lpips)) if v}
     backends, choices = _judges(names, overrides, device)
     values: dict[str, dict[str, Any]] = {}

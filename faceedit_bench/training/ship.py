@@ -4,7 +4,9 @@
 
 writes ``DEST_DIR/<editor>.pt`` (generator only, fp16), ``<editor>.json`` (the exact
 command, seed, steps, wall time, code version, final metrics) and
-``<editor>.metrics.jsonl`` (a copy of the run's metrics).
+``<editor>.metrics.jsonl`` (a copy of the run's metrics). Into the package's assets tree
+(``faceedit_bench/assets/editors/<set>``) the log goes to ``assets/logs/editors/<set>/`` and
+the assets manifest is rebuilt, so the new weights load (see :mod:`faceedit_bench.shipped`).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import sys
 from pathlib import Path
 
 from faceedit_bench.io import sha256_file, write_json_atomic
+from faceedit_bench.shipped import is_shipped, rebuild_manifest, training_log
 from faceedit_bench.training.checkpoint import export_weights
 
 
@@ -27,7 +30,10 @@ def ship(run_dir: Path, dest_dir: Path, note: str = "") -> Path:
     editor = config["editor"]
     weights = dest_dir / f"{editor}.pt"
     state = export_weights(run_dir / "checkpoint.pt", weights, half=True)
-    shutil.copyfile(run_dir / "metrics.jsonl", dest_dir / f"{editor}.metrics.jsonl")
+    into_assets = is_shipped(dest_dir)
+    log = training_log(weights) if into_assets else dest_dir / f"{editor}.metrics.jsonl"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(run_dir / "metrics.jsonl", log)
     argv = config.get("argv") or []
     command = "faceedit-bench " + shlex.join(argv[1:]) if argv else None
     record = {
@@ -47,6 +53,8 @@ def ship(run_dir: Path, dest_dir: Path, note: str = "") -> Path:
         "note": note,
     }
     write_json_atomic(dest_dir / f"{editor}.json", record)
+    if into_assets:
+        rebuild_manifest()
     return weights
 
 

@@ -94,21 +94,21 @@ def test_missing_au_columns_are_listed(tmp_path: Path) -> None:
 
 def test_nan_value_names_row_and_column(tmp_path: Path) -> None:
     cells = ["1.0"] * 17
-    cells[8] = ""  # AU12_r empty in row 2 while row 1 has a value
+    cells[8] = ""  # AU12_r empty in row 3 (the header is row 1) while row 2 has a value
     path = _csv(tmp_path / "aus.csv", [_row("a.jpg"), ",".join(["b.jpg", *cells])])
-    with pytest.raises(AUFileError, match=r"aus\.csv: row 2, column AU12_r: missing value"):
+    with pytest.raises(AUFileError, match=r"aus\.csv: row 3, column AU12_r: missing value"):
         read_au_file(path)
 
 
 def test_out_of_range_value_names_row_column_and_value(tmp_path: Path) -> None:
     path = _csv(tmp_path / "aus.csv", [_row("a.jpg"), _row("b.jpg", "7.5")])
-    with pytest.raises(AUFileError, match=r"aus\.csv: row 2, column AU01_r: value 7\.5 outside \[0, 5\]"):
+    with pytest.raises(AUFileError, match=r"aus\.csv: row 3, column AU01_r: value 7\.5 outside \[0, 5\]"):
         read_au_file(path)
 
 
 def test_text_in_au_column_is_reported(tmp_path: Path) -> None:
     path = _csv(tmp_path / "aus.csv", [_row("a.jpg", "high")])
-    with pytest.raises(AUFileError, match=r"row 1, column AU01_r: not a number \('high'\)"):
+    with pytest.raises(AUFileError, match=r"row 2, column AU01_r: not a number \('high'\)"):
         read_au_file(path)
 
 
@@ -180,3 +180,19 @@ def test_corrupt_video_names_the_file(tmp_path: Path) -> None:
     bad.write_bytes(b"\x00\x00\x00\x18ftypmp42 but nothing else")
     with pytest.raises(VideoReadError, match=r"clip\.mp4: OpenCV cannot open this video"):
         read_frames(bad, [0])
+
+
+def test_huge_image_message_gives_the_command_line_way(tmp_path: Path, monkeypatch) -> None:
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    ihdr = struct.pack(">IIBBBBB", 8000, 8000, 8, 2, 0, 0, 0)
+    path = tmp_path / "huge.png"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IEND", b""))
+    with pytest.raises(ImageReadError) as err:
+        read_image(path)
+    assert "--downscale-huge (score, annotate)" in str(err.value)
+    assert "FACEEDIT_BENCH_DOWNSCALE_HUGE=1 for any command" in str(err.value)
+    monkeypatch.setenv("FACEEDIT_BENCH_DOWNSCALE_HUGE", "1")  # honoured: past the size check
+    with pytest.raises(ImageReadError, match="corrupt or truncated"):
+        read_image(path)

@@ -53,3 +53,39 @@ def test_cli_writes_json_and_refuses_unpaired_names(tmp_path, capsys):
     assert main(["score", str(a), str(b), "--metrics", "psnr"]) == 2
     assert "2 names are in only one of" in capsys.readouterr().err
     assert main(["score", str(a), str(b), "--metrics", "fid,bogus"]) == 2
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("--batch-size", "0", "--batch-size=0: must be between 1 and"),
+        ("--resolution", "60000", "--resolution=60000: must be between 8 and 4,096"),
+        ("--resolution", "4", "--resolution=4: must be between 8 and 4,096"),
+    ],
+)
+def test_score_refuses_unreasonable_sizes_before_allocating(tmp_path, capsys, option, value, message):
+    a = _folder(tmp_path / "a", 0, n=2)
+    assert main(["score", str(a), str(a), "--metrics", "psnr", option, value]) == 2
+    err = capsys.readouterr().err
+    assert f"faceedit-bench score: error: {message}" in err and "Traceback" not in err
+
+
+def test_score_batch_memory_is_checked(tmp_path, capsys):
+    a = _folder(tmp_path / "a", 0, n=2)
+    assert (
+        main(["score", str(a), str(a), "--metrics", "psnr", "--resolution", "4096", "--batch-size", "64"])
+        == 2
+    )
+    assert (
+        "a batch of 64 images of 4096x4096 px needs 12.0 GiB; lower --batch-size" in capsys.readouterr().err
+    )
+
+
+def test_score_downscale_huge_flag_reaches_the_reader(tmp_path, monkeypatch):
+    from faceedit_bench.data.images import DOWNSCALE_ENV
+
+    monkeypatch.delenv(DOWNSCALE_ENV, raising=False)
+    a = _folder(tmp_path / "a", 0, n=2)
+    monkeypatch.setattr("os.environ", dict(__import__("os").environ))  # the flag's setting ends with the test
+    assert main(["score", str(a), str(a), "--metrics", "psnr", "--downscale-huge"]) == 0
+    assert __import__("os").environ[DOWNSCALE_ENV] == "1"

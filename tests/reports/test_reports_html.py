@@ -160,7 +160,13 @@ def test_browser_takes_sample_ids_like_object_keys(chromium: str, run_dir: Path,
     """Ids such as ``constructor`` or ``__proto__`` are data, not object keys: every row opens."""
     run = tmp_path / "run"
     shutil.copytree(run_dir, run)
-    rename = {"p0": "__proto__", "p1": "constructor", "p5": "toString", "p6": "__proto__x", "p7": "hasOwnProperty"}
+    rename = {
+        "p0": "__proto__",
+        "p1": "constructor",
+        "p5": "toString",
+        "p6": "__proto__x",
+        "p7": "hasOwnProperty",
+    }
     rows = [json.loads(line) for line in (run / "samples.jsonl").read_text().splitlines() if line]
     for row in rows:  # p0, p1 have kept images; p5-p7 have none
         row["sample_id"] = rename.get(row["sample_id"], row["sample_id"])

@@ -11,6 +11,38 @@ from faceedit_bench.config import ConfigError, option
 from faceedit_bench.protocols import DEFAULT_PROTOCOL
 
 JUDGE_WORKER_MODES = ("auto", "on", "off")  # see harness.judge_worker.start_workers
+# ours: sizes past these are typos, refused before anything is allocated (a 60000 px batch
+# of 32 is 1.4 TB; 200 M pairs are GBs of indices before the first image)
+MAX_RESOLUTION = 4096
+MAX_PAIRS = 1_000_000
+MAX_BATCH_BYTES = 8 << 30  # one float32 image batch at one resolution
+
+
+def check_size(option: str, value: Any, low: int, high: int) -> int:
+    """``value`` as an int in ``[low, high]``, or a :class:`ConfigError` naming ``option``."""
+    try:
+        number = int(str(value))
+    except ValueError:
+        raise ConfigError(f"{option}={value}: not a whole number") from None
+    if not low <= number <= high:
+        raise ConfigError(f"{option}={number}: must be between {low:,} and {high:,}")
+    return number
+
+
+def check_batch_memory(resolution: int, batch_size: int, fix: str = "--batch-size") -> None:
+    """Refuse a batch of ``batch_size`` RGB float32 images of ``resolution`` px over :data:`MAX_BATCH_BYTES`."""
+    need = batch_size * 3 * 4 * resolution * resolution
+    if need > MAX_BATCH_BYTES:
+        raise ConfigError(
+            f"a batch of {batch_size} images of {resolution}x{resolution} px needs {need / 2**30:.1f} GiB; "
+            f"lower {fix} or the resolution"
+        )
+
+
+def check_protocol_size(protocol: Any, where: str) -> None:
+    """A protocol's ``n_pairs`` and ``resolution`` within bounds (``where``: the option or file it came from)."""
+    check_size(f"{where} n_pairs", protocol.n_pairs, 1, MAX_PAIRS)
+    check_size(f"{where} resolution", protocol.resolution, 8, MAX_RESOLUTION)
 
 
 def parse_checkpoints(entries: list[str] | tuple[str, ...]) -> dict[str, str]:
@@ -85,6 +117,10 @@ class RunOptions:
             plugins.protocols.canonical(self.protocol)
         if self.dataset_args and not self.dataset:
             raise ConfigError("--dataset-args needs --dataset")
+        if "n_pairs" in self.dataset_args:
+            check_size("--dataset-args n_pairs", self.dataset_args["n_pairs"], 1, MAX_PAIRS)
+        if "resolution" in self.dataset_args:
+            check_size("--dataset-args resolution", self.dataset_args["resolution"], 8, MAX_RESOLUTION)
         if self.n_pairs is not None and self.n_pairs < 1:
             raise ConfigError(f"--n-pairs must be >= 1, got {self.n_pairs}")
         if self.batch_size is not None and self.batch_size < 1:
@@ -122,7 +158,7 @@ class CompareConfig(RunOptions):
     )
 
     def validate(self) -> None:
-        from faceedit_bench.harness.inputs.manifest import parse_externals
+        from faceedit_bench.harness.inputs.names import parse_externals
         from faceedit_bench.user_editors import register_spec
 
         super().validate()
@@ -161,3 +197,7 @@ class EvaluateConfig(RunOptions):
             raise ConfigError("--checkpoint needs --editor")
         if self.manifest is not None and not Path(self.manifest).is_file():
             raise ConfigError(f"--manifest {self.manifest}: no such file")
+        if self.manifest is not None:
+            from faceedit_bench.harness.inputs.names import check_external_name
+
+            check_external_name(self.name, f"--name {self.name}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from faceedit_bench import plugins
 from faceedit_bench.api.editor import Editor, EditorLoadError
-from faceedit_bench.user_editors import build_registered_editor
+from faceedit_bench.user_editors import build_registered_editor, resolve_editor
 
 
 def load_editors(
@@ -23,7 +23,7 @@ def load_editors(
     loaded: dict[str, Editor] = {}
     unavailable: dict[str, str] = {}
     for name in names:
-        cls = plugins.editors.get(name)
+        cls = resolve_editor(name)  # a missing user module: a named error
         if getattr(cls, "needs_ground_truth", False) and not has_ground_truth:
             unavailable[name] = "needs ground-truth targets, which this protocol does not have"
             continue

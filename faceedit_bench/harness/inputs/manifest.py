@@ -9,8 +9,15 @@ Two kinds of CSV:
 * a **free-form manifest** (:class:`ManifestPairs`): ``source`` and ``edited`` paths, the
   17 target AUs (``AU01`` ... ``AU45``, or OpenFace-style ``AU01_r``) and optionally
   ``target`` (a ground-truth image) and ``id``. An empty AU cell means "this AU was not
-  asked for" (NaN: not scored). AU columns are 0-5 unless ``au_scale=1`` says 0-1
+  asked for" (NaN: not scored); any text in an AU cell, ``nan`` and ``NA`` included, is
+  refused naming the row. AU columns are 0-5 unless ``au_scale=1`` says 0-1
   (py-feat Fex); AU values all within 0-1 without an explicit scale draw a warning.
+  Ids are taken as written (``NA`` is an id); an empty or repeated id is refused, naming
+  the rows. Rows that repeat another row (same files and AUs) are scored each time,
+  with a warning naming them.
+
+Rows are numbered as a spreadsheet shows them (the header is row 1), as every CSV
+reader of the package does (:func:`faceedit_bench.data.aus_io.csv_row`).
 
 Paths are relative to the CSV's folder and stay in it: an absolute path, or one that
 leaves the folder (``..``, or a symlink pointing out of it), is refused naming the
@@ -36,13 +43,11 @@ from faceedit_bench.api.aus import AU_MAX, AU_NAMES
 from faceedit_bench.api.batch import PairBatch
 from faceedit_bench.api.dataset import PairSet
 from faceedit_bench.api.editor import Editor, EditOutput
+from faceedit_bench.data.aus_io import csv_row
+from faceedit_bench.harness.inputs.names import ManifestError, parse_externals
 
 EXPORT_INFO = "protocol.json"  # written by `faceedit-bench export` beside pairs.csv
 AU_MATCH_TOL = 2e-3  # on the 0-5 scale: the CSV holds 6 decimals
-
-
-class ManifestError(ValueError):
-    """The manifest or a file it names is unusable; the message says which and why."""
 
 
 def fit_to_resolution(image: torch.Tensor, resolution: int) -> torch.Tensor:
@@ -70,8 +75,13 @@ def read_csv(path: Path, required: Sequence[str]) -> pd.DataFrame:
     """A non-empty CSV with ``required`` columns, or a :class:`ManifestError` naming the file."""
     if not path.is_file():
         raise ManifestError(f"{path}: manifest file not found")
-    try:
-        frame = pd.read_csv(path, dtype={"id": str, "source": str, "edited": str, "target": str})
+    try:  # only an empty cell is missing: "NA", "nan", "null" stay text (an id, or a refused AU value)
+        frame = pd.read_csv(
+            path,
+            dtype={"id": str, "source": str, "edited": str, "target": str},
+            keep_default_na=False,
+            na_values=[""],
+        )
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
         raise ManifestError(f"{path}: not a readable CSV ({err})") from None
     for col in required:
@@ -92,8 +102,8 @@ def read_target_aus(frame: pd.DataFrame, path: Path, au_scale: float | None) -> 
     if bad.to_numpy().any():
         row, col = next(zip(*bad.to_numpy().nonzero(), strict=True))
         raise ManifestError(
-            f"{path}: row {row + 2}, column {aus.columns[col]}: AU value {raw.iloc[row, col]!r}"
-            f" is not a number in [0, {scale:g}] (or empty for 'not asked'; see --au-scale)"
+            f"{path}: {csv_row(row)}, column {aus.columns[col]}: AU value {plain(raw.iloc[row, col])}"
+            f" is not a number in [0, {scale:g}] (leave the cell empty for 'not asked'; see --au-scale)"
         )
     values = torch.tensor(aus.to_numpy(dtype="float64"), dtype=torch.float32)
     finite = values[torch.isfinite(values)]
@@ -103,6 +113,16 @@ def read_target_aus(frame: pd.DataFrame, path: Path, au_scale: float | None) -> 
             "If they are py-feat Fex values (0-1), pass --au-scale 1"
         )
     return values * (AU_MAX / scale)
+
+
+def plain(value: Any) -> str:
+    """A cell for a message: numbers as written (``inf``, ``7.5``, never ``np.float64(inf)``), text quoted."""
+    if isinstance(value, str):
+        return repr(value)
+    try:
+        return f"{float(value):g}"
+    except (TypeError, ValueError):
+        return repr(str(value))
 
 
 def contained_path(value: str, csv_path: Path, row: int, column: str) -> Path:
@@ -132,6 +152,58 @@ def _paths(frame: pd.DataFrame, column: str, csv_path: Path) -> list[Path | None
     return out
 
 
+def check_ids(frame: pd.DataFrame, csv_path: Path) -> list[str]:
+    """The ``id`` column as written; an empty or repeated id is a :class:`ManifestError` naming rows and ids."""
+    ids = [None if pd.isna(v) else str(v) for v in frame["id"]]
+    empty = [csv_row(i) for i, v in enumerate(ids) if v is None or not v.strip()]
+    if empty:
+        raise ManifestError(
+            f"{csv_path}: {len(empty)} empty id(s) in column 'id' ({', '.join(empty[:5])}"
+            f"{' ...' if len(empty) > 5 else ''}); give every row an id"
+        )
+    rows: dict[str, list[int]] = {}
+    for i, v in enumerate(ids):
+        rows.setdefault(str(v), []).append(i)
+    dups = {v: r for v, r in rows.items() if len(r) > 1}
+    if dups:
+        named = "; ".join(
+            f"{v!r} in rows {', '.join(str(i + 2) for i in r)}" for v, r in list(dups.items())[:5]
+        )
+        raise ManifestError(
+            f"{csv_path}: {len(dups)} duplicated id(s) in column 'id': {named}{' ...' if len(dups) > 5 else ''}"
+        )
+    return [str(v) for v in ids]
+
+
+def warn_repeated_rows(frame: pd.DataFrame, columns: Sequence[str], csv_path: Path) -> list[list[int]]:
+    """Groups of rows (0-based) equal in ``columns``: each is scored as often as listed, so say so."""
+    rows: dict[tuple[str, ...], list[int]] = {}
+    for i, values in enumerate(frame[list(columns)].itertuples(index=False, name=None)):
+        rows.setdefault(tuple(map(str, values)), []).append(i)
+    groups = [g for g in rows.values() if len(g) > 1]
+    if groups:
+        named = "; ".join(", ".join(str(i + 2) for i in g) for g in groups[:5])
+        print(
+            f"warning: {csv_path}: {sum(len(g) - 1 for g in groups)} row(s) repeat another row "
+            f"(same files and target AUs), each scored again: rows {named}"
+            f"{' ...' if len(groups) > 5 else ''}; remove the repeats unless you mean to weight them"
+        )
+    return groups
+
+
+def image_file_problem(path: Path | None) -> str | None:
+    """Why ``path`` (a manifest cell) is not an image file to read, or None."""
+    if path is None:
+        return "(empty cell): give an image file"
+    if path.is_dir():
+        return f"{path} is a folder, not an image file"
+    if not path.exists():
+        return f"{path} does not exist"
+    if not path.is_file():
+        return f"{path} is not a regular file"
+    return None
+
+
 def read_export_info(csv_path: Path) -> dict[str, Any] | None:
     """The ``protocol.json`` that ``faceedit-bench export`` wrote beside ``csv_path``, if any."""
     path = Path(csv_path).parent / EXPORT_INFO
@@ -158,22 +230,20 @@ class ManifestPairs(PairSet):
         self.target_aus = read_target_aus(frame, self.path, au_scale)
         self.has_ground_truth = "target" in frame.columns
         self.ids = (
-            [str(v) for v in frame["id"]]
+            check_ids(frame, self.path)
             if "id" in frame.columns
             else [f"row{i + 2}" for i in range(len(frame))]
         )
-        if len(set(self.ids)) != len(self.ids):
-            raise ManifestError(f"{self.path}: duplicated ids in column 'id'")
         columns = ("source", "edited", "target") if self.has_ground_truth else ("source", "edited")
         self.files: dict[str, list[Path]] = {}
         for col in columns:
             paths = _paths(frame, col, self.path)
             for i, p in enumerate(paths):
-                if p is None or not p.is_file():
-                    raise ManifestError(
-                        f"{self.path}: row {i + 2}: {col} file {p or '(empty)'} does not exist"
-                    )
+                problem = image_file_problem(p)
+                if problem is not None:
+                    raise ManifestError(f"{self.path}: {csv_row(i)}: {col} file {problem}")
             self.files[col] = paths  # type: ignore[assignment]
+        warn_repeated_rows(frame, [*columns, *_au_columns(frame, self.path)], self.path)
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -240,18 +310,17 @@ class ExternalEdits(Editor):
         self.au_scale = float((self.info or {}).get("au_scale", AU_MAX))
         has_aus = all(au in frame.columns or f"{au}_r" in frame.columns for au in AU_NAMES)
         self.target_aus = read_target_aus(frame, self.path, self.au_scale) if has_aus else None
-        ids = [str(v) for v in frame["id"]]
-        if len(set(ids)) != len(ids):
-            raise ManifestError(f"{self.path}: duplicated ids in column 'id'")
+        ids = check_ids(frame, self.path)
         self._row = {sid: i for i, sid in enumerate(ids)}
         self.files = _paths(frame, "edited", self.path)
         checked = self.files if n_rows is None else self.files[:n_rows]
-        absent = [(i, p) for i, p in enumerate(checked) if p is None or not p.is_file()]
+        absent = [(i, image_file_problem(p)) for i, p in enumerate(checked)]
+        absent = [(i, why) for i, why in absent if why is not None]
         if absent:
-            i, p = absent[0]
+            i, why = absent[0]
             raise ManifestError(
-                f"{self.path}: {len(absent)} of {len(checked)} rows have no edited image, e.g. row {i + 2}: "
-                f"{p or '(empty edited cell)'} does not exist; write your system's edit of each source there"
+                f"{self.path}: {len(absent)} of {len(checked)} rows have no edited image, e.g. {csv_row(i)}: "
+                f"{why}; write your system's edit of each source there"
             )
 
     def check_protocol(self, protocol_json: dict[str, Any]) -> None:
@@ -280,10 +349,9 @@ class ExternalEdits(Editor):
         images = []
         for r in rows:
             path = self.files[r]
-            if path is None or not path.is_file():
-                raise ManifestError(
-                    f"{self.path}: row {r + 2}: edited file {path or '(empty)'} does not exist"
-                )
+            problem = image_file_problem(path)
+            if problem is not None:
+                raise ManifestError(f"{self.path}: {csv_row(r)}: edited file {problem}")
             images.append(load_fitted(path, self.resolution))
         return EditOutput(images=torch.stack(images).to(batch.source.device))
 
@@ -296,7 +364,7 @@ class ExternalEdits(Editor):
         if bad.any():
             k = int(bad.nonzero()[0])
             raise ManifestError(
-                f"{self.path}: row {rows[k] + 2} (pair {batch.sample_ids[k]!r}): its target AUs differ from "
+                f"{self.path}: {csv_row(rows[k])} (pair {batch.sample_ids[k]!r}): its target AUs differ from "
                 f"the protocol's (max difference {float(diff[k].max()):.3g} on 0-5); was it exported from "
                 "another protocol or version?"
             )
@@ -309,25 +377,6 @@ class ExternalEdits(Editor):
             "csv_sha256": digest,
             "exported_by": (self.info or {}).get("versions", {}).get("faceedit-bench"),
         }
-
-
-def parse_externals(entries: Sequence[str]) -> dict[str, Path]:
-    """``["mine=edits.csv", ...]`` -> ``{"mine": Path("edits.csv")}``."""
-    from faceedit_bench.registry import _NAME_RE
-
-    out: dict[str, Path] = {}
-    for entry in entries:
-        name, sep, path = entry.partition("=")
-        if not sep or not name or not path:
-            raise ManifestError(f"--external {entry!r}: expected NAME=PAIRS.csv")
-        if not _NAME_RE.match(name):
-            raise ManifestError(
-                f"--external {entry!r}: name {name!r} must use lower-case letters, digits, '_', '-', '.'"
-            )
-        if name in out:
-            raise ManifestError(f"--external: name {name!r} given twice")
-        out[name] = Path(path).expanduser()
-    return out
 
 
 def load_externals(

@@ -10,7 +10,7 @@ import torch
 from faceedit_bench import plugins
 from faceedit_bench.api.dataset import PairSet
 from faceedit_bench.api.protocol import Protocol
-from faceedit_bench.config import ConfigError
+from faceedit_bench.config import ConfigError, call_with_options
 
 
 def resolve_device(device: str) -> str:
@@ -23,7 +23,10 @@ def resolve_device(device: str) -> str:
 
 def build_pairs(protocol: Protocol, n_pairs: int | None = None) -> PairSet:
     dataset_cls = plugins.datasets.get(protocol.dataset)
-    dataset = dataset_cls(split=protocol.split, **protocol.dataset_args)
+    # text values from --dataset-args / YAML become the dataset's annotated types (crop=false -> False)
+    dataset = call_with_options(
+        dataset_cls, {"split": protocol.split, **protocol.dataset_args}, f"dataset {protocol.dataset!r} arguments"
+    )
     pairs = dataset.make_pairs(protocol.n_pairs, protocol.seed, protocol.pair_recipe)
     if n_pairs is not None and n_pairs < len(pairs):
         pairs = PrefixPairSet(pairs, n_pairs)
@@ -66,6 +69,13 @@ class PrefixPairSet(PairSet):
 
     def true_edits(self, indices, target_aus):
         return self.inner.true_edits(indices, target_aus)
+
+    @property
+    def real_side(self):
+        return self.inner.real_side
+
+    def reference_set(self) -> dict[str, object]:
+        return self.inner.reference_set()
 
     def cache_key(self) -> str:
         return f"{self.inner.cache_key()}[:{self.n}]"

@@ -1,6 +1,6 @@
 """Training seeds as an axis: several checkpoints of one editor evaluated as replicates.
 
-``--checkpoint two-stage=a.pt,b.pt,c.pt`` (or a glob, ``two-stage='runs/seed*/last.pt'``)
+``--checkpoint two-stage=a.pt,b.pt,c.pt`` (or a glob, ``two-stage='runs/seed*/checkpoint.pt'``)
 loads one editor per checkpoint, named ``two-stage.s1``, ``two-stage.s2``, ... in the
 order given (globs sorted). Every replicate edits the same pairs, so the statistics
 (:mod:`faceedit_bench.harness.stats.statistics`) can pool them: per-seed values, their mean
@@ -18,8 +18,8 @@ from faceedit_bench.api.editor import Editor
 from faceedit_bench.config import ConfigError
 from faceedit_bench.harness.inputs.config import parse_checkpoints
 from faceedit_bench.harness.inputs.editors import load_editors
+from faceedit_bench.harness.inputs.names import SEP, base_name
 
-SEP = ".s"
 _GLOB_CHARS = set("*?[")
 
 
@@ -28,14 +28,8 @@ def replicate_name(base: str, k: int) -> str:
     return f"{base}{SEP}{k}"
 
 
-def base_name(name: str) -> str:
-    """``two-stage.s2`` -> ``two-stage``; other names unchanged."""
-    base, sep, k = name.rpartition(SEP)
-    return base if sep and k.isdigit() else name
-
-
 def expand_checkpoints(entries: list[str] | tuple[str, ...]) -> dict[str, list[str]]:
-    """``["two-stage=a.pt,b.pt", "ganimation=runs/s*/last.pt"]`` -> editor -> checkpoint list."""
+    """``["two-stage=a.pt,b.pt", "ganimation=runs/s*/checkpoint.pt"]`` -> editor -> checkpoint list."""
     out: dict[str, list[str]] = {}
     for name, spec in parse_checkpoints(entries).items():
         paths: list[str] = []
@@ -67,7 +61,9 @@ def load_with_seeds(
     """(editors, unavailable, replicates) where ``replicates`` maps a base name to its replicate names.
 
     An editor with one checkpoint keeps its own name; with several, each becomes a
-    replicate. A replicate that cannot load is reported unavailable under its own name.
+    replicate. A checkpoint given explicitly that cannot load is an error naming it (the
+    run would otherwise pool fewer seeds, or drop the editor, and exit 0); an editor whose
+    shipped checkpoint is missing is reported unavailable.
     """
     single = {n: paths[0] for n, paths in checkpoints.items() if len(paths) == 1}
     loaded, unavailable = loader(
@@ -94,11 +90,23 @@ def load_with_seeds(
                 replicates.setdefault(base, []).append(name)
             else:
                 unavailable[name] = why.get(base, f"{path}: could not be loaded")
+    refuse_unloaded_checkpoints(unavailable, checkpoints)
     for base, reps in replicates.items():
         require_one_recipe(base, {checkpoint_of(n, checkpoints) or n: loaded[n] for n in reps})
     rank = {n: i for i, n in enumerate(names)}  # requested order; replicates where their editor was
     ordered = sorted(loaded, key=lambda n: rank.get(base_name(n), len(names)))
     return {n: loaded[n] for n in ordered}, unavailable, replicates
+
+
+def refuse_unloaded_checkpoints(unavailable: dict[str, str], checkpoints: dict[str, list[str]]) -> None:
+    """A :class:`ConfigError` naming every ``--checkpoint`` the user gave that could not be loaded."""
+    failed = []
+    for name, why in unavailable.items():
+        path = checkpoint_of(name, checkpoints)
+        if path is not None:
+            failed.append(f"--checkpoint {base_name(name)}={path} ({name}): {why}")
+    if failed:
+        raise ConfigError("a checkpoint you asked for cannot be loaded: " + "; ".join(failed))
 
 
 # Training options that do not change what a seed replicate is: where it ran and how it logged.

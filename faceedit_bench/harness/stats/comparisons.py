@@ -23,7 +23,8 @@ from typing import Any
 import numpy as np
 
 from faceedit_bench.harness.inputs.editors import editor_group
-from faceedit_bench.harness.inputs.seeds import base_name, checkpoint_of
+from faceedit_bench.harness.inputs.names import base_name
+from faceedit_bench.harness.inputs.seeds import checkpoint_of
 from faceedit_bench.harness.stats.paired import LEVEL
 from faceedit_bench.harness.stats.statistics import COMPETING, RULE, Features, RunStatistics
 from faceedit_bench.metrics.functional.kid import KIDConfig, kid

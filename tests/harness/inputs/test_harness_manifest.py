@@ -109,3 +109,78 @@ def test_manifest_paths_stay_in_the_csv_folder(tmp_path):
     pairs.write_text(f"id,edited\ntiny000,{tmp_path / 'outside.png'}\n")
     with pytest.raises(ManifestError, match=r"pairs\.csv: row 2, column edited: path .* is absolute"):
         ExternalEdits(pairs, "mine", 16)
+
+
+def _edit_cells(manifest, edits):
+    """Set cells: ``{(data_row, column): value}`` (data_row 0 is the first row under the header)."""
+    lines = manifest.read_text().splitlines()
+    header = lines[0].split(",")
+    for (row, column), value in edits.items():
+        cells = lines[row + 1].split(",")
+        cells[header.index(column)] = value
+        lines[row + 1] = ",".join(cells)
+    manifest.write_text("\n".join(lines) + "\n")
+
+
+@pytest.mark.parametrize("text", ["nan", "NaN", "NA", "null", "inf"])
+def test_text_in_an_au_cell_is_refused_not_read_as_not_asked(tmp_path, text):
+    manifest = _write_manifest(tmp_path, n=3)
+    _edit_cells(manifest, {(1, "AU04"): text})
+    with pytest.raises(ManifestError) as err:
+        ManifestPairs(manifest, 16)
+    message = str(err.value)
+    assert "manifest.csv: row 3, column AU04: AU value" in message  # header is row 1, like AU files
+    assert "leave the cell empty for 'not asked'" in message
+    assert "np.float64" not in message and ("'inf'" not in message)  # numbers plainly: inf
+
+
+def test_ids_empty_or_repeated_are_named_and_na_is_an_id(tmp_path):
+    manifest = _write_manifest(tmp_path, n=4)
+    _edit_cells(manifest, {(0, "id"): "NA", (1, "id"): "nan"})
+    assert ManifestPairs(manifest, 16).ids[:2] == ["NA", "nan"]  # as written
+    _edit_cells(manifest, {(2, "id"): ""})
+    with pytest.raises(ManifestError, match=r"manifest\.csv: 1 empty id\(s\) in column 'id' \(row 4\)"):
+        ManifestPairs(manifest, 16)
+    _edit_cells(manifest, {(2, "id"): "NA", (3, "id"): "nan"})
+    with pytest.raises(
+        ManifestError, match=r"2 duplicated id\(s\) in column 'id': 'NA' in rows 2, 4; 'nan' in rows 3, 5"
+    ):
+        ManifestPairs(manifest, 16)
+
+
+def test_repeated_rows_are_warned_and_a_folder_source_is_named(tmp_path, capsys):
+    manifest = _write_manifest(tmp_path, n=4)
+    _edit_cells(manifest, {(2, "source"): "s0.png", (2, "edited"): "e0.png", (2, "target"): "t0.png"})
+    pairs = ManifestPairs(manifest, 16)
+    assert len(pairs) == 4  # scored as listed ...
+    out = capsys.readouterr().out
+    assert "manifest.csv: 1 row(s) repeat another row" in out and "rows 2, 4" in out  # ... and said
+    (tmp_path / "faces").mkdir()
+    _edit_cells(manifest, {(1, "source"): "faces"})
+    with pytest.raises(ManifestError, match=r"row 3: source file .*faces is a folder, not an image file"):
+        ManifestPairs(manifest, 16)
+
+
+def test_an_external_system_cannot_take_a_built_in_editors_name(tmp_path, capsys):
+    manifest = _write_manifest(tmp_path, n=2)
+    for name in ("identity", "two-stage", "two-stage.s2"):
+        argv = ["evaluate", "--manifest", str(manifest), "--name", name, "--protocol", "tiny",
+                "--out", str(tmp_path / "r")]  # fmt: skip
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert f"--name {name}: {name!r} is the name of the built-in editor" in err
+        argv = [
+            "compare",
+            "--protocol",
+            "tiny",
+            "--external",
+            f"{name}={manifest}",
+            "--out",
+            str(tmp_path / "r"),
+        ]
+        assert main(argv) == 2
+        assert (
+            f"--external {name}={manifest}: {name!r} is the name of the built-in editor"
+            in capsys.readouterr().err
+        )
+    assert not (tmp_path / "r").exists()

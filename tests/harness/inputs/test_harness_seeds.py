@@ -151,3 +151,27 @@ def test_replicates_of_different_recipes_are_refused():
     # editors without a training record (a user's system) are not checked
     untrained = lambda names, checkpoints, *a, **k: ({n: _Noisy(0.01) for n in names}, {})  # noqa: E731
     load_with_seeds(["two-stage"], {"two-stage": ["s0.pt", "old.pt"]}, *args, loader=untrained)
+
+
+def test_a_requested_checkpoint_that_cannot_load_fails_the_run(tmp_path, monkeypatch, capsys):
+    from faceedit_bench.cli.main import main
+    from faceedit_bench.jobs import compare as compare_mod
+
+    real = compare_mod.load_editors
+
+    def load(names, checkpoints, resolution, device, has_gt, **kw):
+        if checkpoints.get("two-stage") == "broken.pt":
+            return {}, {"two-stage": "checkpoint broken.pt for editor 'two-stage' does not exist"}
+        return _fake_loader(real)(names, checkpoints, resolution, device, has_gt, **kw)
+
+    monkeypatch.setattr(compare_mod, "load_editors", load)
+    argv = ["compare", "--protocol", "tiny", "--editors", "identity", "two-stage",
+            "--checkpoint", "two-stage=0.01,broken.pt,0.03", "--out", str(tmp_path / "r"), "--no-figures",
+            "--no-progress", "--no-html"]  # fmt: skip
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "--checkpoint two-stage=broken.pt (two-stage.s2): checkpoint broken.pt" in err
+    assert not (tmp_path / "r" / "results.json").exists()  # no run pooling two of three seeds
+    argv[argv.index("two-stage=0.01,broken.pt,0.03")] = "two-stage=broken.pt"
+    assert main(argv) == 2
+    assert "--checkpoint two-stage=broken.pt (two-stage): checkpoint broken.pt" in capsys.readouterr().err
