@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import ClassVar
 
 import pytest
 
@@ -15,7 +16,7 @@ from faceedit_bench.protocols import resolve_protocol
 class _Recorder:
     """A dataset that records the arguments it was built with."""
 
-    seen: dict = {}
+    seen: ClassVar[dict] = {}
 
     def __init__(
         self, split: str = "all", crop: bool = True, resolution: int = 64, scale: float = 1.0
@@ -48,7 +49,7 @@ def test_an_unknown_dataset_argument_is_named(recorder):
     protocol = dataclasses.replace(
         resolve_protocol("aurig-smoke"), dataset=recorder, dataset_args={"crpo": "no"}
     )
-    with pytest.raises(ConfigError, match="unknown key.*crpo"):
+    with pytest.raises(ConfigError, match=r"unknown key.*crpo"):
         build_pairs(protocol)
 
 
