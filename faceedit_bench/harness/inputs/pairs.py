@@ -25,7 +25,9 @@ def build_pairs(protocol: Protocol, n_pairs: int | None = None) -> PairSet:
     dataset_cls = plugins.datasets.get(protocol.dataset)
     # text values from --dataset-args / YAML become the dataset's annotated types (crop=false -> False)
     dataset = call_with_options(
-        dataset_cls, {"split": protocol.split, **protocol.dataset_args}, f"dataset {protocol.dataset!r} arguments"
+        dataset_cls,
+        {"split": protocol.split, **protocol.dataset_args},
+        f"dataset {protocol.dataset!r} arguments",
     )
     pairs = dataset.make_pairs(protocol.n_pairs, protocol.seed, protocol.pair_recipe)
     if n_pairs is not None and n_pairs < len(pairs):
