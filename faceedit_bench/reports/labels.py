@@ -21,6 +21,7 @@ _WORDS = {
 _LATEX_SPECIAL = {
     "\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
     "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
+    "<": r"\textless{}", ">": r"\textgreater{}",  # OT1 text fonts print ¡ and ¿ for a bare < and >
 }  # fmt: skip
 
 

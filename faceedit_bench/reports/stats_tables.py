@@ -110,7 +110,7 @@ def floor_notes(results: dict[str, Any], metric_ids: list[str]) -> list[str]:
     notes = []
     shown = [m for m in metric_ids if m in floor]
     reference = (results.get("protocol", {}).get("reference_set") or {}).get("chosen")
-    if reference and any(MetricId.parse(m).key in ("fid", "kid") for m in metric_ids):
+    if reference and any(m.split("@")[0] in ("fid", "kid") for m in metric_ids):
         notes.append(f"FID/KID reference set: {reference}")
     if shown:
         values = ", ".join(f"{MetricId.parse(m).key.upper()} {floor[m]:.3g}" for m in shown)

@@ -117,3 +117,11 @@ def test_figure_captions_escape_the_protocol_name(tmp_path):
     text = figures_latex(tmp_path, evil) + figures_latex(tmp_path, "my_faces")
     assert r"\input{/etc/passwd}" not in text and r"\immediate\write18" not in text
     assert r"my\_faces" in text
+
+
+def test_comparison_tables_print_less_than_as_less_than(tmp_path):
+    """``p <0.001`` must not typeset as ``¡0.001`` (a bare < in an OT1 text font)."""
+    from faceedit_bench.reports.labels import latex_escape
+
+    assert latex_escape("<0.001") == r"\textless{}0.001"
+    assert latex_escape("a > b") == r"a \textgreater{} b"

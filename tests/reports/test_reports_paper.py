@@ -4,6 +4,7 @@ no undefined reference; captions say what is shown, ± and bold, and the pair co
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -18,11 +19,12 @@ from faceedit_bench.reports.tables import write_tables
 
 
 def document_class() -> str:
-    """IEEEtran when installed; else a two-column article of similar measure (IEEEtran.cls is
-    not in texlive-latex-base / -recommended, the packages CI installs)."""
+    """IEEEtran when installed (texlive-publishers; CI installs it and sets FACEEDIT_REQUIRE_PDFLATEX,
+    which makes a missing class a failure); else a two-column article of similar measure."""
     found = shutil.which("kpsewhich")
     if found and subprocess.run([found, "IEEEtran.cls"], capture_output=True, text=True).stdout.strip():
         return "\\documentclass[conference]{IEEEtran}"
+    assert not os.environ.get("FACEEDIT_REQUIRE_PDFLATEX"), "IEEEtran.cls is not installed (texlive-publishers)"
     return "\\documentclass[twocolumn,10pt]{article}\n\\usepackage[margin=0.7in,columnsep=0.2in]{geometry}"
 
 
