@@ -24,7 +24,9 @@ def document_class() -> str:
     found = shutil.which("kpsewhich")
     if found and subprocess.run([found, "IEEEtran.cls"], capture_output=True, text=True).stdout.strip():
         return "\\documentclass[conference]{IEEEtran}"
-    assert not os.environ.get("FACEEDIT_REQUIRE_PDFLATEX"), "IEEEtran.cls is not installed (texlive-publishers)"
+    assert not os.environ.get("FACEEDIT_REQUIRE_PDFLATEX"), (
+        "IEEEtran.cls is not installed (texlive-publishers)"
+    )
     return "\\documentclass[twocolumn,10pt]{article}\n\\usepackage[margin=0.7in,columnsep=0.2in]{geometry}"
 
 
