@@ -53,6 +53,14 @@ def training_log(checkpoint: Path) -> Path:
     return asset_dir("logs") / "editors" / relative.parent / f"{checkpoint.stem}.metrics.jsonl"
 
 
+def find_shipped(sha256: str) -> Path | None:
+    """The shipped file whose bytes have ``sha256`` (None when the tree has none)."""
+    for name, entry in _manifest_files().items():
+        if entry["sha256"] == sha256:
+            return ASSETS / name
+    return None
+
+
 def is_shipped(path: str | Path) -> bool:
     """Whether ``path`` lies inside the assets tree."""
     return Path(path).resolve().is_relative_to(ASSETS)

@@ -7,6 +7,7 @@ A registered trained editor is a subclass that sets ``name``, ``group`` and
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -17,10 +18,11 @@ from faceedit_bench.api.editor import Editor, EditorLoadError, EditOutput
 from faceedit_bench.editors.generator import build_generator
 from faceedit_bench.editors.output import GeneratorOutput
 from faceedit_bench.editors.spec import EditorSpec
+from faceedit_bench.editors.supervision import record_regime, regime_of_config
 from faceedit_bench.editors.warp import identity_grid
 from faceedit_bench.io import sha256_file
 from faceedit_bench.safe_load import UnsafeOrBrokenFile, load_tensors
-from faceedit_bench.shipped import asset_dir, is_shipped, training_log
+from faceedit_bench.shipped import asset_dir, find_shipped, is_shipped, training_log
 
 CHECKPOINT_ROOT = asset_dir("editors")
 SHIPPED_DATASET = "aurig"  # the dataset of the set used when a caller names none
@@ -43,6 +45,19 @@ def shipped_checkpoint(name: str, checkpoint_set: str, root: Path | None = None)
         if path.is_file():
             return path
     return None
+
+
+def init_regime(init: Mapping[str, Any] | str) -> str | None:
+    """The supervision regime of the checkpoint a training run started from (``config.init``: a
+    path, or a record with its sha256): found by sha256 among the shipped checkpoints, else by its
+    path (a path from before the assets tree, ``.../editors/checkpoints/<set>/<editor>.pt``, is
+    looked up there); None when unknown."""
+    record = {"path": init} if isinstance(init, str) else init
+    found = find_shipped(str(record.get("sha256", ""))) if record.get("sha256") else None
+    path = found or (Path(str(record["path"])) if record.get("path") else None)
+    if path is not None and not path.is_file() and "editors/checkpoints/" in path.as_posix():
+        path = CHECKPOINT_ROOT / path.as_posix().split("editors/checkpoints/", 1)[1]
+    return record_regime(path.with_suffix(".json")) if path is not None else None
 
 
 def resolve_device(device: str) -> torch.device:
@@ -229,4 +244,9 @@ class TrainedEditor(Editor):
             "code_version": meta.get("code_version"),
             "final_metrics": meta.get("final_metrics"),
             "training_metrics": str(metrics) if metrics else None,
+            "supervision": self.supervision(),
         }
+
+    def supervision(self) -> str:
+        """``paired`` or ``unpaired`` (see :mod:`faceedit_bench.editors.supervision`)."""
+        return regime_of_config(self.state_meta.get("config"), init_regime)

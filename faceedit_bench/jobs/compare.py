@@ -39,6 +39,7 @@ from faceedit_bench.harness.inputs.pairs import (
     subset_block,
 )
 from faceedit_bench.harness.inputs.seeds import expand_checkpoints, load_with_seeds
+from faceedit_bench.harness.inputs.supervision import supervision_block
 from faceedit_bench.harness.outputs.browser import write_browser_images
 from faceedit_bench.harness.outputs.provenance import git_hash, package_versions
 from faceedit_bench.harness.outputs.results import build_results, write_npz_atomic, write_results
@@ -102,13 +103,14 @@ def _run_compare(config: CompareConfig, extra: dict[str, Editor] | None, command
         if name in editors or name in unavailable:
             raise ConfigError(f"editor name {name!r} is used twice in this run")
         editors[name] = editor.to(device)
+    supervision = supervision_block(editors, getattr(config, "allow_mixed_supervision", False))
     listed = [*names, *externals, *(extra or {})]
     single = listed[0] if command != "compare" and len(listed) == 1 else None
     out = config.out or default_run_dir(protocol.name, command, single)
     with claim_run(out, command, [*editors, *unavailable], config, protocol.to_json(), rank == 0):
         return _evaluate_and_write(
             config, protocol, pairs, editors, unavailable, device, out, rank, started, command,
-            seeds=(checkpoints, replicates),
+            seeds=(checkpoints, replicates), supervision=supervision,
         )  # fmt: skip
 
 
@@ -124,6 +126,7 @@ def _evaluate_and_write(
     started: float,
     command: str = "compare",
     seeds: tuple[dict[str, list[str]], dict[str, list[str]]] = ({}, {}),
+    supervision: dict[str, Any] | None = None,
 ) -> Path | None:
     from faceedit_bench.harness.inputs.judges import check_judge_domains
     from faceedit_bench.harness.stats.comparisons import add_statistics
@@ -196,6 +199,10 @@ def _evaluate_and_write(
     )
     if audits is not None:
         data["judge_audit"] = audits
+    data["supervision"] = supervision or supervision_block(editors, allow_mixed=True)
+    for name, regime in data["supervision"]["regimes"].items():
+        if name in data["editors"]:
+            data["editors"][name]["supervision"] = regime
     data["attribution"] = attribution
     headline = headline_block(evaluation.metrics_meta)
     if headline is not None:

@@ -88,6 +88,32 @@ def miss_notes(results: dict[str, Any], editors: list[str]) -> list[str]:
     return notes
 
 
+def supervision_notes(results: dict[str, Any], editors: list[str]) -> list[str]:
+    """Which training signals each shown editor had, and a warning when competing regimes are mixed."""
+    block = results.get("supervision") or {}
+    regimes = {e: r for e, r in (block.get("regimes") or {}).items() if e in editors}
+    if not regimes:
+        return []
+    by_regime: dict[str, list[str]] = {}
+    for editor, regime in regimes.items():
+        by_regime.setdefault(regime, []).append(editor)
+    rank = {r: k for k, r in enumerate(("paired", "unpaired", "unknown", "none", "ground truth"))}
+    parts = [
+        f"{r} ({', '.join(by_regime[r])})" for r in sorted(by_regime, key=lambda r: rank.get(r, len(rank)))
+    ]
+    notes = [
+        "supervision (paired = same-person image pairs seen in training, unpaired = none): "
+        + "; ".join(parts)
+    ]
+    if block.get("mixed"):
+        notes.append(
+            f"MIXED supervision ({block.get('mixed_allowed', '')}), compared with --allow-mixed-supervision: "
+            "a difference between editors of different regimes measures their training signals as much as "
+            "the editors"
+        )
+    return notes
+
+
 def failure_notes(results: dict[str, Any], editors: list[str]) -> list[str]:
     """One line per editor with counted failures: how many of its pairs, and that each is scored worst."""
     notes = []
@@ -215,6 +241,7 @@ def write_stats_tables(
     for stem, group, df, title, notes in (
         ("comparisons", "vs", comparisons_frame(results, digits, metrics), f"{name}: paired comparisons",
          [block.get("rule", ""), f"method: {block.get('method', '')}; resampled: {block.get('resampled', '')}",
+          *supervision_notes(results, list(results.get("editors", {}))),
           "difference = editor − vs on the metric's scale; verdict from the editor's side; "
           "seeds = seeds of editor × seeds of vs"]),
         ("seeds", "editor", seeds_frame(results), f"{name}: training seeds",

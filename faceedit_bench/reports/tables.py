@@ -41,6 +41,7 @@ from faceedit_bench.reports.stats_tables import (
     miss_notes,
     pooled_view,
     significant_winner,
+    supervision_notes,
     write_stats_tables,
 )
 from faceedit_bench.reports.table import COMPETING_ROLES, Table
@@ -335,6 +336,7 @@ def table_notes(table: Table, results: dict[str, Any] | None = None) -> list[str
     ]
     if table.name == "summary":
         notes += [f"merged runs: {n}" for n in ((results or {}).get("merge") or {}).get("notes", [])]
+    notes += supervision_notes(results or {}, list(table.values.index))
     notes += failure_notes(results or {}, list(table.values.index))
     notes += miss_notes(results or {}, list(table.values.index))
     headline = (results or {}).get("headline")
@@ -367,6 +369,8 @@ def _write_one(table: Table, out: Path, results: dict[str, Any] | None = None) -
     notes = "".join(f"- {n}\n" for n in table_notes(table, results))
     write_text_atomic(paths[1], f"**{table.title}**\n\n{to_markdown(table.display())}\n\n{notes}")
     latex_notes = failure_notes(results or {}, list(table.values.index))
+    if (results or {}).get("supervision", {}).get("mixed"):  # a paper must not hide it
+        latex_notes += supervision_notes(results or {}, list(table.values.index))
     if table.name == "summary":
         latex_notes += judge_audit_notes(results or {})
     data = results or {"protocol": {"name": "", "version": "?"}}

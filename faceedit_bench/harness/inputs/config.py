@@ -156,6 +156,11 @@ class CompareConfig(RunOptions):
         [],
         help="NAME=PAIRS.csv: another system's edits of this protocol's pairs (see `faceedit-bench export`)",
     )
+    allow_mixed_supervision: bool = option(
+        False,
+        help="compare competing editors trained under different supervision regimes (paired / unpaired: "
+        "same-person pairs seen or not); without it such a run is refused, with it the tables say so",
+    )
 
     def validate(self) -> None:
         from faceedit_bench.harness.inputs.names import parse_externals
