@@ -61,10 +61,12 @@ def record_regime(record: Path) -> str | None:
     if not record.is_file():
         return None
     try:
-        config = json.loads(record.read_text(encoding="utf-8")).get("config")
+        data = json.loads(record.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError):
         return None
-    return regime_of_config(config) if config else None
+    if data.get("supervision") in TRAINED_REGIMES:
+        return str(data["supervision"])
+    return regime_of_config(data["config"]) if data.get("config") else None
 
 
 def mixed_regimes(regimes: Mapping[str, str]) -> dict[str, list[str]]:

@@ -18,7 +18,7 @@ from faceedit_bench.api.editor import Editor, EditorLoadError, EditOutput
 from faceedit_bench.editors.generator import build_generator
 from faceedit_bench.editors.output import GeneratorOutput
 from faceedit_bench.editors.spec import EditorSpec
-from faceedit_bench.editors.supervision import record_regime, regime_of_config
+from faceedit_bench.editors.supervision import TRAINED_REGIMES, record_regime, regime_of_config
 from faceedit_bench.editors.warp import identity_grid
 from faceedit_bench.io import sha256_file
 from faceedit_bench.safe_load import UnsafeOrBrokenFile, load_tensors
@@ -249,4 +249,9 @@ class TrainedEditor(Editor):
 
     def supervision(self) -> str:
         """``paired`` or ``unpaired`` (see :mod:`faceedit_bench.editors.supervision`)."""
-        return regime_of_config(self.state_meta.get("config"), init_regime)
+        recorded = self.state_meta.get("supervision")  # written by train since regimes exist
+        return (
+            str(recorded)
+            if recorded in TRAINED_REGIMES
+            else regime_of_config(self.state_meta.get("config"), init_regime)
+        )

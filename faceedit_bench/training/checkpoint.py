@@ -26,7 +26,9 @@ WEIGHTS_FORMAT = "faceedit-bench-editor/1"
 RESUME_FREE_OPTIONS = frozenset(
     {"resume", "out", "device", "threads", "progress", "log_every", "ckpt_every", "strict", "cache_images"}
 )
-_META_KEYS = ("editor", "spec", "resolution", "config", "step", "seed", "code_version", "final_metrics")
+_META_KEYS = (
+    "editor", "spec", "resolution", "config", "step", "seed", "code_version", "final_metrics", "supervision",
+)  # fmt: skip
 
 
 def code_version() -> str:

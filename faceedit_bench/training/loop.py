@@ -22,7 +22,8 @@ from faceedit_bench.api.dataset import FaceDataset
 from faceedit_bench.config import ConfigError, config_to_json
 from faceedit_bench.data.memory_cache import MemoryCachedDataset
 from faceedit_bench.editors.generator import build_generator
-from faceedit_bench.editors.trained import resolve_device
+from faceedit_bench.editors.supervision import regime_of_config
+from faceedit_bench.editors.trained import init_regime, resolve_device
 from faceedit_bench.io import append_jsonl, read_jsonl, sha256_file, write_json_atomic, write_text_atomic
 from faceedit_bench.training.checkpoint import (
     apply_init,
@@ -108,6 +109,11 @@ class _Run:
                 load_motion_init(config.motion_init, self.spec, config.resolution)
             )
             self.motion_record = {"path": str(config.motion_init), "sha256": sha256_file(config.motion_init)}
+        # paired or unpaired: which training signals this run has (editors/supervision.py)
+        self.supervision = regime_of_config(
+            {**config_to_json(config), "init": self.init_record, "motion_init": self.motion_record},
+            init_regime,
+        )
         if config.channels_last:
             self.generator.to(memory_format=torch.channels_last)
             self.critic.to(memory_format=torch.channels_last)
@@ -137,6 +143,7 @@ class _Run:
             "seed": self.config.seed,
             "code_version": self.code_version,
             "torch_threads": self.torch_threads,
+            "supervision": self.supervision,
             "planned_steps": self.planned,
             "calibrated": self.calibrated,
             "elapsed_s": self.elapsed,
@@ -200,6 +207,7 @@ def _prepare_run_dir(config: TrainConfig, run: _Run, env: DistEnv, record: dict[
                 "init": run.init_record,
                 "motion_init": run.motion_record,
                 "torch_threads": run.torch_threads,
+                "supervision": run.supervision,
                 **record,
             },
         )

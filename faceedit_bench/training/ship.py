@@ -50,6 +50,7 @@ def ship(run_dir: Path, dest_dir: Path, note: str = "") -> Path:
         "weights": weights.name,
         "weights_sha256": sha256_file(weights),
         "weights_dtype": "float16",
+        "supervision": state.get("supervision"),
         "note": note,
     }
     write_json_atomic(dest_dir / f"{editor}.json", record)

@@ -65,3 +65,19 @@ def test_skipped_training_images_are_recorded_in_the_run(tiny_config, tiny_faces
         "unreadable": ["b.png: not an image"],
     }
     assert json.loads((out / "summary.json").read_text())["skipped_images"]["count"] == 2
+
+
+def test_a_run_records_its_supervision_regime_and_the_editor_reads_it(tiny_config, tiny_faces):
+    """Without pairs a run is unpaired; the paired loss makes it paired; the checkpoint carries it."""
+    from faceedit_bench import plugins
+    from faceedit_bench.training.checkpoint import load_checkpoint
+
+    out = train(tiny_config("ganimation"), dataset=tiny_faces())
+    assert json.loads((out / "config.json").read_text())["supervision"] == "unpaired"
+    assert load_checkpoint(out / "checkpoint.pt")["supervision"] == "unpaired"
+    assert plugins.editors.get("ganimation").load(out / "checkpoint.pt").supervision() == "unpaired"
+    paired = train(
+        tiny_config("ganimation", loss_weights={"lambda_pair": 10.0}, pair_on="output", out=out.parent / "paired"),
+        dataset=tiny_faces(),
+    )
+    assert json.loads((paired / "config.json").read_text())["supervision"] == "paired"

@@ -43,7 +43,7 @@ def test_export_copy_and_warp_score_in_one_table_with_shipped_editors(tmp_path):
     argv = ["compare", "--protocol", "aurig-smoke", "--n-pairs", str(N), "--out", str(out),
             "--editors", "identity", "two-stage", "ganimation",
             "--external", f"copy={copy_dir / 'pairs.csv'}", f"warp={warp_dir / 'pairs.csv'}",
-            "--no-figures", "--no-progress"]  # fmt: skip
+            "--no-figures", "--no-progress", "--allow-mixed-supervision"]  # fmt: skip
     assert main(argv) == 0
     data = load_results(out / "results.json")
     assert data["protocol"]["name"] == "aurig-smoke" and data["protocol"]["version"] == 2
