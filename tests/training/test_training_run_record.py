@@ -77,7 +77,9 @@ def test_a_run_records_its_supervision_regime_and_the_editor_reads_it(tiny_confi
     assert load_checkpoint(out / "checkpoint.pt")["supervision"] == "unpaired"
     assert plugins.editors.get("ganimation").load(out / "checkpoint.pt").supervision() == "unpaired"
     paired = train(
-        tiny_config("ganimation", loss_weights={"lambda_pair": 10.0}, pair_on="output", out=out.parent / "paired"),
+        tiny_config(
+            "ganimation", loss_weights={"lambda_pair": 10.0}, pair_on="output", out=out.parent / "paired"
+        ),
         dataset=tiny_faces(),
     )
     assert json.loads((paired / "config.json").read_text())["supervision"] == "paired"
