@@ -28,13 +28,18 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from faceedit_bench.config import ConfigError
+from faceedit_bench.reports.comparable import (
+    IncomparableResults,
+    backends_by_key,
+    check_comparable,
+    location_free,
+)
 
 _CROSS_EDITOR = ("seeds", "comparisons")
 _WEIGHT_FIELDS = ("weights", "sha", "checkpoint")  # provenance fields that identify a judge's weights
@@ -54,20 +59,11 @@ def _samples(folder: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-def _location_free(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _location_free(v) for k, v in value.items()}
-    if isinstance(value, str) and os.path.isabs(value):
-        return os.path.basename(value)
-    return value
-
-
 def check_mergeable(
     names: list[str], loaded: list[dict[str, Any]], samples: list[list[dict[str, Any]]]
 ) -> list[str]:
     """Raise :class:`MergeRefused` naming the runs and what differs; return notes on what is merged anyway."""
     from faceedit_bench.harness.stats.pair_set import describe_difference, sample_ids
-    from faceedit_bench.reports.comparable import IncomparableResults, check_comparable
 
     notes: list[str] = []
     base, base_ids = loaded[0], sample_ids(samples[0])
@@ -98,8 +94,8 @@ def _check_judges(name_a: str, a: dict[str, Any], name_b: str, b: dict[str, Any]
                 f"cannot merge {name_a} and {name_b}: judged by different {kind} backends ({la} in {name_a}, "
                 f"{lb} in {name_b}); numbers from different judges are never put side by side"
             )
-        pa = _location_free((ba[kind] or {}).get("provenance") or {})
-        pb = _location_free((bb[kind] or {}).get("provenance") or {})
+        pa = location_free((ba[kind] or {}).get("provenance") or {})
+        pb = location_free((bb[kind] or {}).get("provenance") or {})
         changed = sorted(k for k in pa.keys() | pb.keys() if pa.get(k) != pb.get(k))
         weights = [k for k in changed if any(w in k for w in _WEIGHT_FIELDS)]
         if weights:
@@ -113,11 +109,11 @@ def _check_judges(name_a: str, a: dict[str, Any], name_b: str, b: dict[str, Any]
 
 
 def _keys(data: dict[str, Any]) -> dict[str, set[str]]:
+    """metric key -> the backends that measured it, over every editor of a run."""
     out: dict[str, set[str]] = {}
     for entry in data["editors"].values():
-        for metric_id in entry.get("metrics", {}):
-            key, _, backend = metric_id.rpartition("@")
-            out.setdefault(key, set()).add(backend)
+        for key, backends in backends_by_key(entry).items():
+            out.setdefault(key, set()).update(backends)
     return out
 
 

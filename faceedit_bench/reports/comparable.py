@@ -38,8 +38,8 @@ def check_comparable(baseline: dict[str, Any], current: dict[str, Any], names: t
                 f"{pc[field_name]!r} in {names[1]} ({why}); numbers on other pairs are not comparable"
             )
     for editor in baseline["editors"].keys() & current["editors"].keys():
-        b = _backends_by_key(baseline["editors"][editor])
-        c = _backends_by_key(current["editors"][editor])
+        b = backends_by_key(baseline["editors"][editor])
+        c = backends_by_key(current["editors"][editor])
         for key in sorted(b.keys() & c.keys()):
             if not b[key] & c[key]:
                 raise IncomparableResults(
@@ -49,7 +49,8 @@ def check_comparable(baseline: dict[str, Any], current: dict[str, Any], names: t
                 )
 
 
-def _backends_by_key(entry: dict[str, Any]) -> dict[str, set[str]]:
+def backends_by_key(entry: dict[str, Any]) -> dict[str, set[str]]:
+    """metric key -> the backends that measured it, for one editor's results entry."""
     out: dict[str, set[str]] = {}
     for metric_id in entry.get("metrics", {}):
         mid = MetricId.parse(metric_id)
