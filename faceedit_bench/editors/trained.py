@@ -51,13 +51,24 @@ def init_regime(init: Mapping[str, Any] | str) -> str | None:
     """The supervision regime of the checkpoint a training run started from (``config.init``: a
     path, or a record with its sha256): found by sha256 among the shipped checkpoints, else by its
     path (a path from before the assets tree, ``.../editors/checkpoints/<set>/<editor>.pt``, is
-    looked up there); None when unknown."""
+    looked up there), its JSON record or the regime the checkpoint records; None when unknown."""
     record = {"path": init} if isinstance(init, str) else init
     found = find_shipped(str(record.get("sha256", ""))) if record.get("sha256") else None
     path = found or (Path(str(record["path"])) if record.get("path") else None)
     if path is not None and not path.is_file() and "editors/checkpoints/" in path.as_posix():
         path = CHECKPOINT_ROOT / path.as_posix().split("editors/checkpoints/", 1)[1]
-    return record_regime(path.with_suffix(".json")) if path is not None else None
+    if path is None:
+        return None
+    regime = record_regime(path.with_suffix(".json"))
+    if regime is None and path.is_file():  # a training run's own checkpoint records its regime inside
+        try:
+            state = load_tensors(path, "checkpoint named by option 'init'")
+        except UnsafeOrBrokenFile:
+            return None
+        if isinstance(state, dict):
+            recorded = state.get("supervision")
+            regime = str(recorded) if recorded in TRAINED_REGIMES else regime_of_config(state.get("config"))
+    return regime if regime in TRAINED_REGIMES else None
 
 
 def resolve_device(device: str) -> torch.device:

@@ -83,3 +83,19 @@ def test_a_run_records_its_supervision_regime_and_the_editor_reads_it(tiny_confi
         dataset=tiny_faces(),
     )
     assert json.loads((paired / "config.json").read_text())["supervision"] == "paired"
+
+
+def test_the_regime_of_an_init_checkpoint_without_a_record_is_read_from_the_checkpoint(tmp_path):
+    """``--init RUN/checkpoint.pt`` has no ``<stem>.json`` beside it: the checkpoint's own record counts."""
+    import torch
+
+    from faceedit_bench.editors.trained import init_regime
+
+    recorded, derived, plain = tmp_path / "a.pt", tmp_path / "b.pt", tmp_path / "c.pt"
+    torch.save({"supervision": "paired", "config": {}}, recorded)
+    torch.save({"config": {"motion_init": {"path": "motion.pt"}}}, derived)
+    torch.save({"config": {"motion_init": None}}, plain)
+    assert init_regime(str(recorded)) == "paired"
+    assert init_regime({"path": str(derived), "sha256": "0" * 64}) == "paired"
+    assert init_regime(str(plain)) == "unpaired"
+    assert init_regime(str(tmp_path / "gone.pt")) is None
